@@ -1,0 +1,64 @@
+"""Joint targets: "this joint at this position at this frame", or along a range of frames.
+
+Positions are in the skeleton's space (Blender: armature space). A target with several
+frames is a moving target (a ball to catch). The Blender side turns empties into these;
+the CLI turns TARGETS.json into these.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Target:
+    joint: int
+    frames: np.ndarray      # (K,) int, 0-based clip frames, increasing
+    positions: np.ndarray   # (K, 3)
+    weight: float = 1.0
+
+    def __post_init__(self):
+        self.joint = int(self.joint)
+        self.frames = np.atleast_1d(np.asarray(self.frames, dtype=np.int64))
+        self.positions = np.asarray(self.positions, dtype=np.float64).reshape(-1, 3)
+        if len(self.frames) != len(self.positions) or len(self.frames) == 0:
+            raise ValueError("a target needs as many positions as frames (at least one)")
+        if not np.all(np.isfinite(self.positions)):
+            raise ValueError("a target position is NaN or infinite")
+        order = np.argsort(self.frames, kind="stable")
+        self.frames, self.positions = self.frames[order], self.positions[order]
+
+    def to_dict(self, skeleton=None):
+        joint = skeleton.names[self.joint] if skeleton is not None else self.joint
+        return {"joint": joint, "frames": self.frames.tolist(), "positions": self.positions.tolist(), "weight": self.weight}
+
+
+def parse_targets(data, skeleton, num_frames, transform=None):
+    """Targets from the TARGETS.json structure; ``transform`` maps (K,3) file positions to skeleton space."""
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
+        raise ValueError('targets must be a JSON object {"targets": [...]}')
+    out = []
+    for i, t in enumerate(data["targets"]):
+        where = f"target #{i}"
+        if not isinstance(t, dict) or "joint" not in t:
+            raise ValueError(f"{where}: needs a 'joint'")
+        if t["joint"] not in skeleton.names:
+            raise ValueError(f"{where}: no joint named '{t['joint']}' (joints: {', '.join(skeleton.names[:8])}, ...)")
+        if "frame" in t:
+            frames, pos = [t["frame"]], [t.get("position")]
+        else:
+            frames, pos = t.get("frames"), t.get("positions")
+        try:
+            frames = np.asarray(frames, dtype=np.int64).reshape(-1)
+            pos = np.asarray(pos, dtype=np.float64).reshape(len(frames), 3)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: needs 'frame' + 'position' [x, y, z] or 'frames' + 'positions'") from None
+        if len(frames) == 0:
+            raise ValueError(f"{where}: has no frames")
+        if frames.min() < 0 or frames.max() >= num_frames:
+            raise ValueError(f"{where}: frame {int(frames.max() if frames.max() >= num_frames else frames.min())} is outside the clip (0..{num_frames - 1})")
+        if not np.all(np.isfinite(pos)):
+            raise ValueError(f"{where}: position is NaN or infinite")
+        if transform is not None:
+            pos = transform(pos)
+        out.append(Target(skeleton.index(t["joint"]), frames, pos, float(t.get("weight", 1.0))))
+    return out
