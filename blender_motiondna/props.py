@@ -1,0 +1,62 @@
+"""Data the add-on keeps in the .blend: per-armature generator state and per-empty targets.
+
+Everything here is plain Blender properties, so a file saved with MotionDNA opens cleanly
+without it (the properties are simply ignored) and keeps its generator when reopened."""
+import bpy
+from bpy.props import (BoolProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+
+def _is_armature(self, obj):
+    return obj.type == 'ARMATURE'
+
+
+class MDNA_PG_target(bpy.types.PropertyGroup):
+    """Set on an empty that is a joint target."""
+    armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
+                              description="Armature whose generator this target steers")
+    joint: StringProperty(name="Joint", description="Bone that must reach this empty")
+    frame: IntProperty(name="Frame", description="Scene frame at which the joint reaches the empty "
+                       "(ignored for an animated empty: it is a moving target over its keyed range)")
+    enabled: BoolProperty(name="Enabled", default=True)
+    weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0,
+                          description="How strongly the generator pulls the joint to the target")
+
+
+class MDNA_PG_armature(bpy.types.PropertyGroup):
+    """Set on an armature that has (or will have) a generator."""
+    source_action: PointerProperty(name="Source Action", type=bpy.types.Action,
+                                   description="The clip the generator learns from; never modified")
+    use_frame_range: BoolProperty(name="Custom Range", default=False,
+                                  description="Learn from a frame range instead of the whole action")
+    frame_start: IntProperty(name="Start", default=1)
+    frame_end: IntProperty(name="End", default=250)
+    steps: IntProperty(name="Training Steps", default=0, min=0,
+                       description="0 = the engine's default for the clip")
+    seed: IntProperty(name="Seed", default=0, min=0)
+    generator_data: StringProperty(name="Generator", options={'HIDDEN'},
+                                   description="The .mdna file, base64, so the .blend keeps it")
+    generator_info: StringProperty(name="Generator Info", options={'HIDDEN'})
+    clip_frame_start: IntProperty(name="Clip Start", options={'HIDDEN'},
+                                  description="Scene frame of the learned clip's frame 0")
+    result_action: PointerProperty(name="Result", type=bpy.types.Action)
+    previous_action: PointerProperty(name="Previous Action", type=bpy.types.Action,
+                                     description="What the armature played before the result (for Revert)")
+    live: BoolProperty(name="Live", default=False,
+                       description="Regenerate whenever a target empty moves")
+    report: StringProperty(name="Quality Report", options={'HIDDEN'})
+    status: StringProperty(name="Status", options={'HIDDEN', 'SKIP_SAVE'})
+    progress: FloatProperty(name="Progress", min=0.0, max=1.0, options={'SKIP_SAVE'}, subtype='FACTOR')
+
+
+CLASSES = (MDNA_PG_target, MDNA_PG_armature)
+
+
+def register_properties():
+    bpy.types.Object.mdna_target = PointerProperty(type=MDNA_PG_target)
+    bpy.types.Object.mdna = PointerProperty(type=MDNA_PG_armature)
+
+
+def unregister_properties():
+    del bpy.types.Object.mdna
+    del bpy.types.Object.mdna_target

@@ -1,0 +1,198 @@
+"""Motion DNA: an explicit, saved, inspectable description of one clip.
+
+Per timestep (what the character does at each moment):
+- ``codes`` (F, k): the frame's state (pose, root motion, joint positions; see
+  engine/features.py) normalised and projected on the clip's own principal components.
+  ``k`` is chosen per clip: the fewest components that rebuild the clip's joint positions
+  within ``code_tolerance_cm``. ``basis`` (k, D) and ``mean``/``scale`` (D,) decode them.
+- ``trajectory`` (F, 4): root height, ground velocity (2) and turn rate, kept exact so the
+  root path does not drift however few components the pose needs.
+- ``phase`` (F,): progress through the clip in [0, 1].
+
+Global (the clip as a whole):
+- speed: mean / 95th-percentile root ground speed (m/s, span-scaled);
+- rhythm: dominant period (s) of the summed joint speeds (autocorrelation peak), 0 if none;
+- style: mean root-relative pose and per-joint amplitude (m) — how far each joint roams;
+- ``loop_to``: the frame the timeline continues from after the last frame (motion-matching
+  style best match), so a long run keeps playing the clip's material.
+
+Everything here is numpy; the runtime uses these arrays directly.
+"""
+import re
+
+import numpy as np
+
+from . import features
+from .skeleton import forward_kinematics
+
+METRIC_SPAN = 1.70  # EVAL.md: distances in metres after scaling the span to 1.70 m
+
+
+def metric_scale(skeleton):
+    """Metres per skeleton unit for EVAL-style measurements."""
+    return METRIC_SPAN / max(skeleton.span(), 1e-9)
+
+
+def state_scale(layout, states, span):
+    """Per-dimension normalisation: the clip's own spread, floored per feature type so
+    near-constant channels (a finger that never moves) do not blow up noise."""
+    sd = states.std(axis=0)
+    floor = np.empty(layout.size)
+    floor[layout.rot] = 0.05
+    floor[layout.height] = 0.02 * span
+    floor[layout.vel] = 0.002 * span
+    floor[layout.turn] = 0.002
+    floor[layout.pos] = 0.02 * span
+    if layout.moving:
+        floor[layout.trans] = 0.01 * span
+    return np.maximum(sd, floor)
+
+
+def trajectory_columns(layout):
+    return np.array([layout.height, layout.vel.start, layout.vel.start + 1, layout.turn])
+
+
+def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=0.3, max_codes=64):
+    """PCA of the normalised states with the fewest components that rebuild the clip."""
+    sk = motion.skeleton
+    span = sk.span()
+    mean = enc.states.mean(axis=0)
+    scale = state_scale(layout, enc.states, span)
+    x = (enc.states - mean) / scale
+    _, sv, vt = np.linalg.svd(x, full_matrices=False)
+    limit = int(min(max_codes, len(sv)))
+    cm = 100.0 * metric_scale(sk)
+    traj = trajectory_columns(layout)
+    k, err = limit, None
+    for k in _candidate_sizes(limit):
+        rebuilt = decode_codes(x @ vt[:k].T, vt[:k], mean, scale)
+        rebuilt[:, traj] = enc.states[:, traj]
+        err = _position_error(rebuilt, enc, layout, sk, joint_translations) * cm
+        if err <= tolerance_cm:
+            break
+    return {"mean": mean, "scale": scale, "basis": vt[:k].copy(), "codes": x @ vt[:k].T,
+            "code_error_cm": float(err)}
+
+
+def _candidate_sizes(limit):
+    sizes = [s for s in (4, 8, 12, 16, 24, 32, 48, 64, 96, 128) if s < limit]
+    return sizes + [limit]
+
+
+def decode_codes(codes, basis, mean, scale):
+    return (codes @ basis) * scale + mean
+
+
+def _position_error(states, enc, layout, skeleton, joint_translations):
+    from .features import decode_states
+    m = decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, 1.0)
+    pos = forward_kinematics(skeleton, m.rotations, m.translations)[1]
+    return float(np.linalg.norm(pos - enc.positions, axis=-1).mean())
+
+
+def global_features(motion, enc, layout):
+    sk = motion.skeleton
+    ms = metric_scale(sk)
+    fps = motion.fps
+    speed = np.linalg.norm(enc.states[:, layout.vel], axis=-1) * ms * fps
+    rel = enc.states[:, layout.pos].reshape(len(enc.states), -1, 3) * ms
+    return {
+        "speed_mean": float(speed.mean()), "speed_p95": float(np.percentile(speed, 95)),
+        "rhythm_period_s": rhythm_period(enc.positions * ms, fps),
+        "mean_pose": rel.mean(axis=0), "amplitude": np.linalg.norm(rel.std(axis=0), axis=-1),
+    }
+
+
+def rhythm_period(positions, fps):
+    """Dominant period (s) from the autocorrelation of the summed joint speeds; 0 if none."""
+    if len(positions) < 8:
+        return 0.0
+    speed = np.linalg.norm(np.diff(positions, axis=0), axis=-1).sum(axis=1)
+    speed = speed - speed.mean()
+    ac = np.correlate(speed, speed, mode="full")[len(speed) - 1:]
+    if ac[0] <= 0:
+        return 0.0
+    ac = ac / ac[0]
+    lo = max(2, int(0.2 * fps))
+    peaks = [i for i in range(lo, len(ac) - 1) if ac[i] > ac[i - 1] and ac[i] >= ac[i + 1] and ac[i] > 0.2]
+    return float(peaks[0] / fps) if peaks else 0.0
+
+
+def loop_target(codes, min_gap):
+    """Frame to continue from after the last frame: the frame whose predecessor best
+    matches the last frame (pose and velocity), searched in the first half of the clip so a
+    long run replays most of the clip's material."""
+    F = len(codes)
+    if F < 4:
+        return 0
+    hi = max(2, min(F // 2, F - min_gap))
+    last = codes[-1]
+    d = np.linalg.norm(codes[0:hi - 1] - last, axis=-1)
+    return int(np.argmin(d) + 1)
+
+
+_SIDE_LEFT = re.compile(r"(left|^l[A-Z_]|_l$|_l_|^l_|\.l$|_L$|_L_)")
+_SIDE_RIGHT = re.compile(r"(right|^r[A-Z_]|_r$|_r_|^r_|\.r$|_R$|_R_)")
+
+
+def _side(name):
+    if re.search("left", name, re.I) or _SIDE_LEFT.search(name):
+        return "L"
+    if re.search("right", name, re.I) or _SIDE_RIGHT.search(name):
+        return "R"
+    return ""
+
+
+def effector_joints(skeleton, max_slots=5):
+    """The main end effectors (hands, feet, head) by name; the network gets one target
+    slot for each. Per side and part, the matching joint closest to the root (LeftHand,
+    not LeftHandIndex1). Rigs with other names fall back to the leaves farthest from the
+    root."""
+    depth = np.array([len(skeleton.chain(j)) for j in range(skeleton.num_joints)])
+    parts = [("L", r"hand|wrist"), ("R", r"hand|wrist"), ("L", r"foot|ankle"), ("R", r"foot|ankle"), ("", r"head")]
+    out = []
+    for side, pat in parts:
+        hits = [j for j, n in enumerate(skeleton.names)
+                if re.search(pat, n, re.I) and (_side(n) == side or (side == "" and True))
+                and not re.search(r"end|top|site", n, re.I)]
+        if hits:
+            out.append(int(min(hits, key=lambda j: (depth[j], j))))
+    out = list(dict.fromkeys(out))
+    if len(out) < 3:
+        rest = skeleton.rest_positions()
+        root = skeleton.root
+        leaves = [j for j in range(skeleton.num_joints) if not skeleton.children(j) and j != root]
+        leaves.sort(key=lambda j: -np.linalg.norm(rest[j] - rest[root]))
+        out = list(dict.fromkeys(out + leaves))
+    return [j for j in out if j != skeleton.root][:max_slots]
+
+
+def build_dna(motion, tolerance_cm=0.3, max_codes=64):
+    """Everything the generator knows about the clip, plus the encoding used to train."""
+    layout = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
+    enc = features.encode(motion, layout=layout)
+    joint_translations = motion.translations.mean(axis=0)
+    fit = fit_codes(motion, enc, layout, joint_translations, tolerance_cm, max_codes)
+    F = motion.num_frames
+    dna = {
+        "codes": fit["codes"], "basis": fit["basis"], "mean": fit["mean"], "scale": fit["scale"],
+        "trajectory": enc.states[:, trajectory_columns(layout)],
+        "phase": np.linspace(0.0, 1.0, F) if F > 1 else np.zeros(1),
+        "joint_translations": joint_translations,
+        "forward_local": enc.forward_local,
+        "first_state": enc.states[0], "first_heading": np.array([enc.headings[0]]),
+        "first_ground": enc.ground[0],
+    }
+    glob = global_features(motion, enc, layout)
+    dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
+    info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]),
+                loop_to=loop_target(fit["codes"], max(2, int(0.5 * motion.fps))),
+                effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))
+    return dna, info, layout, enc
+
+
+def baseline_states(dna, layout):
+    """The clip's states as the DNA describes them (PCA pose + exact trajectory), (F, D)."""
+    s = decode_codes(dna["codes"], dna["basis"], dna["mean"], dna["scale"])
+    s[:, trajectory_columns(layout)] = dna["trajectory"]
+    return s

@@ -1,0 +1,189 @@
+"""Inverse kinematics on one joint chain: damped least squares on rotation vectors.
+
+``solve_chain`` moves one joint (the effector) onto a target by changing the local
+rotations of a few of its ancestors (the chain), and optionally the root translation.
+Everything is vectorised over leading batch dimensions, so a moving target (one
+position per frame) is solved for all its frames in a single call.
+
+Why damped least squares (DLS) rather than CCD or an analytic two-bone solver: it
+handles 1-4 bone chains alike, it changes the pose as little as it can (good for an
+additive IK layer), it degrades gracefully for unreachable targets (the limb stretches
+toward the target, no NaN), and per-joint weights let the clavicle / hip-socket bones
+help only when the two main bones cannot reach. The middle joint (elbow, knee) is
+treated as a hinge about its current bend axis while the limb is visibly bent, so the
+solver bends knees and elbows the way they bend instead of twisting them sideways.
+"""
+import numpy as np
+
+from . import quat
+
+# Chains longer than the two main limb bones (clavicle, CMU's LHipJoint, spine joints)
+# get this weight: they still help with unreachable targets but do not dominate.
+OUTER_WEIGHT = 0.3
+# The middle joint becomes a hinge once the limb bends by more than this (radians).
+HINGE_MIN_BEND = np.radians(8.0)
+
+
+def effector_chain(skeleton, joint, length=None):
+    """The classic IK chain for an end effector, from its parent upward (child first).
+
+    Walks up from ``joint``'s parent and stops before the first *branching* joint: one
+    with more than one child subtree of three or more joints (spine, chest, hips).
+    Small side subtrees (twist bones, share bones, eyes) do not count, so rigs like
+    Character Creator's (thigh and forearm with twist bones) still give full limbs.
+    Hand: forearm, upper arm, clavicle/shoulder. Foot: shin, thigh (and a hip-socket
+    bone like CMU's LHipJoint when the rig has one). A chain shorter than two joints
+    (a head on a one-bone neck) continues through branching joints up to two joints.
+    Never includes a root. ``length`` caps the number of joints.
+    """
+    chain = []
+    j = int(skeleton.parents[joint])
+    while j >= 0 and skeleton.parents[j] >= 0:
+        if _is_branching(skeleton, j) and len(chain) >= 2:
+            break
+        chain.append(j)
+        if _is_branching(skeleton, j):
+            break  # allowed only to reach two joints; go no higher
+        j = int(skeleton.parents[j])
+    if not chain and joint >= 0 and skeleton.parents[joint] >= 0:
+        chain = [int(skeleton.parents[joint])]  # the parent is the root: rotate it
+    if length is not None:
+        chain = chain[:max(1, int(length))]
+    return chain
+
+
+def _is_branching(skeleton, j):
+    # A branch is a child subtree of 3+ joints: twist/share/eye/breast bones are not.
+    branches = [c for c in skeleton.children(j) if len(skeleton.descendants(c)) >= 2]
+    return len(branches) > 1
+
+
+def default_weights(n):
+    """Weights for an ``n``-joint chain: the two main bones 1, outer joints OUTER_WEIGHT."""
+    return np.array([1.0 if i < 2 else OUTER_WEIGHT for i in range(n)])
+
+
+def solve_chain(skeleton, rotations, translations, joint, target, chain, iterations=20,
+                tolerance=1e-4, move_root=False, weights=None, damping=0.05):
+    """Rotate ``chain`` joints so that ``joint``'s world position reaches ``target``.
+
+    rotations (..., J, 4) local, translations (..., J, 3), target (..., 3) in skeleton
+    space; any leading batch shape (e.g. one entry per frame). ``chain``: joint indices
+    from the effector's parent upward (``effector_chain`` gives the usual one); only
+    these rotations change, plus the root translation when ``move_root``. ``weights``:
+    one per chain joint (larger moves more); default ``default_weights``.
+    ``iterations``: at most this many DLS steps (more are needed for far targets).
+    ``tolerance``: stop when the error is below ``tolerance`` x the limb length.
+    ``damping``: DLS damping as a fraction of the limb length (stability near a
+    straight limb or an unreachable target). Returns new (rotations, translations).
+    """
+    rotations = np.array(rotations, dtype=np.float64)
+    translations = np.array(translations, dtype=np.float64)
+    batch = rotations.shape[:-2]
+    target = np.broadcast_to(np.asarray(target, dtype=np.float64), batch + (3,))
+    path = skeleton.chain(int(joint))[::-1]  # root ... effector
+    chain = [int(c) for c in chain]
+    slots = _chain_slots(skeleton, path, chain, joint)
+    w = default_weights(len(chain)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(chain),):
+        raise ValueError(f"IK weights: expected {len(chain)} values (one per chain joint), got {w.shape}")
+    limb = _limb_length(skeleton, path, slots)
+    tol, lam, max_step = tolerance * limb, damping * limb, 0.4 * limb
+    dof_w = np.repeat(w, 3) ** 2
+    if move_root:
+        dof_w = np.concatenate([dof_w, np.ones(3)])
+    for _ in range(int(iterations)):
+        wrot, wpos = _path_world(skeleton, rotations, translations, path)
+        err = target - wpos[..., -1, :]
+        dist = np.linalg.norm(err, axis=-1, keepdims=True)
+        active = dist > tol
+        if not active.any():
+            break
+        # Clamping the step keeps the linearisation honest for far targets.
+        step = err * np.minimum(1.0, max_step / np.maximum(dist, 1e-12))
+        jac = _jacobian(wpos, slots, move_root)
+        jw = jac * dof_w
+        a = jw @ np.swapaxes(jac, -1, -2) + (lam ** 2) * np.eye(3)
+        x = np.linalg.solve(a, step[..., None])[..., 0]
+        delta = np.einsum("...ij,...i->...j", jw, x) * active
+        _apply(rotations, translations, wrot, path, chain, slots, delta, move_root)
+    return rotations, translations
+
+
+def effector_position(skeleton, rotations, translations, joint):
+    """World position (..., 3) of one joint, computing only its ancestors."""
+    path = skeleton.chain(int(joint))[::-1]
+    return _path_world(skeleton, np.asarray(rotations, float), np.asarray(translations, float), path)[1][..., -1, :]
+
+
+def _chain_slots(skeleton, path, chain, joint):
+    if not chain:
+        raise ValueError(f"IK chain for '{skeleton.names[joint]}' is empty; give at least one ancestor joint")
+    slots = []
+    for c in chain:
+        if c not in path[:-1]:
+            raise ValueError(f"IK chain joint '{skeleton.names[c]}' is not an ancestor of '{skeleton.names[joint]}'")
+        slots.append(path.index(c))
+    return slots
+
+
+def _limb_length(skeleton, path, slots):
+    top = min(slots)
+    length = sum(np.linalg.norm(skeleton.rest_translations[j]) for j in path[top + 1:])
+    return max(float(length), 1e-9)
+
+
+def _path_world(skeleton, rotations, translations, path):
+    """World rotations and positions (..., len(path), 4/3) along a root-to-joint path."""
+    shape = rotations.shape[:-2]
+    wrot = np.empty(shape + (len(path), 4))
+    wpos = np.empty(shape + (len(path), 3))
+    for k, j in enumerate(path):
+        local = quat.mul(skeleton.rest_rotations[j], rotations[..., j, :])
+        if k == 0:
+            wrot[..., 0, :] = local
+            wpos[..., 0, :] = translations[..., j, :]
+        else:
+            wrot[..., k, :] = quat.mul(wrot[..., k - 1, :], local)
+            wpos[..., k, :] = wpos[..., k - 1, :] + quat.mul_vec(wrot[..., k - 1, :], translations[..., j, :])
+    return wrot, wpos
+
+
+def _skew(v):
+    z = np.zeros(v.shape[:-1])
+    x, y, w = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([np.stack([z, -w, y], -1), np.stack([w, z, -x], -1), np.stack([-y, x, z], -1)], -2)
+
+
+def _jacobian(wpos, slots, move_root):
+    """d(effector)/d(world rotation vector) per chain joint: omega x r = -[r]x omega."""
+    eff = wpos[..., -1, :]
+    blocks = []
+    for i, k in enumerate(slots):
+        block = -_skew(eff - wpos[..., k, :])
+        if i == 0 and len(slots) >= 2:
+            block = block @ _hinge_projector(wpos, slots[0], slots[1])
+        blocks.append(block)
+    if move_root:
+        blocks.append(np.broadcast_to(np.eye(3), eff.shape[:-1] + (3, 3)))
+    return np.concatenate(blocks, axis=-1)
+
+
+def _hinge_projector(wpos, mid, top):
+    """Projector onto the middle joint's bend axis where the limb is bent, else identity."""
+    upper = wpos[..., mid, :] - wpos[..., top, :]
+    lower = wpos[..., -1, :] - wpos[..., mid, :]
+    axis = np.cross(upper, lower)
+    sin = np.linalg.norm(axis, axis=-1) / np.maximum(np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), 1e-12)
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    hinge = (sin > np.sin(HINGE_MIN_BEND))[..., None, None]
+    return np.where(hinge, axis[..., :, None] * axis[..., None, :], np.eye(3))
+
+
+def _apply(rotations, translations, wrot, path, chain, slots, delta, move_root):
+    """World-axis rotation vectors -> local rotations: R_world * exp(local) = exp(world) * R_world."""
+    for i, (j, k) in enumerate(zip(chain, slots)):
+        local_axis = quat.inv_mul_vec(wrot[..., k, :], delta[..., 3 * i:3 * i + 3])
+        rotations[..., j, :] = quat.normalize(quat.mul(rotations[..., j, :], quat.from_scaled_axis(local_axis)))
+    if move_root:
+        translations[..., path[0], :] += delta[..., -3:]

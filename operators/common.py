@@ -1,0 +1,45 @@
+"""Shared pieces of the operators: polls that explain themselves, and error reporting."""
+import traceback
+
+import bpy
+
+
+def active_armature(context):
+    obj = context.active_object
+    if obj is not None and obj.type == 'EMPTY' and obj.mdna_target.armature is not None:
+        return obj.mdna_target.armature
+    return obj if obj is not None and obj.type == 'ARMATURE' else None
+
+
+def poll_armature(cls, context, need_generator=False, need_action=False):
+    """Poll with a reason shown in the tooltip / F3 menu when it fails."""
+    arm = active_armature(context)
+    if arm is None:
+        cls.poll_message_set("Select an armature (or one of its target empties)")
+        return False
+    if need_action and not (arm.mdna.source_action or (arm.animation_data and arm.animation_data.action)):
+        cls.poll_message_set(f"'{arm.name}' has no action to learn from")
+        return False
+    if need_generator and not arm.mdna.generator_data:
+        cls.poll_message_set(f"'{arm.name}' has no generator yet: build one first")
+        return False
+    return True
+
+
+def report_exception(op, err):
+    """A clear one-line report for the user; the traceback goes to the console."""
+    if not isinstance(err, (ValueError, KeyError, FileNotFoundError, RuntimeError)):
+        traceback.print_exc()
+    op.report({'ERROR'}, str(err) or type(err).__name__)
+    return {'CANCELLED'}
+
+
+def redraw_ui(context):
+    for window in getattr(context.window_manager, "windows", []):
+        for area in window.screen.areas:
+            if area.type in {'VIEW_3D', 'PROPERTIES'}:
+                area.tag_redraw()
+
+
+def in_background():
+    return bpy.app.background

@@ -1,0 +1,79 @@
+"""Export a generator (.mdna, ONNX) and import one onto a compatible armature."""
+import os
+import tempfile
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from ..blender_motiondna import store, worker_client
+from ..engine import generator_file
+from ..engine.runtime import Generator
+from .common import active_armature, poll_armature, report_exception
+
+
+class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
+    """Save the armature's generator as a .mdna file, or as ONNX for game engines and phones"""
+    bl_idname = "mdna.export_generator"
+    bl_label = "Export Generator"
+    filename_ext = ".mdna"
+
+    filter_glob: StringProperty(default="*.mdna;*.onnx", options={'HIDDEN'})
+    format: EnumProperty(name="Format", items=[
+        ('MDNA', "MotionDNA (.mdna)", "The generator file (no torch needed to load it)"),
+        ('ONNX', "ONNX (.onnx)", "The per-frame network for ONNX runtimes (uses the engine worker)")])
+
+    @classmethod
+    def poll(cls, context):
+        return poll_armature(cls, context, need_generator=True)
+
+    def check(self, context):
+        self.filename_ext = ".onnx" if self.format == 'ONNX' else ".mdna"
+        return super().check(context)
+
+    def execute(self, context):
+        arm = active_armature(context)
+        path = bpy.path.ensure_ext(self.filepath, ".onnx" if self.format == 'ONNX' else ".mdna")
+        try:
+            if self.format == 'MDNA':
+                store.save_bytes(arm, path)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    mdna = store.save_bytes(arm, os.path.join(tmp, "g.mdna"))
+                    client = worker_client.get_client()
+                    client.wait(client.submit("export_onnx", {"generator": mdna, "out": path}))
+        except (ValueError, OSError, worker_client.WorkerError, worker_client.WorkerDied,
+                worker_client.EngineUnavailable) as err:
+            return report_exception(self, err)
+        self.report({'INFO'}, f"Saved {path}")
+        return {'FINISHED'}
+
+
+class MDNA_OT_import_generator(bpy.types.Operator, ImportHelper):
+    """Load a .mdna generator onto the active armature (its joints must match)"""
+    bl_idname = "mdna.import_generator"
+    bl_label = "Import Generator"
+    bl_options = {'REGISTER', 'UNDO'}
+    filename_ext = ".mdna"
+
+    filter_glob: StringProperty(default="*.mdna", options={'HIDDEN'})
+
+    @classmethod
+    def poll(cls, context):
+        return poll_armature(cls, context)
+
+    def execute(self, context):
+        arm = active_armature(context)
+        from ..blender_motiondna import armature_io
+        try:
+            generator = Generator.load(self.filepath)
+            generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(arm))
+            store.store_generator(arm, self.filepath, {"imported_from": os.path.basename(self.filepath)})
+        except (ValueError, OSError) as err:
+            return report_exception(self, err)
+        arm.mdna.clip_frame_start = int(store.generator_info(arm).get("clip_frame_start", context.scene.frame_start))
+        self.report({'INFO'}, f"Generator loaded onto '{arm.name}'")
+        return {'FINISHED'}
+
+
+CLASSES = (MDNA_OT_export_generator, MDNA_OT_import_generator)

@@ -1,0 +1,4 @@
+"""MotionDNA UI, in registration order."""
+from . import sidebar
+
+CLASSES = sidebar.CLASSES

@@ -1,0 +1,33 @@
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+MOTIONS = os.path.join(SHARED, "motions")
+sys.path.insert(0, ROOT)
+
+from blender_motiondna.bootstrap import load_extension_package  # noqa: E402
+
+load_extension_package()  # the extension as package ``motiondna`` (bpy side + engine)
+
+
+def shared_clips():
+    """All BVH clips in ../shared/motions (empty when ../shared is absent)."""
+    if not os.path.isdir(MOTIONS):
+        return []
+    out = []
+    for d, _, files in os.walk(MOTIONS):
+        out += [os.path.join(d, f) for f in files if f.lower().endswith(".bvh")]
+    return sorted(out)
+
+
+needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
+
+
+@pytest.fixture
+def fresh_scene():
+    import bpy
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield bpy.context.scene
