@@ -6,7 +6,7 @@ import bpy
 from bpy.props import IntProperty
 
 from . import operators, panels
-from .blender_motiondna import cli, live, prefs, props
+from .blender_motiondna import cli, live, prefs, props, worker_client
 
 CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
 
@@ -21,6 +21,7 @@ def register():
 
 
 def unregister():
+    worker_client.shutdown_shared()  # no worker outlives the add-on
     cli.unregister_command()
     live.unregister()
     del bpy.types.Scene.mdna_target_index

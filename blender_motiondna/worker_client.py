@@ -10,6 +10,9 @@ Two ways to use a client:
   ``pump`` never blocks and updates each ``Request`` (state, progress, result).
 - Synchronous (``--background``, the bpy module, the CLI, tests): ``wait(request)``.
 
+Paths in request arguments must be absolute: the worker runs in a private temporary
+working directory.
+
 A dead worker (crash, kill) or a hung one (no heartbeat for ``timeout`` seconds) fails
 its requests with ``WorkerDied``; the next ``submit`` starts a fresh worker. The worker
 exits by itself on stdin EOF, so it cannot outlive Blender, and an atexit hook shuts
@@ -34,6 +37,9 @@ from ..engine import protocol
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the extension root
 WORKER_MODULE = "engine.worker"
 DEFAULT_TIMEOUT = 30.0
+# Until the worker says 'ready' it may be importing torch, which holds the GIL in long
+# stretches (shared-library loading) and can take minutes from a cold disk on Windows.
+STARTUP_TIMEOUT = 180.0
 TORCH_CHECK_TIMEOUT = 120.0  # a cold first ``import torch`` can be slow on a busy disk
 
 PENDING, RUNNING, DONE, ERROR, CANCELLED = "pending", "running", "done", "error", "cancelled"
@@ -195,10 +201,12 @@ class WorkerClient:
         if sys.platform == "win32":  # keep Ctrl+C/Break and a console window away from it
             flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
         with open(self._log_path, "wb") as log:
+            # cwd: ``-m`` puts it first on sys.path, so an 'engine' folder in Blender's
+            # working directory would shadow ours; the private log folder holds none.
             self._proc = subprocess.Popen(
                 [self.python, "-X", "faulthandler", "-m", WORKER_MODULE],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                creationflags=flags)
+                cwd=self._log_dir, creationflags=flags)
         self._last_frame = time.monotonic()
         self._reader_done = False
         self._exited_at = None
@@ -238,11 +246,10 @@ class WorkerClient:
     def _forget_process(self):
         proc, self._proc = self._proc, None
         if proc is not None:
-            for pipe in (proc.stdin, proc.stdout):
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
+            try:  # stdout is the reader thread's to close: closing it under a read can block
+                proc.stdin.close()
+            except OSError:
+                pass
         self._generation += 1  # whatever the old reader still queues is now stale
         self.busy = None
 
@@ -329,6 +336,7 @@ class WorkerClient:
             self._events.put((generation, {"event": "_stream_error", "message": str(e)}))
         finally:
             self._events.put((generation, {"event": "_eof"}))
+            proc.stdout.close()
 
     def _pump(self, max_events, block):
         handled = 0
@@ -406,11 +414,12 @@ class WorkerClient:
                 self.last_exit_code = code
                 self._fail_dead(f"the engine worker stopped unexpectedly ({_describe_exit(code)})")
             return
-        if time.monotonic() - self._last_frame > self.timeout:
+        timeout = self.timeout if self.info is not None else max(self.timeout, STARTUP_TIMEOUT)
+        if time.monotonic() - self._last_frame > timeout:
             self.kill()
             self.last_exit_code = proc.returncode
             self._fail_dead(f"the engine worker stopped responding (no heartbeat for "
-                            f"{self.timeout:g} s) and was stopped")
+                            f"{timeout:g} s) and was stopped")
 
     def _fail_dead(self, message):
         tail = self.stderr_tail()
@@ -469,6 +478,15 @@ def get_client(python=None):
     if not _shared.alive:
         _shared.start()
     return _shared
+
+
+def shutdown_shared():
+    """Stop the shared worker (the add-on's unregister calls this, so disabling or
+    reloading the add-on does not leave a worker running until Blender exits)."""
+    global _shared
+    if _shared is not None:
+        _shared.shutdown()
+        _shared = None
 
 
 def build_generator(clip_path, out_path, settings=None, on_progress=None, python=None):

@@ -199,3 +199,13 @@ def root_world(states, layout, theta, ground, up_axis):
 def rel_to_world(rel, theta, root_pos, up_axis):
     """Root-relative heading-frame positions (..., 3) to world, for heading theta (...)."""
     return root_pos + quat.mul_vec(heading_quat(theta, up_axis), rel)
+
+
+def heading_frame_offsets(world_offsets, theta, up):
+    """World offsets (..., 3) into the heading frame of angle theta (...)."""
+    a, b = ground_axes(up)
+    c, s_ = np.cos(-theta), np.sin(-theta)
+    out = world_offsets.copy()
+    out[..., a] = c * world_offsets[..., a] - s_ * world_offsets[..., b]
+    out[..., b] = s_ * world_offsets[..., a] + c * world_offsets[..., b]
+    return out

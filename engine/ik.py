@@ -37,7 +37,7 @@ def effector_chain(skeleton, joint, length=None):
     Never includes a root. ``length`` caps the number of joints.
     """
     chain = []
-    j = int(skeleton.parents[joint])
+    j = _first_lever(skeleton, joint)
     while j >= 0 and skeleton.parents[j] >= 0:
         if _is_branching(skeleton, j) and len(chain) >= 2:
             break
@@ -50,6 +50,17 @@ def effector_chain(skeleton, joint, length=None):
     if length is not None:
         chain = chain[:max(1, int(length))]
     return chain
+
+
+def _first_lever(skeleton, joint):
+    """The nearest ancestor whose rotation moves ``joint`` (skips zero-length bones
+    like CMU 3ds-Max's 'lhand' sitting exactly on 'LeftWrist')."""
+    rest = skeleton.rest_positions()
+    eps = 1e-6 * max(float(np.ptp(rest, axis=0).max()), 1e-9)
+    j = int(skeleton.parents[joint])
+    while j >= 0 and skeleton.parents[j] >= 0 and np.linalg.norm(rest[j] - rest[joint]) < eps:
+        j = int(skeleton.parents[j])
+    return j
 
 
 def _is_branching(skeleton, j):
@@ -92,12 +103,14 @@ def solve_chain(skeleton, rotations, translations, joint, target, chain, iterati
     dof_w = np.repeat(w, 3) ** 2
     if move_root:
         dof_w = np.concatenate([dof_w, np.ones(3)])
-    for _ in range(int(iterations)):
+    best = (rotations.copy(), translations.copy(), np.full(batch + (1,), np.inf))
+    for it in range(int(iterations) + 1):
         wrot, wpos = _path_world(skeleton, rotations, translations, path)
         err = target - wpos[..., -1, :]
         dist = np.linalg.norm(err, axis=-1, keepdims=True)
+        _keep_best(best, rotations, translations, dist)
         active = dist > tol
-        if not active.any():
+        if it == iterations or not active.any():
             break
         # Clamping the step keeps the linearisation honest for far targets.
         step = err * np.minimum(1.0, max_step / np.maximum(dist, 1e-12))
@@ -107,7 +120,15 @@ def solve_chain(skeleton, rotations, translations, joint, target, chain, iterati
         x = np.linalg.solve(a, step[..., None])[..., 0]
         delta = np.einsum("...ij,...i->...j", jw, x) * active
         _apply(rotations, translations, wrot, path, chain, slots, delta, move_root)
-    return rotations, translations
+    return best[0], best[1]
+
+
+def _keep_best(best, rotations, translations, dist):
+    """Unreachable targets can make DLS wander; return each entry's closest pose."""
+    better = dist < best[2]
+    best[0][...] = np.where(better[..., None], rotations, best[0])
+    best[1][...] = np.where(better[..., None], translations, best[1])
+    best[2][...] = np.minimum(dist, best[2])
 
 
 def effector_position(skeleton, rotations, translations, joint):

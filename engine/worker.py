@@ -81,7 +81,7 @@ def probe_torch():
 def cmd_ping(args, progress, should_stop):
     version, cuda = probe_torch()  # cached by the import system after the first call
     return {"pid": os.getpid(), "python": sys.version.split()[0], "executable": sys.executable,
-            "torch": version, "cuda": cuda}
+            "torch": version, "cuda": cuda, "engine_dir": os.path.dirname(os.path.abspath(__file__))}
 
 
 def cmd_sleep(args, progress, should_stop):

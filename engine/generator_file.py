@@ -1,0 +1,83 @@
+"""The ``.mdna`` generator file: tensors + JSON meta in engine/fileformat.py's safe container.
+
+Arrays: the motion DNA (engine/dna.py), the deviation basis and the network weights
+(engine/model.py ``to_arrays``), all float32/float64, no pickle. Meta: format version,
+skeleton, fps, source clip length, name and hash, DNA summary, network hyper-parameters,
+training settings and build info. ``load`` refuses corrupt, truncated, foreign and newer
+files (fileformat) and files whose arrays do not fit their meta (checked here).
+"""
+import numpy as np
+
+from . import fileformat
+from .skeleton import Skeleton
+
+KIND, VERSION = "motiondna.generator", 1
+
+REQUIRED_ARRAYS = ("codes", "basis", "mean", "scale", "trajectory", "phase", "joint_translations",
+                   "forward_local", "first_state", "first_heading", "first_ground", "dev_basis",
+                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
+REQUIRED_META = ("skeleton", "fps", "num_frames", "layout", "network", "dna_info")
+
+
+def save(path, arrays, meta):
+    missing = [k for k in REQUIRED_ARRAYS if k not in arrays]
+    if missing:
+        raise ValueError(f"generator is missing arrays: {', '.join(missing)}")
+    meta = dict(meta, format_version=VERSION)
+    fileformat.write(path, KIND, VERSION, arrays, meta)
+
+
+def load(path):
+    """(arrays, meta) of a generator file; FormatError with a clear message if unusable."""
+    arrays, meta = fileformat.read(path, KIND, VERSION)
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    missing = [k for k in REQUIRED_ARRAYS if k not in arrays] + [k for k in REQUIRED_META if k not in meta]
+    if missing:
+        raise fileformat.FormatError(f"{name}: incomplete generator file (missing {', '.join(missing)}); rebuild it")
+    try:
+        skeleton = Skeleton.from_dict(meta["skeleton"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise fileformat.FormatError(f"{name}: the stored skeleton is invalid ({e}); rebuild the generator") from None
+    _check_shapes(name, arrays, meta, skeleton)
+    return arrays, meta
+
+
+def _check_shapes(name, arrays, meta, skeleton):
+    F, D = int(meta["num_frames"]), arrays["mean"].shape[0]
+    layout = meta["layout"]
+    expect_d = 9 * skeleton.num_joints + 4 + 3 * len(layout.get("moving", []))
+    k, m = arrays["basis"].shape[0], arrays["dev_basis"].shape[0]
+    checks = [
+        (D == expect_d, f"state size {D} does not fit a {skeleton.num_joints}-joint skeleton"),
+        (arrays["codes"].shape == (F, k), "DNA codes do not match the clip length"),
+        (arrays["basis"].shape == (k, D) and arrays["dev_basis"].shape == (m, D), "bases do not match the state size"),
+        (arrays["trajectory"].shape == (F, 4), "trajectory does not match the clip length"),
+        (arrays["w1_dev"].shape[0] == m and arrays["w1_code"].shape[0] == k + 1, "network does not match the DNA"),
+        (arrays["w3"].shape[1] == m, "network output does not match the deviation basis"),
+    ]
+    for ok, why in checks:
+        if not ok:
+            raise fileformat.FormatError(f"{name}: inconsistent generator file ({why}); rebuild it")
+    for k_, a in arrays.items():
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise fileformat.FormatError(f"{name}: array '{k_}' holds NaN or infinite values; rebuild the generator")
+
+
+def check_compatible(generator_meta, skeleton):
+    """Raise ValueError if ``skeleton`` (e.g. the armature a generator is applied to) lacks
+    a joint the generator drives or arranges joints differently; None when compatible."""
+    stored = Skeleton.from_dict(generator_meta["skeleton"])
+    names = set(skeleton.names)
+    for n in stored.names:
+        if n not in names:
+            raise ValueError(f"the armature does not fit this generator: missing joint '{n}' "
+                             f"(the generator was built on a {stored.num_joints}-joint rig)")
+    for j, n in enumerate(stored.names):
+        p = stored.parents[j]
+        want = stored.names[p] if p >= 0 else None
+        q = skeleton.parents[skeleton.index(n)]
+        have = skeleton.names[q] if q >= 0 else None
+        if want != have:
+            raise ValueError(f"the armature does not fit this generator: joint '{n}' has parent "
+                             f"'{have}', the generator expects '{want}'")
+    return None

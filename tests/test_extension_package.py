@@ -1,0 +1,170 @@
+"""The repository packs into a valid Blender extension that installs, enables and toggles.
+
+Uses Blender's own extension tool (bl_pkg/cli/blender_ext.py) to validate and build, then
+installs the zip with ``bpy.ops.extensions.package_install_files`` in a fresh interpreter
+whose user folders (HOME, BLENDER_USER_*) all point into a temporary directory."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULE = "bl_ext.user_default.motiondna"
+
+
+def blender_ext_tool():
+    import importlib.util
+    spec = importlib.util.find_spec("bpy")  # locate bpy's files without starting Blender
+    base = os.path.dirname(spec.origin)
+    for version in sorted(os.listdir(base), reverse=True):
+        path = os.path.join(base, version, "scripts", "addons_core", "bl_pkg", "cli", "blender_ext.py")
+        if os.path.isfile(path):
+            return path
+    pytest.fail(f"Blender's extension tool (bl_pkg/cli/blender_ext.py) was not found under {base}")
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, blender_ext_tool(), *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ext_build")
+    done = run_tool("build", "--source-dir", ROOT, "--output-dir", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    zips = list(out.glob("*.zip"))
+    assert len(zips) == 1, f"expected one package, found {zips}"
+    return zips[0]
+
+
+def test_manifest_validates():
+    done = run_tool("validate", ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_package_holds_the_code_and_nothing_else(built_zip):
+    with zipfile.ZipFile(built_zip) as z:
+        names = z.namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    for needed in ("__init__.py", "blender_manifest.toml", "engine", "blender_motiondna", "operators", "panels"):
+        assert needed in tops, f"package misses {needed}"
+    for path in ("engine/worker.py", "engine/protocol.py", "blender_motiondna/worker_client.py"):
+        assert path in names
+    for excluded in ("tests", ".venv", "docs", "Makefile", ".git", ".ci", "pytest.ini",
+                     "requirements.txt", "requirements-worker.txt", "out", "build"):
+        assert excluded not in tops, f"package must not contain {excluded}"
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+# Runs in a fresh interpreter with redirected user folders; prints one JSON report line.
+INSTALL_SCRIPT = r'''
+import json, os, sys
+import bpy, addon_utils
+
+zip_path, module = sys.argv[1], sys.argv[2]
+report = {"errors": []}
+OWNERS = (bpy.types.Object, bpy.types.Scene, bpy.types.Armature, bpy.types.WindowManager)
+
+
+def snapshot():
+    classes = sorted(n for n in dir(bpy.types) if n.startswith("MDNA_"))
+    props = sorted(f"{t.__name__}.{p.identifier}" for t in OWNERS for p in t.bl_rna.properties
+                   if p.identifier.startswith("mdna"))
+    handlers = {name: len(getattr(bpy.app.handlers, name)) for name in dir(bpy.app.handlers)
+                if isinstance(getattr(bpy.app.handlers, name), list)}
+    enabled = module in bpy.context.preferences.addons
+    return {"classes": classes, "props": props, "handlers": handlers, "enabled": enabled,
+            "loaded": bool(addon_utils.check(module)[1])}
+
+
+def on_error(ex):
+    report["errors"].append(f"{type(ex).__name__}: {ex}")
+
+
+report["before"] = snapshot()
+report["user_extensions"] = bpy.utils.user_resource('EXTENSIONS')
+try:
+    report["install"] = sorted(bpy.ops.extensions.package_install_files(
+        filepath=zip_path, repo='user_default', enable_on_install=True))
+except Exception as ex:
+    on_error(ex)
+report["installed"] = snapshot()
+report["package_dir"] = os.path.dirname(sys.modules[module].__file__) if module in sys.modules else None
+report["cycles"] = []
+for _ in range(2):
+    addon_utils.disable(module, default_set=True, handle_error=on_error)
+    off = snapshot()
+    on = addon_utils.enable(module, default_set=True, handle_error=on_error) is not None
+    report["cycles"].append({"off": off, "on": snapshot(), "enable_returned": on})
+
+# The installed copy's worker client starts the worker from the installed files.
+client_mod = __import__(module + ".blender_motiondna.worker_client", fromlist=["WorkerClient"])
+client = client_mod.WorkerClient(python=sys.executable)
+try:
+    report["ping"] = client.call("ping", timeout=60)
+finally:
+    client.shutdown()
+addon_utils.disable(module, default_set=True, handle_error=on_error)
+report["final"] = snapshot()
+print("REPORT " + json.dumps(report))
+'''
+
+
+@pytest.fixture(scope="module")
+def install_report(built_zip, tmp_path_factory):
+    home = tmp_path_factory.mktemp("blender_home")
+    res = home / "blender_user"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLENDER_", "PYTHONPATH"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
+               BLENDER_USER_RESOURCES=str(res), BLENDER_USER_CONFIG=str(res / "config"),
+               BLENDER_USER_SCRIPTS=str(res / "scripts"), BLENDER_USER_EXTENSIONS=str(res / "extensions"))
+    script = home / "install_addon.py"
+    script.write_text(INSTALL_SCRIPT)
+    # cwd and the script's folder are the temp home: the repository is not importable there,
+    # so only the installed copy can be what loads.
+    done = subprocess.run([sys.executable, str(script), str(built_zip), MODULE], cwd=str(home), env=env,
+                          capture_output=True, text=True, timeout=180)
+    output = done.stdout + done.stderr
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("REPORT ")]
+    assert done.returncode == 0 and lines, f"install script failed (exit {done.returncode}):\n{output[-4000:]}"
+    report = json.loads(lines[-1][len("REPORT "):])
+    report["output"], report["home"] = output, str(home)
+    return report
+
+
+def test_install_enables_the_addon(install_report):
+    r = install_report
+    assert r["errors"] == []
+    assert r["install"] == ["FINISHED"]
+    assert r["user_extensions"].startswith(r["home"])  # nothing touched the real user folders
+    assert r["package_dir"] and r["package_dir"].startswith(os.path.join(r["user_extensions"], "user_default"))
+    assert not r["before"]["enabled"] and r["before"]["classes"] == []
+    assert r["installed"]["enabled"] and r["installed"]["loaded"]
+    assert "MDNA_OT_build_generator" in r["installed"]["classes"]
+
+
+def test_disable_enable_twice_leaves_nothing_behind(install_report):
+    r = install_report
+    before, installed = r["before"], r["installed"]
+    assert len(r["cycles"]) == 2
+    for cycle in r["cycles"]:
+        off, on = cycle["off"], cycle["on"]
+        assert not off["enabled"] and not off["loaded"]
+        assert off["classes"] == before["classes"] == [], f"classes left registered: {off['classes']}"
+        assert off["props"] == before["props"], f"properties left registered: {off['props']}"
+        assert off["handlers"] == before["handlers"], "app handlers left registered"
+        assert cycle["enable_returned"] and on["enabled"] and on["loaded"]
+        assert on["classes"] == installed["classes"] and on["props"] == installed["props"]
+    final = r["final"]
+    assert not final["enabled"] and final["classes"] == [] and final["props"] == before["props"]
+    assert r["errors"] == []
+    assert "Traceback" not in r["output"], r["output"][-4000:]
+
+
+def test_installed_copy_runs_the_worker(install_report):
+    ping = install_report["ping"]
+    assert ping["torch"] and ping["pid"] > 0
+    assert ping["engine_dir"] == os.path.join(install_report["package_dir"], "engine")
