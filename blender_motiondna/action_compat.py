@@ -7,6 +7,9 @@ layer's keyframe strip) and 5.0 removed the legacy ``Action.fcurves``. 4.2/4.3 o
 import bpy
 
 SLOTTED = bpy.app.version >= (4, 4, 0)
+# 5.0 added group_name to ActionChannelbagFCurves.new and anim_utils'
+# action_ensure_channelbag_for_slot; 4.4/4.5 need the longer way round.
+GROUP_IN_NEW = bpy.app.version >= (5, 0, 0)
 
 
 def _object_slot(action, obj, create):
@@ -27,16 +30,42 @@ def _object_slot(action, obj, create):
 def new_fcurves_container(action, obj):
     """Where new F-curves for ``obj`` go: the slot's channelbag (4.4+) or the action."""
     if SLOTTED:
-        from bpy_extras import anim_utils
-        return anim_utils.action_ensure_channelbag_for_slot(action, _object_slot(action, obj, create=True))
+        return _ensure_channelbag(action, _object_slot(action, obj, create=True))
     return action
+
+
+def _ensure_channelbag(action, slot):
+    from bpy_extras import anim_utils
+    ensure = getattr(anim_utils, "action_ensure_channelbag_for_slot", None)
+    if ensure is not None:
+        return ensure(action, slot)
+    layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+    strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
+    return strip.channelbag(slot, ensure=True)
+
+
+def _get_channelbag(action, slot):
+    from bpy_extras import anim_utils
+    get = getattr(anim_utils, "action_get_channelbag_for_slot", None)
+    if get is not None:
+        return get(action, slot)
+    for layer in action.layers:
+        for strip in layer.strips:
+            bag = strip.channelbag(slot)
+            if bag is not None:
+                return bag
+    return None
 
 
 def container_new_fcurve(container, data_path, index, group):
     """A new F-curve in a container from ``new_fcurves_container``, grouped by ``group``."""
-    if SLOTTED:
+    if not SLOTTED:
+        return container.fcurves.new(data_path, index=index, action_group=group)
+    if GROUP_IN_NEW:
         return container.fcurves.new(data_path, index=index, group_name=group)
-    return container.fcurves.new(data_path, index=index, action_group=group)
+    fc = container.fcurves.new(data_path, index=index)
+    fc.group = container.groups.get(group) or container.groups.new(group)
+    return fc
 
 
 def ensure_fcurve(action, obj, data_path, index, group):
@@ -46,12 +75,19 @@ def ensure_fcurve(action, obj, data_path, index, group):
     return fc if fc is not None else container_new_fcurve(container, data_path, index, group)
 
 
+def clear_fcurves(action, obj):
+    """Remove every F-curve (and group) of ``action`` that animates ``obj``."""
+    container = new_fcurves_container(action, obj)
+    container.fcurves.clear()
+    for group in list(container.groups):
+        container.groups.remove(group)
+
+
 def action_fcurves(action, obj):
     """The F-curves of ``action`` that animate ``obj`` (a list; empty when none)."""
     if SLOTTED:
-        from bpy_extras import anim_utils
         slot = _object_slot(action, obj, create=False)
-        bag = anim_utils.action_get_channelbag_for_slot(action, slot) if slot is not None else None
+        bag = _get_channelbag(action, slot) if slot is not None else None
         return list(bag.fcurves) if bag is not None else []
     return list(action.fcurves)
 

@@ -6,6 +6,8 @@ Arrays are in armature space (the object's own transform is separate: see
 Reading uses the evaluated pose-bone matrices, so every rotation mode, connected or not,
 reads the same way; writing keys each bone in its own rotation mode.
 """
+import re
+
 import bpy
 import numpy as np
 
@@ -196,7 +198,7 @@ def read_motion(obj, action=None, frame_range=None, deform_only=False):
                          f"{frames[bad][:10].tolist()}; check the action's keys, drivers and constraints")
     rot, trans = local_from_world(skeleton, _rotation(mats), mats[..., :3, 3])
     name = source.name if source is not None else obj.name
-    return Motion(skeleton, _unroll(rot), trans, scene.render.fps / scene.render.fps_base, name,
+    return Motion(skeleton, quat.unroll(rot), trans, scene.render.fps / scene.render.fps_base, name,
                   {"frame_start": int(first), "action": source.name if source is not None else None,
                    "armature": obj.name})
 
@@ -218,16 +220,8 @@ def _on_armature_rest(motion, skel):
     return local_from_world(skel, w_rot[:, idx], w_pos[:, idx])
 
 
-def _unroll(q):
-    """Sign continuity in time (axis 0), vectorised: the same result as ``quat.unroll``."""
-    flips = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
-    out = np.array(q, dtype=np.float64, copy=True)
-    out[1:] *= np.cumprod(flips, axis=0)[..., None]
-    return out
-
-
 def _quaternion_keys(q):
-    q = _unroll(q)
+    q = quat.unroll(q)
     return q * np.where(q[:1, ..., :1] < 0, -1.0, 1.0)
 
 
@@ -262,17 +256,15 @@ def _rotation_keys(q, mode):
     raise ValueError(f"unsupported rotation mode '{mode}'")
 
 
-def _location_keys(obj, skel, rot, trans):
-    """Pose-bone locations (F, J, 3): the head's offset from rest, in the bone's rest frame,
-    or in armature axes for bones with 'Local Location' off (Blender applies it so)."""
+def _location_keys(obj, skel, trans):
+    """Pose-bone locations (F, J, 3): the head's offset from rest, in the bone's rest frame;
+    with 'Local Location' off Blender applies it in the parent's (posed) axes — armature
+    axes for a root — which is where the engine's translations already live."""
     delta = trans - skel.rest_translations
     loc = quat.inv_mul_vec(skel.rest_rotations, delta)
-    nonlocal_ = [j for j, n in enumerate(skel.names) if not obj.data.bones[n].use_local_location]
-    if nonlocal_:
-        world = forward_kinematics(skel, rot, trans)[0]
-        for j in nonlocal_:
-            p = skel.parents[j]
-            loc[:, j] = quat.mul_vec(world[:, p], delta[:, j]) if p >= 0 else delta[:, j]
+    for j, n in enumerate(skel.names):
+        if not obj.data.bones[n].use_local_location:
+            loc[:, j] = delta[:, j]
     return loc
 
 
@@ -285,7 +277,7 @@ def _curves(obj, skel, rot, trans):
         prop, values = _rotation_keys(rot[:, js], mode)
         for k, j in enumerate(js):
             rot_keys[j] = (prop, values[:, k])
-    loc = _location_keys(obj, skel, rot, trans)
+    loc = _location_keys(obj, skel, trans)
     extent = np.abs(loc).max(axis=0)  # (J, 3): reduce over time first (fast axis)
     moved = np.maximum(np.maximum(extent[:, 0], extent[:, 1]), extent[:, 2]) > LOCATION_TOLERANCE * max(skel.span(), 1e-6)
     out = []
@@ -318,9 +310,16 @@ def _write_curves(container, curves, frames, select):
 
 
 def _reset_pose(obj, names):
-    """Rest values on the written bones' pose channels, so channels the new action does
-    not key (scale, a location at rest) do not keep stale values from the old action."""
+    """Rest values on the pose channels of the written bones and their ancestors, so
+    channels the new action does not key (scale, a location at rest, a non-deform bone
+    between two written ones) do not keep stale values from the old action."""
+    todo = set()
     for n in names:
+        bone = obj.data.bones[n]
+        while bone is not None and bone.name not in todo:
+            todo.add(bone.name)
+            bone = bone.parent
+    for n in todo:
         pb = obj.pose.bones[n]
         pb.location = (0.0, 0.0, 0.0)
         pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
@@ -329,15 +328,24 @@ def _reset_pose(obj, names):
         pb.scale = (1.0, 1.0, 1.0)
 
 
-def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=True):
+GENERATED_KEY = "mdna_generated"   # marks actions written here: the only ones ever rewritten
+
+
+def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=True, action=None):
     """A NEW action ``<source>.mdna`` holding ``motion`` (linear keys, one per frame, in each
     bone's rotation mode; location keys where a bone leaves its rest position and always on
     a root). The source action is never touched. Assigned to ``obj`` (with its slot), or
-    pushed as a strip on a new NLA track when ``as_nla``."""
+    pushed as a strip on a new NLA track when ``as_nla``.
+
+    ``action``: rewrite this earlier result in place instead (live regeneration keeps one
+    result action); only actions written by this function are accepted."""
     _check_armature(obj)
     if not isinstance(motion, Motion):
         raise ValueError(f"expected a Motion, got {type(motion).__name__}")
     motion.validate()
+    if action is not None and not action.get(GENERATED_KEY):
+        raise ValueError(f"refusing to overwrite action '{action.name}': it was not written by MotionDNA "
+                         "(source actions are never modified)")
     bone_names = {b.name for b in obj.data.bones}
     missing = [n for n in motion.skeleton.names if n not in bone_names]
     if missing:
@@ -348,14 +356,20 @@ def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=
         frame_start = motion.meta.get("frame_start", 1)
     frames = float(frame_start) + np.arange(motion.num_frames)
     curves = _curves(obj, skel, rot, trans)
-    source = motion.meta.get("action") or motion.name or obj.name
 
-    action = bpy.data.actions.new(name or f"{source}.mdna")
-    try:
+    if action is None:
+        source = motion.meta.get("action") or motion.name or obj.name
+        source = re.sub(r"\.mdna(\.\d+)?$", "", source)   # regenerated again: walk.mdna.001, not walk.mdna.mdna
+        action = bpy.data.actions.new(name or f"{source}.mdna")
+        action[GENERATED_KEY] = True
+        try:
+            _write_curves(compat.new_fcurves_container(action, obj), curves, frames, select)
+        except BaseException:
+            bpy.data.actions.remove(action)
+            raise
+    else:
+        compat.clear_fcurves(action, obj)
         _write_curves(compat.new_fcurves_container(action, obj), curves, frames, select)
-    except BaseException:
-        bpy.data.actions.remove(action)
-        raise
     _reset_pose(obj, skel.names)
     if as_nla:
         compat.push_nla_strip(obj, action, frames[0])

@@ -82,15 +82,24 @@ def armature_to_file_points(info, points):
 
 
 def export_bvh(path, obj, action_or_motion=None, template=None, info=None):
-    """Write ``action_or_motion`` (an Action of ``obj``, a Motion in its armature space, or
-    None for the active action) as a BVH with the template's hierarchy, names, offsets,
-    channel orders, axes, units and frame time. Returns the file-space Motion written."""
-    info = info or bvh_info(obj)
+    """Write a motion as a BVH with the template's hierarchy, names, offsets, channel
+    orders, axes, units and frame time. Returns the file-space Motion written.
+
+    ``export_bvh(path, obj, action_or_motion, template, info)``: an Action of ``obj``, a
+    Motion in its armature space, or None for the active action; template and info default
+    to the file ``obj`` was imported from. ``export_bvh(path, motion, template, info)``:
+    a Motion in armature space, no object needed."""
+    if isinstance(obj, Motion):
+        obj, action_or_motion, template, info = None, obj, action_or_motion, template
+    if info is None:
+        if obj is None:
+            raise ValueError("export_bvh needs the import info (or the imported armature) to know the file's axes")
+        info = bvh_info(obj)
     if template is None:
         template = engine_bvh.read_bvh(info["path"])
     if isinstance(action_or_motion, Motion):
         motion = action_or_motion
-    elif action_or_motion is None or isinstance(action_or_motion, bpy.types.Action):
+    elif obj is not None and (action_or_motion is None or isinstance(action_or_motion, bpy.types.Action)):
         motion = armature_io.read_motion(obj, action=action_or_motion)
     else:
         raise ValueError(f"expected an Action or a Motion, got {type(action_or_motion).__name__}")

@@ -4,6 +4,7 @@
 Exit codes: 0 done, 1 bad input (file, clip, targets), 2 bad arguments, 3 engine failure
 (worker could not start, crashed, or training failed), 130 cancelled."""
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -65,6 +66,30 @@ def _parser():
     return p
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to stdout (Python and C level) to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _ensure_registered():
+    """Under ``python -m`` nothing has registered the add-on's properties yet; inside Blender
+    (``blender --command``) the enabled extension already has."""
+    import bpy
+    if not hasattr(bpy.types.Object, "mdna"):
+        import importlib
+        importlib.import_module(__package__.rpartition(".")[0]).register()
+
+
 def reset_scene():
     """An empty scene, so a batch command starts from the same state every time."""
     import bpy
@@ -122,7 +147,8 @@ def cmd_generate(args):
     seconds = time.perf_counter() - started
     bvh_io.export_bvh(args.out, motion, template, mapping)
     from .bake import target_errors
-    units_per_cm = generator.skeleton.span() / 170.0
+    from ..engine.metrics import metres_per_unit
+    units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # EVAL.md scaling
     errors_cm = [e / units_per_cm for e in target_errors(motion, targets)]
     info = {"out": os.path.abspath(args.out), "frames": motion.num_frames, "targets": len(targets),
             "target_errors_cm": [round(e, 3) for e in errors_cm], "generate_seconds": round(seconds, 4)}
@@ -148,8 +174,10 @@ def main(argv=None):
         return int(e.code or 0)
     from ..engine.fileformat import FormatError
     from . import worker_client
+    _ensure_registered()
     try:
-        info, message = COMMANDS[args.command](args)
+        with _stdout_to_stderr():  # importers and Blender print chatter; stdout is for results
+            info, message = COMMANDS[args.command](args)
     except worker_client.Cancelled:
         print("motiondna: cancelled", file=sys.stderr)
         return EXIT_CANCELLED

@@ -7,17 +7,11 @@ import time
 import bpy
 import numpy as np
 
-from ..engine import preview
+from ..engine import metrics, preview
 from . import armature_io, bake, build, bvh_io, targets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
-
-
-def _find_joint(skeleton, side, words):
-    """First joint on ``side`` whose name contains one of ``words`` (in order of preference)."""
-    from ..engine import metrics
-    return metrics.find_effector(skeleton, side, words)
 
 
 def _edits(skeleton, motion, units_per_cm):
@@ -25,9 +19,9 @@ def _edits(skeleton, motion, units_per_cm):
     up = np.eye(3)[skeleton.up_axis]
     side = np.eye(3)[[a for a in range(3) if a != skeleton.up_axis][0]]
     positions = motion.positions()
+    effectors = metrics.end_effectors(skeleton, positions)
+    hand, foot = effectors["right_hand"], effectors["left_foot"]
     n = motion.num_frames
-    hand = _find_joint(skeleton, "right", ("hand", "wrist"))
-    foot = _find_joint(skeleton, "left", ("ankle", "foot"))
     t_hand, t_foot = n // 2, int(0.3 * n)
     return [(hand, t_hand, positions[t_hand, hand] + 25 * units_per_cm * up),
             (foot, t_foot, positions[t_foot, foot] + 20 * units_per_cm * side)]
@@ -56,11 +50,10 @@ def run(clip=None, out_dir="out", python=None):
     scene.collection.objects.link(result)
     skeleton = armature_io.skeleton_from_armature(source)
     source_motion = armature_io.read_motion(source)
-    span = skeleton.span()
-    result.location.x += 0.6 * span * float(np.mean(source.matrix_world.to_scale()))
+    result.location.x += 0.6 * skeleton.span() * float(np.mean(source.matrix_world.to_scale()))
     bpy.context.view_layer.update()
 
-    units_per_cm = span / 170.0  # EVAL.md: distances in a skeleton scaled to a 1.70 m span
+    units_per_cm = 0.01 / metrics.metres_per_unit(skeleton, source_motion.translations)  # EVAL.md scaling
     frame0 = result.mdna.clip_frame_start
     for joint, frame, point in _edits(skeleton, source_motion, units_per_cm):
         world = armature_io.armature_to_world(result, point[None])[0]

@@ -99,6 +99,7 @@ def collect_targets(armature, skeleton, clip_frame_start, num_frames):
     Returns (targets, skipped) where skipped lists (empty name, reason) for targets that
     cannot apply, so the caller can tell the user instead of silently ignoring them."""
     targets, skipped = [], []
+    bpy.context.view_layer.update()  # new or just-moved empties: matrix_world is stale until evaluated
     for empty in target_empties(armature):
         t = empty.mdna_target
         if not t.enabled or t.weight <= 0.0:

@@ -39,7 +39,7 @@ LONG_RUN_FACTOR = 10
 MOVING_TARGET_CM = 30.0
 TIMING_RUNS = 5
 ALL_METHODS = ("replay", "ikwarp", "generator")
-QUICK_GENERATOR = {"steps": 40, "copies": 2, "hidden": 32}
+QUICK_GENERATOR = {"steps": 40}  # a tiny generator for smoke runs
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ units, p_armature = scale * C @ p_file — what Blender's importer does with
 ``axis_conversion(axis_forward, axis_up)`` and ``global_scale``.
 """
 from dataclasses import dataclass, field
+import io
+import os
 
 import numpy as np
 
 from . import quat
-from .skeleton import Motion, Skeleton, forward_kinematics, local_from_world
+from .skeleton import Motion, Skeleton, local_from_world
 
 AXES = "XYZ"
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
@@ -100,7 +102,6 @@ def _rotation_from_channels(chans, cols):
 
 def read_bvh(path):
     """Parse a BVH file. Raises BvhError with the file name and line for malformed input."""
-    import os
     name = os.path.basename(str(path))
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as f:
@@ -318,15 +319,13 @@ def write_bvh(path, template, motion):
     for r in roots:
         emit(r, 0)
     lines += ["MOTION", f"Frames: {len(frames)}", f"Frame Time: {template.frame_time:.7g}"]
-    import io
     buf = io.StringIO()
     buf.write("\n".join(lines) + "\n")
     np.savetxt(buf, frames, fmt="%.6f", delimiter=" ")
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(buf.getvalue())
-    import os
-    os.replace(tmp, path)
+    os.replace(tmp, path)  # never leave a half-written file under the real name
 
 
 def _fmt3(v):

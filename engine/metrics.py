@@ -30,9 +30,11 @@ COVERAGE_RADIUS = 0.05       # m, RMS window distance
 STABLE_RATIO = 1.5
 
 
-def metres_per_unit(skeleton):
-    """Scale that makes the skeleton's span 1.70 m (EVAL.md 'Units')."""
-    span = skeleton.span()
+def metres_per_unit(skeleton, translations=None):
+    """Scale that makes the skeleton's span 1.70 m (EVAL.md 'Units').
+
+    Pass the clip's ``translations`` so moving offsets (root motion) are not bones."""
+    span = skeleton.span(translations)
     if not span > 0:
         raise ValueError("the skeleton has zero span (all rest offsets are zero); cannot scale it to metres")
     return SPAN_METRES / span
@@ -200,7 +202,7 @@ class Track:
 def track(motion, scale=None):
     """A Motion's Track; ``scale`` metres per skeleton unit (default ``metres_per_unit``)."""
     skel = motion.skeleton
-    scale = metres_per_unit(skel) if scale is None else scale
+    scale = metres_per_unit(skel, motion.translations) if scale is None else scale
     wrot, wpos = motion.world()
     root = body_root(skel)
     above = set(skel.chain(root))  # the root and static helper roots above it carry no pose
@@ -325,7 +327,7 @@ class Reference:
     def __init__(self, motion, scale=None):
         self.motion = motion
         self.skeleton = motion.skeleton
-        self.scale = metres_per_unit(self.skeleton) if scale is None else float(scale)
+        self.scale = metres_per_unit(self.skeleton, motion.translations) if scale is None else float(scale)
         self.track = self.track_of(motion)
         self.feet = foot_joints(self.skeleton, self.track.positions)
         self.ground = ground_height(self.track, self.feet)

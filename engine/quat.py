@@ -119,11 +119,11 @@ def from_scaled_axis(v, eps=1e-9):
 
 def unroll(q, axis=0):
     """Flip signs along ``axis`` (time) so consecutive quaternions lie in one hemisphere."""
-    q = np.moveaxis(np.array(q, dtype=float, copy=True), axis, 0)
-    for i in range(1, len(q)):
-        flip = np.sum(q[i] * q[i - 1], axis=-1) < 0
-        q[i][flip] *= -1
-    return np.moveaxis(q, 0, axis)
+    q = np.moveaxis(np.asarray(q, dtype=float), axis, 0)
+    flips = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    out = np.array(q, copy=True)
+    out[1:] *= np.cumprod(flips, axis=0)[..., None]  # a flip carries to every later frame
+    return np.moveaxis(out, 0, axis)
 
 
 def slerp(a, b, t):

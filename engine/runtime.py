@@ -223,10 +223,14 @@ class Generator:
             out[t] = c
         return out.astype(np.float64)
 
-    def step(self, dev, code_proj_row, target_features):
-        """One network step (what the ONNX export computes), float32 arrays."""
+    def step(self, dev, cond):
+        """One network step, exactly what the ONNX export computes: ``dev`` (B, m) deviation,
+        ``cond`` (B, k + 1 + 5 S) = DNA code and phase of the next frame, then per slot the
+        target features (offset / target_unit (3), time to target, mask)."""
         w = self.weights
-        h = np.maximum(dev @ w["w1_dev"] + code_proj_row + target_features @ w["w1_target"], 0.0)
+        k1 = w["w1_code"].shape[0]
+        dev, cond = np.asarray(dev, np.float32), np.asarray(cond, np.float32)
+        h = np.maximum(dev @ w["w1_dev"] + cond[..., :k1] @ w["w1_code"] + cond[..., k1:] @ w["w1_target"] + w["b1"], 0.0)
         h = np.maximum(h @ w["w2"] + w["b2"], 0.0)
         return self.decay * dev + (h @ w["w3"] + w["b3"])
 
@@ -254,6 +258,10 @@ def _spread(deltas, frames, T, window):
     return (out * fall[:, None]).reshape((T,) + deltas.shape[1:])
 
 
+def _refine_chain(skeleton, joint):
+    return ik.effector_chain(skeleton, joint)
+
+
 def refine_targets(motion, targets, window, passes=3):
     """Exact target hits by small IK layers blended smoothly in time (engine/ik.py)."""
     sk = motion.skeleton
@@ -269,9 +277,18 @@ def refine_targets(motion, targets, window, passes=3):
                 err = tg.positions - pos[:, joint]
                 trans[:, joint] += _spread(err, frames, T, window)
                 continue
-            chain = ik.effector_chain(sk, joint)
+            chain = _refine_chain(sk, joint)
             r0 = rots[frames]
             r1, _ = ik.solve_chain(sk, r0, trans[frames], joint, tg.positions, chain, iterations=30)
+            miss = np.linalg.norm(ik.effector_position(sk, r1, trans[frames], joint) - tg.positions, axis=-1)
+            if miss.max() > 1e-3 * sk.span():
+                # Out of the limb's reach: let the spine (all non-root ancestors) help.
+                long_chain = [j for j in sk.chain(int(sk.parents[joint])) if sk.parents[j] >= 0][:8]
+                if len(long_chain) > len(chain):
+                    wts = np.array([1.0 if i < len(chain) else 0.5 for i in range(len(long_chain))])
+                    r1, _ = ik.solve_chain(sk, r1, trans[frames], joint, tg.positions, long_chain,
+                                           iterations=30, weights=wts)
+                    chain = long_chain
             delta = quat.to_scaled_axis(quat.inv_mul(r0[:, chain], r1[:, chain]))  # (K, n, 3) local
             worst = max(worst, float(np.abs(delta).max()))
             full = _spread(delta, frames, T, window)

@@ -97,10 +97,16 @@ class Skeleton:
                 pos[j] = pos[p] + quat.mul_vec(rot[p], self.rest_translations[j])
         return pos
 
-    def span(self):
-        """Longest joint-to-joint path through the tree, summing rest bone lengths (EVAL.md)."""
+    def span(self, translations=None):
+        """Longest joint-to-joint path through the tree, summing rest bone lengths (EVAL.md).
+
+        With a clip's ``translations`` (F, J, 3), links whose offset moves during the clip
+        are not bones but root motion (e.g. Bandai Namco's ``joint_Root`` -> ``Hips``, whose
+        rest offset is wherever the actor stood): they count as length 0."""
         length = np.linalg.norm(self.rest_translations, axis=-1)
         length[self.parents < 0] = 0.0
+        if translations is not None:
+            length[floating_joints(self, translations)] = 0.0
         adj = {j: [] for j in range(self.num_joints)}
         for j, p in enumerate(self.parents):
             if p >= 0:
@@ -184,6 +190,13 @@ class Motion:
 
     def copy(self):
         return Motion(self.skeleton, self.rotations.copy(), self.translations.copy(), self.fps, self.name, dict(self.meta))
+
+
+def floating_joints(skeleton, translations, tolerance=1e-3):
+    """Non-root joints whose offset from their parent changes over the clip (root motion)."""
+    spread = np.ptp(np.asarray(translations), axis=0).max(axis=-1)
+    scale = max(float(np.linalg.norm(skeleton.rest_translations, axis=-1).sum()), 1e-9)
+    return np.flatnonzero((spread > tolerance * scale) & (skeleton.parents >= 0))
 
 
 def forward_kinematics(skeleton, rotations, translations):

@@ -21,7 +21,7 @@ from .skeleton import forward_kinematics
 
 DEFAULTS = {
     "seed": 0, "steps": 600, "batch": 256, "lr": 3e-3, "hidden": 128, "device": "auto",
-    "threads": 2, "dev_dims": 48, "noise": 0.05, "target_prob": 0.5,
+    "threads": 2, "dev_dims": 48, "noise": 0.2, "slot_weight": 0.0, "target_prob": 0.5,
     "horizon_s": 1.0, "half_life_s": 0.15, "offset_half_life_s": 0.12,
     "layer_angle": 0.3,
     "code_tolerance_cm": 0.3, "max_codes": 64,
@@ -202,11 +202,9 @@ def _sample_layers(torch, data, T, ti, tt, s, gen):
         x = x + w(ti)[:, None] * torch.einsum("ba,bam->bm", amp, A[ev, :, ti])
         y = y + w(ti + 1)[:, None] * torch.einsum("ba,bam->bm", amp, A[ev, :, ti + 1])
         wt = w(tt)                                                         # (B, S)
-        SA = T["slot_atoms"][ev[:, None], :, tt]                           # (B, S, 9, S, 3)
-        S = data["slots"]
-        idx = torch.arange(S)
-        SA = SA[:, idx, :, idx]                                            # (S, B, 9, 3)
-        want = want + wt[..., None] * torch.einsum("ba,sbak->bsk", amp, SA)
+        for k in range(data["slots"]):
+            SA = T["slot_atoms"][ev, :, tt[:, k], k]                       # (B, 9, 3)
+            want[:, k] += wt[:, k, None] * torch.einsum("ba,bak->bk", amp, SA)
     return x, y, want
 
 
@@ -249,7 +247,12 @@ def _fit(torch, device, data, s, report, stop, t0):
             cur = ((x @ T["basis_pos"]) * T["scale_pos"]).view(B, S, 3)
             cond = torch.cat([cond, target_features_torch(torch, cur, want, tau, mask, unit)], dim=-1)
         pred = net(x.to(device), cond.to(device))
-        loss = torch.mean((pred - y.to(device)) ** 2)
+        err = pred - y.to(device)
+        loss = torch.mean(err ** 2)
+        if S and float(s["slot_weight"]) > 0:
+            # The effectors' own next positions matter most: that is where targets act.
+            slot_err = (err @ T["basis_pos"].to(device)) * T["scale_pos"].to(device) / unit
+            loss = loss + float(s["slot_weight"]) * torch.mean(slot_err ** 2)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -28,14 +28,14 @@ def generator_path(tmp_path_factory):
 
 
 def test_generate_keeps_file_conventions_and_reaches_target(generator_path, tmp_path):
-    from engine import bvh
+    from engine import bvh, metrics
     source = bvh.read_bvh(CLIP)
     motion = source.to_motion()
     positions = motion.positions()
     joint = "RightWrist"
     j = motion.skeleton.index(joint)
     frame = 60
-    cm = motion.skeleton.span() / 170.0  # EVAL.md: span scaled to 1.70 m
+    cm = 0.01 / metrics.metres_per_unit(motion.skeleton, motion.translations)  # EVAL.md scaling
     goal = positions[frame, j] + np.eye(3)[motion.skeleton.up_axis] * 25 * cm
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({"targets": [{"joint": joint, "frame": frame, "position": goal.tolist()}]}))
@@ -56,13 +56,13 @@ def test_generate_keeps_file_conventions_and_reaches_target(generator_path, tmp_
 
 
 def test_generate_without_targets_reconstructs(generator_path, tmp_path):
-    from engine import bvh
+    from engine import bvh, metrics
     out = tmp_path / "same.bvh"
     done = run_cli("generate", "--generator", str(generator_path), "--clip", CLIP, "--out", str(out))
     assert done.returncode == 0, done.stderr
     source = bvh.read_bvh(CLIP).to_motion()
     generated = bvh.read_bvh(str(out)).to_motion(up_axis=source.skeleton.up_axis)
-    cm = source.skeleton.span() / 170.0
+    cm = 0.01 / metrics.metres_per_unit(source.skeleton, source.translations)
     err = np.linalg.norm(generated.positions() - source.positions(), axis=-1).mean() / cm
     assert err < 5.0, f"reconstruction {err:.2f} cm"
 

@@ -1,0 +1,247 @@
+"""Per-clip generator: build (determinism, progress, cancel), file format checks,
+reconstruction, targets, long runs, ONNX parity. Few training steps keep it quick."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from engine import fileformat, generator_file, quat, runtime, train
+from engine.dna import effector_joints, metric_scale
+from engine.skeleton import Motion, Skeleton
+from engine.targets import Target
+
+SHARED_MOTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "motions")
+FAST = {"steps": 150}
+
+
+def synthetic_clip(frames=90, fps=30.0):
+    """A small Z-up humanoid swinging its arms and legs while walking and turning slowly."""
+    names = ["Hips", "Spine", "Chest", "Neck", "Head",
+             "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
+             "RightShoulder", "RightArm", "RightForeArm", "RightHand",
+             "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot"]
+    parents = [-1, 0, 1, 2, 3, 2, 5, 6, 7, 2, 9, 10, 11, 0, 13, 14, 0, 16, 17]
+    offs = [[0, 0, 1.0], [0, 0, 0.15], [0, 0, 0.2], [0, 0, 0.2], [0, 0, 0.12],
+            [0.08, 0, 0.15], [0.12, 0, 0], [0.28, 0, 0], [0.25, 0, 0],
+            [-0.08, 0, 0.15], [-0.12, 0, 0], [-0.28, 0, 0], [-0.25, 0, 0],
+            [0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45], [-0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45]]
+    sk = Skeleton(names, parents, quat.identity((len(names),)), offs, up_axis=2)
+    t = np.arange(frames) / fps
+    ph = 2 * np.pi * t
+    rots = quat.identity((frames, len(names)))
+    swing = {6: ([0, 1, 0], 0.6 * np.sin(ph)), 7: ([0, 0, 1], 0.4 + 0.3 * np.sin(ph + 1)),
+             10: ([0, 1, 0], -0.6 * np.sin(ph)), 11: ([0, 0, 1], -0.4 - 0.3 * np.sin(ph + 1)),
+             13: ([1, 0, 0], 0.4 * np.sin(ph)), 14: ([1, 0, 0], 0.3 + 0.3 * np.sin(ph + 0.5)),
+             16: ([1, 0, 0], -0.4 * np.sin(ph)), 17: ([1, 0, 0], 0.3 - 0.3 * np.sin(ph + 0.5)),
+             1: ([0, 0, 1], 0.1 * np.sin(ph)), 0: ([0, 0, 1], 0.3 * t)}
+    for j, (axis, ang) in swing.items():
+        rots[:, j] = quat.from_axis_angle(np.array(axis, float), ang)
+    trans = np.broadcast_to(np.asarray(offs, float), (frames, len(names), 3)).copy()
+    trans[:, 0, 1] = 0.8 * t
+    trans[:, 0, 2] = 1.0 + 0.03 * np.sin(2 * ph)
+    return Motion(sk, rots, trans, fps, "synthetic")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    clip = synthetic_clip()
+    path = str(tmp_path_factory.mktemp("gen") / "synthetic.mdna")
+    events = []
+    info = train.build_generator(clip, path, FAST, progress=lambda f, msg="", **kw: events.append((f, msg, kw)))
+    return clip, path, info, events
+
+
+def test_build_reports_progress_and_summary(built):
+    clip, path, info, events = built
+    assert {"path", "train_seconds", "size_bytes", "steps", "final_loss", "device"} <= set(info)
+    assert info["steps"] == FAST["steps"] and info["device"] == "cpu"
+    assert 0 < info["size_bytes"] <= 1_000_000 and info["size_bytes"] == os.path.getsize(path)
+    fractions = [f for f, _, _ in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    training = [kw for _, msg, kw in events if msg == "training"]
+    assert training and {"step", "total", "loss", "eta_s"} <= set(training[-1])
+    assert np.isfinite(info["final_loss"])
+
+
+def test_build_is_deterministic_under_a_seed(built, tmp_path):
+    clip, path, _, _ = built
+    other = str(tmp_path / "again.mdna")
+    train.build_generator(clip, other, FAST)
+    a, _ = generator_file.load(path)
+    b, _ = generator_file.load(other)
+    for k in ("w1_dev", "w2", "w3", "codes"):
+        np.testing.assert_array_equal(a[k], b[k])
+    c = str(tmp_path / "seed1.mdna")
+    train.build_generator(clip, c, dict(FAST, seed=1))
+    assert not np.array_equal(generator_file.load(c)[0]["w2"], a["w2"])
+
+
+def test_cancel_raises_cancelled(tmp_path):
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(train.Cancelled):
+        train.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), FAST, should_stop=stop)
+    assert not os.path.exists(tmp_path / "x.mdna")
+
+
+def test_unknown_setting_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown generator setting"):
+        train.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), {"stepz": 3})
+
+
+def test_round_trip_keeps_dna_and_meta(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    assert g.num_frames == clip.num_frames and g.fps == clip.fps
+    assert g.skeleton.names == clip.skeleton.names
+    assert g.meta["source_hash"] == fileformat.motion_hash(clip)
+    assert {"codes", "trajectory", "phase", "mean_pose", "amplitude"} <= set(g.dna)
+    info = g.meta["dna_info"]
+    assert {"speed_mean", "rhythm_period_s", "loop_to", "effectors"} <= set(info)
+    assert abs(info["rhythm_period_s"] - 0.5) < 0.1  # arms and legs swing twice a second in speed
+
+
+def _rewrite(src, dst, edit_header=None, drop=None):
+    import json
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            if item == drop:
+                continue
+            data = zin.read(item)
+            if item == "header.json" and edit_header:
+                h = json.loads(data)
+                edit_header(h)
+                data = json.dumps(h).encode()
+            zout.writestr(item, data)
+
+
+def test_corrupt_truncated_newer_and_foreign_files_are_refused(built, tmp_path):
+    _, path, _, _ = built
+    raw = open(path, "rb").read()
+    trunc = tmp_path / "trunc.mdna"
+    trunc.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(fileformat.FormatError, match="damaged or truncated"):
+        runtime.Generator.load(str(trunc))
+    newer = tmp_path / "newer.mdna"
+    _rewrite(path, newer, edit_header=lambda h: h.update(format_version=99))
+    with pytest.raises(fileformat.FormatError, match="newer"):
+        runtime.Generator.load(str(newer))
+    corrupt = tmp_path / "corrupt.mdna"
+    _rewrite(path, corrupt, edit_header=lambda h: h["arrays"]["w2"].update(sha256="0" * 64))
+    with pytest.raises(fileformat.FormatError, match="corrupt"):
+        runtime.Generator.load(str(corrupt))
+    missing = tmp_path / "missing.mdna"
+    _rewrite(path, missing, edit_header=lambda h: h["arrays"].pop("w3"), drop="w3.npy")
+    with pytest.raises(fileformat.FormatError, match="missing w3"):
+        runtime.Generator.load(str(missing))
+    clip = tmp_path / "clip.mdna"
+    fileformat.save_motion(str(clip), synthetic_clip(10))
+    with pytest.raises(fileformat.FormatError, match="expected a 'motiondna.generator'"):
+        runtime.Generator.load(str(clip))
+
+
+def test_check_compatible_names_the_missing_joint(built):
+    clip, path, _, _ = built
+    _, meta = generator_file.load(path)
+    assert generator_file.check_compatible(meta, clip.skeleton) is None
+    sk = clip.skeleton
+    keep = [j for j, n in enumerate(sk.names) if n not in ("RightForeArm", "RightHand")]
+    smaller = Skeleton([sk.names[j] for j in keep], [keep.index(sk.parents[j]) if sk.parents[j] >= 0 else -1 for j in keep],
+                       sk.rest_rotations[keep], sk.rest_translations[keep], sk.up_axis)
+    with pytest.raises(ValueError, match="missing joint 'RightForeArm'"):
+        generator_file.check_compatible(meta, smaller)
+
+
+def _cm_error(a, b, skeleton):
+    return np.linalg.norm(a - b, axis=-1) * 100 * metric_scale(skeleton)
+
+
+def test_generate_without_targets_reconstructs_the_clip(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    out = g.generate()
+    assert out.num_frames == clip.num_frames
+    err = _cm_error(out.positions(), clip.positions(), clip.skeleton)
+    assert err[0].max() < 0.05  # same first frame
+    assert err.mean() < 3.0, err.mean()
+
+
+def test_targets_are_reached_after_refinement(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    src = clip.positions()
+    rng = np.random.default_rng(3)
+    cm = 100 * metric_scale(clip.skeleton)
+    hands = [clip.skeleton.index("LeftHand"), clip.skeleton.index("RightHand")]
+    for joint, frame in zip(hands, (30, 55)):
+        d = rng.normal(size=3)
+        goal = src[frame, joint] + d / np.linalg.norm(d) * 15 / cm
+        out = g.generate([Target(joint, [frame], goal)])
+        assert _cm_error(out.positions()[frame, joint], goal, clip.skeleton) < 1.0
+        assert np.all(np.isfinite(out.rotations))
+    # A moving target (a frame range) is followed on every frame.
+    j = hands[0]
+    frames = np.arange(40, 50)
+    path_ = src[frames, j] + np.array([0.0, 0.05, 0.05])
+    out = g.generate([Target(j, frames, path_)])
+    assert _cm_error(out.positions()[frames, j], path_, clip.skeleton).max() < 1.0
+
+
+def test_target_rollout_moves_toward_target_before_refinement(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    j, frame = clip.skeleton.index("LeftHand"), 45
+    goal = clip.positions()[frame, j] + np.array([0.0, 0.0, 0.12])
+    free = g.generate(refine=False).positions()[frame, j]
+    guided = g.generate([Target(j, [frame], goal)], refine=False).positions()[frame, j]
+    assert np.linalg.norm(guided - goal) < np.linalg.norm(free - goal)
+
+
+def test_long_run_is_finite_and_keeps_moving(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    out = g.generate(num_frames=10 * clip.num_frames)
+    assert out.num_frames == 10 * clip.num_frames
+    pos = out.positions()
+    assert np.all(np.isfinite(pos))
+    rel = pos - pos[:, :1]
+    last = rel[-clip.num_frames:]
+    assert last.std(axis=0).mean() > 0.3 * (rel[:clip.num_frames].std(axis=0).mean())  # not frozen
+
+
+def test_effector_slots_are_hands_feet_head():
+    sk = synthetic_clip(4).skeleton
+    names = [sk.names[j] for j in effector_joints(sk)]
+    assert names == ["LeftHand", "RightHand", "LeftFoot", "RightFoot", "Head"]
+
+
+def test_onnx_export_matches_numpy_step(built, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from engine import export_onnx
+    _, path, _, _ = built
+    info = export_onnx.export(path, str(tmp_path / "g.onnx"))
+    g = runtime.Generator.load(path)
+    rng = np.random.default_rng(0)
+    dev = rng.normal(size=(5, info["inputs"]["dev"][1])).astype(np.float32)
+    cond = rng.normal(size=(5, info["inputs"]["cond"][1])).astype(np.float32)
+    sess = ort.InferenceSession(info["path"], providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"dev": dev, "cond": cond})[0]
+    np.testing.assert_allclose(got, g.step(dev, cond), atol=1e-4)
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_MOTIONS), reason="../shared/motions is absent")
+def test_reconstructs_a_shared_mocap_clip(tmp_path):
+    from engine.bvh import read_bvh
+    clip = read_bvh(os.path.join(SHARED_MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")).to_motion()
+    path = str(tmp_path / "jj.mdna")
+    train.build_generator(clip, path, {"steps": 300})
+    out = runtime.Generator.load(path).generate()
+    err = _cm_error(out.positions(), clip.positions(), clip.skeleton)
+    assert err.mean() < 3.0, err.mean()
