@@ -139,7 +139,6 @@ def cmd_generate(args):
     skeleton = armature_io.skeleton_from_armature(armature)
     generator_file.check_compatible(generator.meta, skeleton)
     source = armature_io.read_motion(armature)
-    data = _load_json(args.targets) if args.targets else {"targets": []}
     targets = engine_targets.parse_targets(data, generator.skeleton, source.num_frames,
                                            transform=lambda p: bvh_io.file_to_armature_points(mapping, p))
     started = time.perf_counter()

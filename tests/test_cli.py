@@ -88,7 +88,7 @@ def test_bad_input_exits_1_with_message(case, generator_path, tmp_path):
         targets.write_text('{"targets": []}')
     done = run_cli("generate", "--generator", gen, "--clip", clip, "--targets", str(targets), "--out", str(tmp_path / "o.bvh"))
     assert done.returncode == 1, (done.returncode, done.stderr)
-    assert done.stderr.startswith("motiondna: error:")
+    assert done.stderr.strip().splitlines()[-1].startswith("motiondna: error:")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "o.bvh").exists()
 
