@@ -6,7 +6,7 @@ import bpy
 from bpy.props import IntProperty
 
 from . import operators, panels
-from .blender_motiondna import cli, live, prefs, props, worker_client
+from .blender_motiondna import build, cli, live, prefs, props, worker_client
 
 CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
 
@@ -17,10 +17,12 @@ def register():
     props.register_properties()
     bpy.types.Scene.mdna_target_index = IntProperty(options={'HIDDEN', 'SKIP_SAVE'})
     live.register()
+    build.register()
     cli.register_command()
 
 
 def unregister():
+    build.unregister()  # cancels running builds
     worker_client.shutdown_shared()  # no worker outlives the add-on
     cli.unregister_command()
     live.unregister()

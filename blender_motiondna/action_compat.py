@@ -10,6 +10,9 @@ SLOTTED = bpy.app.version >= (4, 4, 0)
 # 5.0 added group_name to ActionChannelbagFCurves.new and anim_utils'
 # action_ensure_channelbag_for_slot; 4.4/4.5 need the longer way round.
 GROUP_IN_NEW = bpy.app.version >= (5, 0, 0)
+# 5.0: channelbag.fcurves.new_from_fcurve copies a curve with its keys (fast bulk writes).
+CAN_COPY_FCURVE = SLOTTED and "new_from_fcurve" in getattr(
+    getattr(bpy.types, "ActionChannelbagFCurves", None), "bl_rna", bpy.types.ID.bl_rna).functions
 
 
 def _object_slot(action, obj, create):
@@ -64,6 +67,14 @@ def container_new_fcurve(container, data_path, index, group):
     if GROUP_IN_NEW:
         return container.fcurves.new(data_path, index=index, group_name=group)
     fc = container.fcurves.new(data_path, index=index)
+    fc.group = container.groups.get(group) or container.groups.new(group)
+    return fc
+
+
+def container_copy_fcurve(container, source, data_path, group):
+    """A copy of F-curve ``source`` (keys, interpolation, array index) under ``data_path``
+    in a channelbag, grouped by ``group`` (needs CAN_COPY_FCURVE)."""
+    fc = container.fcurves.new_from_fcurve(source, data_path=data_path)
     fc.group = container.groups.get(group) or container.groups.new(group)
     return fc
 

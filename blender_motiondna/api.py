@@ -1,43 +1,184 @@
-"""Public Python API for technical artists: the same functions the operators and the CLI
-use, callable in the UI and in ``--background``.
+"""Public Python API for technical artists: the functions the operators and the command
+line use, callable from Blender's Python console, a script in the UI, ``blender
+--background --python``, and the bpy module. Everything runs synchronously; training runs
+in the engine worker (a separate Python with torch), so Blender's interpreter never
+imports torch.
 
-Example (in Blender, with MotionDNA enabled)::
+Import it as the extension's subpackage: in Blender
+``from bl_ext.user_default.motiondna.blender_motiondna import api`` (the repository name,
+``user_default`` here, is the one you installed the extension into); with this repository
+and the bpy module, ``from blender_motiondna.bootstrap import load_extension_package``,
+``load_extension_package()`` and then ``from motiondna.blender_motiondna import api``.
 
-    import bpy
-    from bl_ext.user_default.motiondna.blender_motiondna import api
-    arm = bpy.data.objects["Armature"]
-    api.build_generator(arm)                       # trains in the worker, embeds the result
-    api.add_target(arm, "RightHand", frame=40, location=(0.3, 0.1, 1.6))
-    action = api.generate(arm)                     # new action "<source>.mdna"; source untouched
-    api.save_generator(arm, "/tmp/walk.mdna")
+Example (the README's "Scripting" section runs a longer version of this as a test)::
+
+    arm = api.import_bvh("data/jumping_jacks.bvh")          # or bpy.data.objects["Armature"]
+    api.build_generator(arm, steps=100)                     # trains in the worker, stores it in arm
+    api.add_target(arm, "RightWrist", frame=60, location=(0.3, -0.2, 1.9))
+    action = api.generate(arm)                              # new action "<source>.mdna"
+    api.save_generator(arm, "/tmp/jj.mdna")
+    print(api.generator_file_info("/tmp/jj.mdna")["frames"])
+
+Errors a user can fix raise ``ValueError`` (``engine.fileformat.FormatError`` is one)
+with a sentence saying what to do; engine failures raise ``worker_client.WorkerError``,
+``WorkerDied`` or ``EngineUnavailable``.
 """
-from . import bake, build, store, targets as _targets
+import os
+import tempfile
+
+from ..engine import generator_file
+from . import bake, build, prefs, store, targets as _targets, worker_client
+
+__all__ = [
+    "import_bvh", "build_generator", "has_generator", "generator_info", "generator",
+    "add_target", "list_targets", "remove_target", "clear_targets",
+    "generate", "apply_result", "revert",
+    "save_generator", "load_generator", "export_onnx", "generator_file_info",
+    "bake_blend",
+]
 
 
-def build_generator(armature, action=None, frame_range=None, seed=0, steps=None, on_progress=None, python=None):
-    """Learn a generator from ``armature``'s action (or ``action``) and store it in the armature.
+# -- clips --------------------------------------------------------------------------------
 
-    Runs synchronously in the engine worker (a separate Python with torch). ``frame_range``
-    is (first, last) scene frames. Returns the build info (seconds, size, ...)."""
-    settings = {"seed": seed}
+def import_bvh(path, up_axis=None, scale=1.0):
+    """Import a BVH clip with Blender's importer (axes chosen so the character stands up);
+    returns the new armature object, its action active.
+
+    >>> arm = api.import_bvh("data/jumping_jacks.bvh")   # doctest: +SKIP
+    """
+    from . import bvh_io
+    armature, _, _ = bvh_io.import_bvh(path, up_axis=up_axis, scale=scale)
+    return armature
+
+
+# -- generators ---------------------------------------------------------------------------
+
+def build_generator(armature, action=None, frame_range=None, seed=0, steps=None, settings=None,
+                    on_progress=None, python=None, timeout=None):
+    """Learn a generator from ``armature``'s action (or ``action``) and store it in the
+    armature (it is saved with the .blend). Returns the build info (``train_seconds``,
+    ``size_bytes``, ``build_seconds``, ...).
+
+    ``frame_range``: (first, last) scene frames, default the whole action. ``steps``:
+    training steps (default 600; fewer is faster and rougher). ``settings``: more engine
+    settings (docs/engine.md), e.g. ``{"threads": 1}``. ``on_progress(event)`` gets the
+    worker's progress events (``event["fraction"]``, ``event.get("eta_s")``). ``python``:
+    the interpreter with torch (default: the add-on preference, then this Python).
+
+    >>> info = api.build_generator(arm, steps=100)          # doctest: +SKIP
+    >>> info["size_bytes"] > 0                              # doctest: +SKIP
+    True
+    """
+    settings = dict(settings or {})
+    settings.setdefault("seed", int(seed))
     if steps:
-        settings["steps"] = steps
-    return build.build_generator(armature, action, frame_range, settings, on_progress, python)
+        settings["steps"] = int(steps)
+    return build.build_generator(armature, action, frame_range, settings, on_progress, python, timeout)
 
+
+def has_generator(armature):
+    """Whether ``armature`` carries a generator."""
+    return store.has_generator(armature)
+
+
+def generator_info(armature):
+    """What was recorded when the armature's generator was built or loaded (dict)."""
+    return store.generator_info(armature)
+
+
+def generator(armature):
+    """The armature's generator as a torch-free runtime object: ``.generate(targets=...,
+    num_frames=...)`` returns an engine Motion (docs/engine.md). ValueError if none."""
+    return store.get_generator(armature)
+
+
+def save_generator(armature, path):
+    """Write the armature's generator to a ``.mdna`` file; returns the path."""
+    _make_parent(path)
+    return store.save_bytes(armature, os.fspath(path))
+
+
+def load_generator(armature, path):
+    """Put the ``.mdna`` generator in ``path`` onto ``armature``; its joints must match
+    (ValueError naming the first missing joint otherwise). Returns the runtime object.
+    The clip's frame 0 lands on the scene frame it had when the generator was built."""
+    from ..engine.runtime import Generator
+    from . import armature_io
+    import bpy
+    generator = Generator.load(os.fspath(path))
+    generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(armature))
+    store.store_generator(armature, os.fspath(path), {"imported_from": os.path.basename(os.fspath(path))})
+    recorded = store.generator_info(armature).get("clip_frame_start")
+    armature.mdna.clip_frame_start = int(recorded if recorded is not None else bpy.context.scene.frame_start)
+    return generator
+
+
+def export_onnx(source, out, python=None, timeout=None):
+    """Export a generator's per-frame network to ONNX (for game engines). ``source`` is an
+    armature with a generator or a ``.mdna`` path. Runs in the engine worker (torch).
+    Returns {path, size_bytes, opset, inputs, outputs, slots, num_codes}."""
+    out = os.path.abspath(os.fspath(out))
+    _make_parent(out)
+    client = worker_client.get_client(python or prefs.configured_python())
+    with tempfile.TemporaryDirectory(prefix="mdna_export_") as tmp:
+        if isinstance(source, (str, os.PathLike)):
+            mdna = os.path.abspath(os.fspath(source))
+            generator_file.load(mdna)  # a clear FormatError here, not a traceback from the worker
+        else:
+            mdna = store.save_bytes(source, os.path.join(tmp, "generator.mdna"))
+        return client.call("export_onnx", {"generator": mdna, "out": out}, timeout=timeout)
+
+
+def generator_file_info(path):
+    """What a ``.mdna`` file holds, read without torch (the CLI's ``info``): format
+    version, size, source name and hash, fps, frames, duration, skeleton, DNA summary,
+    network, build info and training settings. FormatError for a bad file."""
+    path = os.fspath(path)
+    arrays, meta = generator_file.load(path)
+    skel = meta["skeleton"]
+    names = list(skel["names"])
+    dna = dict(meta.get("dna_info", {}))
+    net = dict(meta.get("network", {}))
+    weights = ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")
+    fps, frames = float(meta["fps"]), int(meta["num_frames"])
+    return {
+        "path": os.path.abspath(path),
+        "format_version": int(meta.get("format_version", generator_file.VERSION)),
+        "size_bytes": os.path.getsize(path),
+        "source_name": meta.get("source_name", ""),
+        "source_hash": meta.get("source_hash", ""),
+        "fps": fps, "frames": frames, "duration_s": round(frames / fps, 4) if fps else None,
+        "skeleton": {"joints": len(names), "names": names, "root": names[0] if names else None,
+                     "up_axis": "XYZ"[int(skel.get("up_axis", 2))]},
+        "dna": {"num_codes": dna.get("num_codes"), "code_error_cm": dna.get("code_error_cm"),
+                "speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
+                "rhythm_period_s": dna.get("rhythm_period_s"), "loop_to": dna.get("loop_to"),
+                "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
+        "network": {"hidden": net.get("hidden"), "deviation_dims": int(arrays["dev_basis"].shape[0]),
+                    "parameters": int(sum(arrays[k].size for k in weights if k in arrays)),
+                    "target_slots": [names[j] for j in net.get("slots", []) if 0 <= j < len(names)]},
+        "build": dict(meta.get("build", {})),
+        "settings": dict(meta.get("settings", {})),
+    }
+
+
+# -- targets ------------------------------------------------------------------------------
 
 def add_target(armature, joint, frame=None, location=None):
-    """Add a target empty: ``joint`` should be at ``location`` (world) at scene ``frame``.
-
-    Keyframe the empty's location to make it a moving target. Returns the empty."""
+    """Add a target empty: bone ``joint`` should be at ``location`` (world space) at scene
+    ``frame`` (defaults: the current frame, and where the joint is there). Keyframe the
+    empty's location to make it a moving target over its keyed range. Returns the empty."""
     return _targets.add_target(armature, joint, frame, location)
 
 
 def list_targets(armature):
-    """The armature's target empties."""
+    """The armature's target empties (objects; ``empty.mdna_target`` has joint, frame,
+    enabled, weight)."""
     return _targets.target_empties(armature)
 
 
 def remove_target(empty):
+    """Delete one target empty (the object itself)."""
     _targets.remove_target(empty)
 
 
@@ -46,27 +187,86 @@ def clear_targets(armature):
     return _targets.clear_targets(armature)
 
 
-def generate(armature, as_nla=False):
-    """Regenerate under the targets into a new action (or NLA strip); returns the action."""
-    return bake.regenerate(armature, as_nla=as_nla, reuse_result=False).action
+# -- generating ---------------------------------------------------------------------------
+
+def generate(armature, as_nla=False, new_action=True):
+    """Regenerate the armature's clip under its targets into a new action named
+    ``<source>.mdna`` (or an NLA strip with ``as_nla``) and play it; the source action is
+    never modified. ``new_action=False`` rewrites the previous result action instead of
+    adding another (what Live and ``bake`` do). Returns the action.
+
+    Targets that cannot apply (unknown joint, frame outside the clip) are skipped; see
+    ``bake.regenerate`` for the detailed result."""
+    return bake.regenerate(armature, as_nla=as_nla, reuse_result=not new_action).action
 
 
-def save_generator(armature, path):
-    """Write the armature's generator to a .mdna file."""
-    return store.save_bytes(armature, path)
+def apply_result(armature):
+    """Keep the generated action as the armature's action; returns it."""
+    return bake.apply(armature)
 
 
-def load_generator(armature, path):
-    """Put the generator in ``path`` onto ``armature`` (joints must match); returns its runtime."""
-    from ..engine import generator_file
-    from ..engine.runtime import Generator
-    from . import armature_io
-    generator = Generator.load(path)
-    generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(armature))
-    store.store_generator(armature, path)
-    return generator
+def revert(armature):
+    """Play the action the armature had before the result again; returns it."""
+    return bake.revert(armature)
 
 
-def generator(armature):
-    """The armature's generator as a torch-free runtime object (``.generate(targets=...)``)."""
-    return store.get_generator(armature)
+# -- .blend files -------------------------------------------------------------------------
+
+def bake_blend(path, out=None, in_place=False, armatures=None, as_nla=False):
+    """Open a .blend, regenerate every armature that has a generator (or those named in
+    ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with
+    ``in_place``). Rebaking rewrites the same result action, so it does not pile up actions.
+
+    Returns {"file", "out", "armatures": [{"name", "action", "frames", "targets",
+    "skipped", "unreached", "max_error", "seconds"}]} (``max_error`` in world units;
+    ``unreached``: joints that stayed visibly away from their target). ValueError when the file cannot be opened or
+    holds no armature with a generator. This replaces the open file (like File > Open)."""
+    import bpy
+    path = os.path.abspath(os.fspath(path))
+    if bool(out) == bool(in_place):
+        raise ValueError("say where the result goes: an output .blend, or in place")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
+    if not _looks_like_blend(path):
+        raise ValueError(f"{os.path.basename(path)}: not a .blend file")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
+    except RuntimeError as e:
+        raise ValueError(f"{os.path.basename(path)}: Blender could not open it ({str(e).strip()})") from None
+    found = [o for o in bpy.data.objects if o.type == 'ARMATURE' and store.has_generator(o)]
+    if armatures:
+        missing = sorted(set(armatures) - {o.name for o in found})
+        if missing:
+            raise ValueError(f"{os.path.basename(path)}: no armature with a generator named "
+                             f"{', '.join(repr(m) for m in missing)} (have: {', '.join(o.name for o in found) or 'none'})")
+        found = [o for o in found if o.name in set(armatures)]
+    if not found:
+        raise ValueError(f"{os.path.basename(path)}: no armature with a MotionDNA generator; build one first")
+    report = []
+    for arm in found:
+        result = bake.regenerate(arm, as_nla=as_nla, reuse_result=True)
+        scale = bake.world_scale(arm)
+        report.append({"name": arm.name, "action": result.action.name, "frames": result.motion.num_frames,
+                       "targets": len(result.targets),
+                       "skipped": [f"{name}: {why}" for name, why in result.skipped],
+                       "unreached": [name for name, _ in getattr(result, "unreached", [])],
+                       "max_error": round(max(result.errors) * scale, 6) if result.errors else None,
+                       "seconds": round(result.seconds, 4)})
+    target = path if in_place else os.path.abspath(os.fspath(out))
+    _make_parent(target)
+    bpy.ops.wm.save_as_mainfile(filepath=target, check_existing=False)
+    return {"file": path, "out": target, "armatures": report}
+
+
+BLEND_MAGICS = (b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b")  # plain, zstd, gzip (old)
+
+
+def _looks_like_blend(path):
+    with open(path, "rb") as f:
+        head = f.read(7)
+    return head.startswith(BLEND_MAGICS)
+
+
+def _make_parent(path):
+    parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(parent, exist_ok=True)

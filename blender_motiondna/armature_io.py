@@ -7,6 +7,7 @@ Reading uses the evaluated pose-bone matrices, so every rotation mode, connected
 reads the same way; writing keys each bone in its own rotation mode.
 """
 import re
+import warnings
 
 import bpy
 import numpy as np
@@ -19,6 +20,10 @@ from . import action_compat as compat
 EULER_MODES = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 LOCATION_TOLERANCE = 2e-6  # x skeleton span: below this a bone's location counts as "at rest"
+
+
+class MotionIOWarning(UserWarning):
+    """Input that can be read but not completely (e.g. an action keying bones the rig lacks)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,19 +149,96 @@ def _frame_range(obj, action, frame_range):
     return first, last
 
 
+BONE_PATH = re.compile(r'^pose\.bones\["((?:[^"\\]|\\.)*)"\]')
+
+
+def _animated_bones(fcurves):
+    """Bone names that F-curves animate (their 'pose.bones["..."]' data paths), in order."""
+    out = {}
+    for fc in fcurves:
+        m = BONE_PATH.match(fc.data_path)
+        if m:
+            out[re.sub(r"\\(.)", r"\1", m.group(1))] = True   # undo escape_identifier
+    return list(out)
+
+
 def _check_action(obj, action):
+    """Refuse an action with no keys or made for another rig; warn when only some of its
+    bone paths match (a renamed or missing bone animates nothing)."""
     if not isinstance(action, bpy.types.Action):
         raise ValueError(f"expected an action, got {type(action).__name__}")
-    fcurves = compat.action_fcurves(action, obj)
-    if not any(len(fc.keyframe_points) for fc in fcurves):
+    fcurves = [fc for fc in compat.action_fcurves(action, obj) if len(fc.keyframe_points)]
+    if not fcurves:
         raise ValueError(f"action '{action.name}' has no keyframes for '{obj.name}'; key the armature first")
+    animated = _animated_bones(fcurves)
+    bones = obj.data.bones
+    unmatched = [n for n in animated if bones.get(n) is None]
+    if len(unmatched) == len(animated):
+        listed = ", ".join(f"'{n}'" for n in unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
+        what = f"its bone channels ({listed}) name no bone" if unmatched else "it keys no bone"
+        raise ValueError(f"action '{action.name}' does not fit armature '{obj.name}': {what} of the armature; "
+                         "pick the action made for this rig (or rename the bones to match)")
+    if unmatched:
+        warnings.warn(f"action '{action.name}' keys {len(unmatched)} bone(s) that armature '{obj.name}' lacks "
+                      f"(renamed or deleted?): {', '.join(unmatched[:8])}" + (" ..." if len(unmatched) > 8 else "")
+                      + "; those channels are ignored", MotionIOWarning, stacklevel=3)
+    return unmatched
 
 
-def read_motion(obj, action=None, frame_range=None, deform_only=False):
+def _local_from_world(skel, world_rot, world_pos):
+    """``skeleton.local_from_world`` for all joints at once (one numpy call per step instead
+    of a Python loop over joints: the read path runs it on every frame of a clip)."""
+    parents = skel.parents
+    child = parents >= 0
+    p = np.where(child, parents, 0)
+    parent_rot = np.where(child[:, None], world_rot[:, p], quat.identity((1, len(parents))))
+    rest = quat.mul(parent_rot, np.broadcast_to(skel.rest_rotations, world_rot.shape))
+    rots = quat.inv_mul(rest, world_rot)
+    offset = np.where(child[:, None], world_pos - world_pos[:, p], world_pos)
+    trans = np.where(child[:, None], quat.inv_mul_vec(parent_rot, offset), world_pos)
+    return quat.normalize(rots), trans
+
+
+class _RigOnlyScene:
+    """A temporary scene holding only ``obj`` (linked, not copied): frame changes then
+    evaluate the rig and what it depends on (constraint targets, driver sources) but not
+    the rest of the user's scene. Removed again on exit."""
+
+    def __init__(self, obj, fps_from):
+        self.obj, self.fps_from, self.scene = obj, fps_from, None
+
+    def __enter__(self):
+        self.scene = bpy.data.scenes.new("mdna_read")
+        self.scene.render.fps, self.scene.render.fps_base = self.fps_from.render.fps, self.fps_from.render.fps_base
+        self.scene.collection.objects.link(self.obj)
+        return self.scene
+
+    def __exit__(self, *exc):
+        bpy.data.scenes.remove(self.scene)
+
+
+def _sample_pose(obj, scene, frames, n):
+    """Evaluated pose-bone matrices (F, n*16) float32, column-major per bone."""
+    buf = np.empty((len(frames), n * 16), dtype=np.float32)
+    depsgraph = None
+    for i, f in enumerate(frames):
+        scene.frame_set(int(f))
+        if depsgraph is None:   # a new scene's depsgraph exists once it was evaluated
+            depsgraph = scene.view_layers[0].depsgraph if scene != bpy.context.scene \
+                else bpy.context.evaluated_depsgraph_get()
+        obj.evaluated_get(depsgraph).pose.bones.foreach_get("matrix", buf[i])
+    return buf
+
+
+def read_motion(obj, action=None, frame_range=None, deform_only=False, rig_only=False):
     """The evaluated pose of ``obj`` per frame as a Motion in armature space.
 
     ``action``: evaluated temporarily in place of the active one (restored afterwards).
     ``frame_range``: (first, last) scene frames, inclusive; default the action's range.
+    ``rig_only``: evaluate in a temporary scene holding only the armature (and what it
+    depends on), so other objects of a heavy scene cost no time; the user's scene is not
+    touched at all then (its current frame included).
+    Warns (MotionIOWarning) when the action keys bones the armature lacks.
     """
     _check_armature(obj)
     adt = obj.animation_data
@@ -166,41 +248,43 @@ def read_motion(obj, action=None, frame_range=None, deform_only=False):
         source = adt.action
     else:
         source = action
-    if source is not None:
-        _check_action(obj, source)
+    unmatched = _check_action(obj, source) if source is not None else []
     first, last = _frame_range(obj, source, frame_range)
     skeleton = skeleton_from_armature(obj, deform_only)
 
-    scene = bpy.context.scene
-    saved_frame = (scene.frame_current, scene.frame_subframe)
+    user_scene = bpy.context.scene
+    saved_frame = (user_scene.frame_current, user_scene.frame_subframe)
     saved_action = compat.active_action_state(obj)
     pose_names = [pb.name for pb in obj.pose.bones]
     sel = np.array([pose_names.index(n) for n in skeleton.names])
-    n = len(pose_names)
     frames = np.arange(first, last + 1)
-    buf = np.empty((len(frames), n * 16), dtype=np.float32)
     try:
         if action is not None:
             compat.assign_action(obj, action)
-        depsgraph = bpy.context.evaluated_depsgraph_get()
-        for i, f in enumerate(frames):
-            scene.frame_set(int(f))
-            obj.evaluated_get(depsgraph).pose.bones.foreach_get("matrix", buf[i])
+        if rig_only:
+            with _RigOnlyScene(obj, user_scene) as scene:
+                buf = _sample_pose(obj, scene, frames, len(pose_names))
+        else:
+            buf = _sample_pose(obj, user_scene, frames, len(pose_names))
     finally:
         if action is not None:
             compat.restore_action_state(obj, saved_action)
-        scene.frame_set(saved_frame[0], subframe=saved_frame[1])
+        if rig_only:
+            obj.update_tag(refresh={"TIME"})   # the user's depsgraph re-evaluates it at its own frame
+        else:
+            user_scene.frame_set(saved_frame[0], subframe=saved_frame[1])
 
-    mats = buf.reshape(len(frames), n, 4, 4).transpose(0, 1, 3, 2)[:, sel].astype(np.float64)
+    mats = buf.reshape(len(frames), len(pose_names), 4, 4)[:, sel].transpose(0, 1, 3, 2).astype(np.float64)
     bad = ~np.isfinite(mats).all(axis=(1, 2, 3))
     if bad.any():
         raise ValueError(f"the evaluated pose of '{obj.name}' holds NaN or infinite values at frame(s) "
                          f"{frames[bad][:10].tolist()}; check the action's keys, drivers and constraints")
-    rot, trans = local_from_world(skeleton, _rotation(mats), mats[..., :3, 3])
+    rot, trans = _local_from_world(skeleton, _rotation(mats), mats[..., :3, 3])
     name = source.name if source is not None else obj.name
-    return Motion(skeleton, quat.unroll(rot), trans, scene.render.fps / scene.render.fps_base, name,
-                  {"frame_start": int(first), "action": source.name if source is not None else None,
-                   "armature": obj.name})
+    meta = {"frame_start": int(first), "action": source.name if source is not None else None, "armature": obj.name}
+    if unmatched:
+        meta["unmatched_bones"] = list(unmatched)
+    return Motion(skeleton, quat.unroll(rot), trans, user_scene.render.fps / user_scene.render.fps_base, name, meta)
 
 
 # ---------------------------------------------------------------------------------------
@@ -216,8 +300,21 @@ def _on_armature_rest(motion, skel):
             and np.allclose(src.rest_translations[idx], skel.rest_translations, atol=1e-6 * max(skel.span(), 1e-6)))
     if same:
         return motion.rotations[:, idx], motion.translations[:, idx]
+    # Same pose, other rest frames: carry each joint's world DELTA from rest over
+    # (G_dst = G_src W_src^-1 W_dst), not its world frame, so a bone whose rest axes
+    # differ from the motion's joint frame still turns by the same rotation.
     w_rot, w_pos = forward_kinematics(src, motion.rotations, motion.translations)
-    return local_from_world(skel, w_rot[:, idx], w_pos[:, idx])
+    w_src, w_dst = _rest_world_rotations(src)[idx], _rest_world_rotations(skel)
+    w_rot = quat.mul(quat.mul(w_rot[:, idx], quat.inv(w_src)), w_dst)
+    return local_from_world(skel, w_rot, w_pos[:, idx])
+
+
+def _rest_world_rotations(skel):
+    rot = np.array(skel.rest_rotations, dtype=np.float64)
+    for j, p in enumerate(skel.parents):
+        if p >= 0:
+            rot[j] = quat.mul(rot[p], skel.rest_rotations[j])
+    return rot
 
 
 def _quaternion_keys(q):
@@ -290,23 +387,64 @@ def _curves(obj, skel, rot, trans):
     return out
 
 
-def _write_curves(container, curves, frames, select):
-    """Bulk keys: one allocation per curve, co/interpolation by foreach_set."""
-    n = len(frames)
-    co = np.empty((len(curves), 2 * n), dtype=np.float32)
+def _key_rows(curves, frames):
+    """(C, 2F) float32 (frame, value) pairs, one row per curve, as keyframe 'co' wants them."""
+    co = np.empty((len(curves), 2 * len(frames)), dtype=np.float32)
     co[:, 0::2] = frames
     co[:, 1::2] = np.stack([c[3] for c in curves])
-    linear = np.full(n, LINEAR, dtype=np.int32)
-    unselected = np.zeros(n, dtype=bool)
-    for (path, index, group, _), row in zip(curves, co):
-        fc = compat.container_new_fcurve(container, path, index, group)
-        kp = fc.keyframe_points
-        kp.add(n)
-        kp.foreach_set("co", row)
-        kp.foreach_set("interpolation", linear)
-        if not select:
-            kp.foreach_set("select_control_point", unselected)
+    return co
+
+
+def _fill_keys(fc, row, n, select):
+    kp = fc.keyframe_points
+    kp.add(n)
+    kp.foreach_set("co", row)
+    kp.foreach_set("interpolation", np.full(n, LINEAR, dtype=np.int32))
+    if not select:
+        kp.foreach_set("select_control_point", np.zeros(n, dtype=bool))
+    fc.update()
+
+
+def _write_curves(container, curves, co, obj, select):
+    """Bulk keys. Where Blender can copy an F-curve (5.0), every curve is copied from a
+    template that already holds n linear keys and only 'co' is set: adding keys and
+    setting their interpolation per curve is most of the cost of writing."""
+    n = co.shape[1] // 2
+    if not compat.CAN_COPY_FCURVE:
+        for (path, index, group, _), row in zip(curves, co):
+            _fill_keys(compat.container_new_fcurve(container, path, index, group), row, n, select)
+        return
+    scratch = bpy.data.actions.new("mdna_template")
+    try:
+        bag = compat.new_fcurves_container(scratch, obj)
+        templates = {}
+        for path, index, group, _ in curves:
+            if index not in templates:
+                templates[index] = bag.fcurves.new("mdna", index=index)
+                _fill_keys(templates[index], co[0], n, select)
+        for (path, index, group, _), row in zip(curves, co):
+            fc = compat.container_copy_fcurve(container, templates[index], path, group)
+            fc.keyframe_points.foreach_set("co", row)
+            fc.update()   # handles follow the new values (they matter if a key turns Bezier)
+    finally:
+        bpy.data.actions.remove(scratch)
+
+
+def _rewrite_in_place(container, curves, co):
+    """Overwrite the keys of an earlier result when it has exactly these curves with the
+    same number of keys (live regeneration): no F-curve or key is created. False when
+    the layout differs."""
+    existing = {(fc.data_path, fc.array_index): fc for fc in container.fcurves}
+    n = co.shape[1] // 2
+    if len(existing) != len(curves):
+        return False
+    fcs = [existing.get((path, index)) for path, index, _, _ in curves]
+    if any(fc is None or len(fc.keyframe_points) != n for fc in fcs):
+        return False
+    for fc, row in zip(fcs, co):
+        fc.keyframe_points.foreach_set("co", row)
         fc.update()
+    return True
 
 
 def _reset_pose(obj, names):
@@ -338,7 +476,9 @@ def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=
     pushed as a strip on a new NLA track when ``as_nla``.
 
     ``action``: rewrite this earlier result in place instead (live regeneration keeps one
-    result action); only actions written by this function are accepted."""
+    result action); only actions written by this function are accepted. When its curves
+    and key count match, only the key values are overwritten (fast path for dragging).
+    """
     _check_armature(obj)
     if not isinstance(motion, Motion):
         raise ValueError(f"expected a Motion, got {type(motion).__name__}")
@@ -363,13 +503,16 @@ def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=
         action = bpy.data.actions.new(name or f"{source}.mdna")
         action[GENERATED_KEY] = True
         try:
-            _write_curves(compat.new_fcurves_container(action, obj), curves, frames, select)
+            _write_curves(compat.new_fcurves_container(action, obj), curves, _key_rows(curves, frames), obj, select)
         except BaseException:
             bpy.data.actions.remove(action)
             raise
     else:
-        compat.clear_fcurves(action, obj)
-        _write_curves(compat.new_fcurves_container(action, obj), curves, frames, select)
+        container = compat.new_fcurves_container(action, obj)
+        co = _key_rows(curves, frames)
+        if not _rewrite_in_place(container, curves, co):
+            compat.clear_fcurves(action, obj)
+            _write_curves(compat.new_fcurves_container(action, obj), curves, co, obj, select)
     _reset_pose(obj, skel.names)
     if as_nla:
         compat.push_nla_strip(obj, action, frames[0])

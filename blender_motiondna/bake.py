@@ -2,22 +2,28 @@
 
 The result always goes to a new action (or NLA strip) named after the source; the source
 action is never touched. Live regeneration rewrites the same result action in place so a
-drag does not pile up actions."""
+drag does not pile up actions (``armature_io.write_action(action=...)`` overwrites the key
+values in place when the curves fit, the usual case while dragging)."""
 import time
 
 import numpy as np
 
+from ..engine.skeleton import forward_kinematics
 from . import action_compat, armature_io, store, targets as target_io
+
+UNREACHED_FRACTION = 0.02  # of the skeleton span (~3.4 cm on a 1.7 m human): "missed"
 
 
 class GenerateResult:
-    def __init__(self, action, motion, targets, skipped, seconds, errors):
+    def __init__(self, action, motion, targets, skipped, seconds, errors, timings=None):
         self.action = action
         self.motion = motion
         self.targets = targets
         self.skipped = skipped          # [(empty name, reason)]
-        self.seconds = seconds          # generation + baking
+        self.seconds = seconds          # collection + generation + baking
         self.errors = errors            # per target: max distance to the target, armature units
+        self.timings = timings or {}    # seconds per stage: targets, generate, keys
+        self.unreached = []             # [(joint name, distance in armature units)]
 
     def summary(self, armature):
         scale = world_scale(armature)
@@ -40,31 +46,59 @@ def world_scale(armature):
 
 
 def target_errors(motion, targets):
-    """Largest distance between each target and its joint over the target's frames."""
+    """Largest distance between each target and its joint over the target's frames.
+    Forward kinematics only at the targeted frames (a live drag pays for a few, not 300)."""
     if not targets:
         return []
-    positions = motion.positions()
-    return [float(np.max(np.linalg.norm(positions[t.frames, t.joint] - t.positions, axis=-1))) for t in targets]
+    frames = np.unique(np.concatenate([np.asarray(t.frames) for t in targets]))
+    _, positions = forward_kinematics(motion.skeleton, motion.rotations[frames], motion.translations[frames])
+    row = {int(f): i for i, f in enumerate(frames)}
+    return [float(np.max(np.linalg.norm(positions[[row[int(f)] for f in t.frames], t.joint] - t.positions, axis=-1)))
+            for t in targets]
+
+
+def _unreached(skeleton, targets, errors):
+    limit = UNREACHED_FRACTION * max(skeleton.span(), 1e-9)
+    return [(skeleton.names[t.joint], e) for t, e in zip(targets, errors) if e > limit]
 
 
 def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None):
-    """Regenerate with the armature's generator and targets; bake to the result action."""
+    """Regenerate with the armature's generator and targets; bake to the result action
+    (``reuse_result``: rewrite the previous result in place, as live mode does)."""
     started = time.perf_counter()
     generator = store.get_generator(armature)
     settings = armature.mdna
     n = num_frames or generator.num_frames
     targets, skipped = target_io.collect_targets(armature, generator.skeleton, settings.clip_frame_start, n)
+    t_targets = time.perf_counter()
     motion = generator.generate(targets=targets, num_frames=n)
+    t_generate = time.perf_counter()
     reuse = settings.result_action if (reuse_result and not as_nla) else None
     if not as_nla and armature.animation_data and armature.animation_data.action is not settings.result_action:
         settings.previous_action = armature.animation_data.action
+    _keep(settings.source_action, settings.previous_action)
     source = settings.source_action.name if settings.source_action else armature.name
     action = armature_io.write_action(armature, motion, name=f"{source}.mdna",
                                       frame_start=settings.clip_frame_start, as_nla=as_nla, action=reuse)
     if not as_nla:
         settings.result_action = action
-    return GenerateResult(action, motion, targets, skipped, time.perf_counter() - started,
-                          target_errors(motion, targets))
+    done = time.perf_counter()
+    errors = target_errors(motion, targets)
+    result = GenerateResult(action, motion, targets, skipped, done - started, errors,
+                            {"targets": t_targets - started, "generate": t_generate - t_targets,
+                             "keys": done - t_generate})
+    result.unreached = _unreached(generator.skeleton, targets, errors)
+    return result
+
+
+# -- apply / revert -----------------------------------------------------------------------
+
+def _keep(*actions):
+    """Once the armature plays the result, nothing uses the source (or the previous) action
+    any more — our pointers to it do not count as users — and saving would drop it."""
+    for action in actions:
+        if action is not None and not action.use_fake_user and not action.get(armature_io.GENERATED_KEY):
+            action.use_fake_user = True
 
 
 def revert(armature):
@@ -78,12 +112,16 @@ def revert(armature):
 
 
 def apply(armature):
-    """Keep the result as the armature's action; the previous action stays in the file."""
+    """Keep the result as the armature's action (saved even if unassigned later). It stops
+    being the live result, so the next live session or Generate writes a new action
+    instead of overwriting the kept one. The previous action stays in the file."""
     settings = armature.mdna
-    if settings.result_action is None:
+    action = settings.result_action
+    if action is None:
         raise ValueError("no generated result to apply: generate first")
-    action_compat.assign_action(armature, settings.result_action)
-    settings.result_action.use_fake_user = True
+    settings.live = False
+    action_compat.assign_action(armature, action)
+    action.use_fake_user = True
+    settings.result_action = None
     settings.previous_action = None
-    return settings.result_action
-
+    return action

@@ -11,22 +11,34 @@ def _is_armature(self, obj):
     return obj.type == 'ARMATURE'
 
 
+def _target_changed(self, context):
+    """Enabling, weighting or re-timing a target is an edit like moving it: live mode
+    regenerates (imported lazily: live imports bake, which imports this module's users)."""
+    arm = self.armature
+    if arm is not None and arm.mdna.live:
+        from . import live
+        live.mark_dirty(arm)
+
+
 class MDNA_PG_target(bpy.types.PropertyGroup):
     """Set on an empty that is a joint target."""
     armature: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                               description="Armature whose generator this target steers")
-    joint: StringProperty(name="Joint", description="Bone that must reach this empty")
-    frame: IntProperty(name="Frame", description="Scene frame at which the joint reaches the empty "
+    joint: StringProperty(name="Joint", description="Bone that must reach this empty",
+                          update=_target_changed)
+    frame: IntProperty(name="Frame", update=_target_changed,
+                       description="Scene frame at which the joint reaches the empty "
                        "(ignored for an animated empty: it is a moving target over its keyed range)")
-    enabled: BoolProperty(name="Enabled", default=True)
-    weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0,
+    enabled: BoolProperty(name="Enabled", default=True, update=_target_changed)
+    weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0, update=_target_changed,
                           description="How strongly the generator pulls the joint to the target")
 
 
 class MDNA_PG_armature(bpy.types.PropertyGroup):
     """Set on an armature that has (or will have) a generator."""
     source_action: PointerProperty(name="Source Action", type=bpy.types.Action,
-                                   description="The clip the generator learns from; never modified")
+                                   description="The clip the generator learns from; never modified "
+                                   "(empty: the armature's current action)")
     use_frame_range: BoolProperty(name="Custom Range", default=False,
                                   description="Learn from a frame range instead of the whole action")
     frame_start: IntProperty(name="Start", default=1)
@@ -36,6 +48,9 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed", default=0, min=0)
     generator_data: StringProperty(name="Generator", options={'HIDDEN'},
                                    description="The .mdna file, base64, so the .blend keeps it")
+    generator_digest: StringProperty(name="Generator Digest", options={'HIDDEN'},
+                                     description="SHA-256 of generator_data: finds the loaded runtime "
+                                     "without re-reading the data on every live update")
     generator_info: StringProperty(name="Generator Info", options={'HIDDEN'})
     clip_frame_start: IntProperty(name="Clip Start", options={'HIDDEN'},
                                   description="Scene frame of the learned clip's frame 0")
@@ -44,9 +59,10 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
                                      description="What the armature played before the result (for Revert)")
     live: BoolProperty(name="Live", default=False,
                        description="Regenerate whenever a target empty moves")
-    report: StringProperty(name="Quality Report", options={'HIDDEN'})
-    status: StringProperty(name="Status", options={'HIDDEN', 'SKIP_SAVE'})
-    progress: FloatProperty(name="Progress", min=0.0, max=1.0, options={'SKIP_SAVE'}, subtype='FACTOR')
+    report: StringProperty(name="Quality Report", options={'HIDDEN'},
+                           description="The last quality report, JSON (see report.py)")
+    status: StringProperty(name="Status", options={'HIDDEN'})
+    progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype='FACTOR')
 
 
 CLASSES = (MDNA_PG_target, MDNA_PG_armature)

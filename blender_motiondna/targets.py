@@ -57,6 +57,15 @@ def add_target(armature, joint, frame=None, location=None, scene=None):
     return empty
 
 
+def default_joint(armature, context=None):
+    """The bone a new target is for: the active pose bone, else the armature's active bone."""
+    pose_bone = getattr(context, "active_pose_bone", None) if context is not None else None
+    if pose_bone is not None and pose_bone.id_data == armature:
+        return pose_bone.name
+    active = armature.data.bones.active
+    return active.name if active is not None else ""
+
+
 def target_empties(armature):
     return [o for o in bpy.data.objects
             if o.type == 'EMPTY' and o.mdna_target.armature == armature and o.mdna_target.joint]
@@ -113,6 +122,9 @@ def collect_targets(armature, skeleton, clip_frame_start, num_frames):
             world = np.array(empty.matrix_world.translation)[None]
         else:
             frames, world = animated
+        if not np.all(np.isfinite(world)):
+            skipped.append((empty.name, "its position is not a finite number (NaN or infinite); move it back"))
+            continue
         clip_frames = frames - clip_frame_start
         inside = (clip_frames >= 0) & (clip_frames < num_frames)
         if not inside.any():

@@ -11,7 +11,8 @@ note when they cannot be imported). Writes DIR/benchmark.json and DIR/benchmark.
 
 Long run (10 x L frames): the baselines loop the source (each copy continues from where
 the previous one ended, turned to its heading); the moving target is a hand following a
-slow random path within 30 cm of where the looped source hand is.
+slow random path within 30 cm of where that method's own free long run puts the hand
+(the same seeded offset for every method).
 """
 import argparse
 import json
@@ -124,8 +125,8 @@ def loop_motion(motion, num_frames):
 
 
 def moving_hand_target(ref, looped, seed):
-    """A hand target on every frame: the looped source hand plus a slow random offset
-    (a few low-frequency sinusoids per axis) no farther than 30 cm."""
+    """A hand target on every frame: the hand of ``looped`` (a free long run) plus a slow
+    random offset (a few low-frequency sinusoids per axis) no farther than 30 cm."""
     key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
     j = ref.effectors[key]
     hand = ref.track_of(looped).positions[:, j]
@@ -228,8 +229,14 @@ def summarise_edits(rows, seconds):
     }
 
 
-def run_long(ref, method, num_frames, moving):
-    free = ref.long_run_metrics(method.long_run(num_frames))
+def run_long(ref, method, num_frames, seed):
+    """EVAL.md long run. The moving hand target follows the method's own free run plus a
+    slow random offset (the same for every method): a looped clip and a generator that
+    loops elsewhere travel different paths, and a target left behind on another path
+    would measure the path, not the hand."""
+    free_motion = method.long_run(num_frames)
+    free = ref.long_run_metrics(free_motion)
+    _, moving = moving_hand_target(ref, free_motion, seed)
     with_target = ref.long_run_metrics(method.long_run(num_frames, [moving]), [moving])
     if "target_errors_cm" in with_target:
         errs = with_target.pop("target_errors_cm")
@@ -342,14 +349,14 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
     edits = make_edits(ref, edits_count, seed)
     skel = motion.skeleton
     long_frames = int(long_factor * motion.num_frames)
-    hand_key, moving = moving_hand_target(ref, loop_motion(motion, long_frames), seed)
+    hand_key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
     clip = {"name": motion.name, "path": os.path.abspath(path), "frames": motion.num_frames, "fps": motion.fps,
             "joints": skel.num_joints, "up_axis": "XYZ"[skel.up_axis], "metres_per_unit": ref.scale,
             "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground,
             "effectors": {k: skel.names[j] for k, j in ref.effectors.items()},
             "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter},
             "edits": [{k: e[k] for k in ("index", "frame", "r_cm", "effectors", "targets_m")} for e in edits],
-            "long_run": {"frames": long_frames, "moving_target_joint": skel.names[moving.joint], "moving_target_effector": hand_key},
+            "long_run": {"frames": long_frames, "moving_target_joint": skel.names[ref.effectors[hand_key]], "moving_target_effector": hand_key},
             "methods": {}, "notes": []}
     for name in methods:
         t0 = time.perf_counter()
@@ -359,7 +366,7 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
             clip["notes"].append(f"{name}: could not be built ({type(e).__name__}: {e})")
             continue
         result = run_edits(ref, method, edits)
-        result["long_run"] = run_long(ref, method, long_frames, moving)
+        result["long_run"] = run_long(ref, method, long_frames, seed)
         if name == "generator":
             result["speed"] = generator_speed(method, edits, long_frames)
         result["seconds"] = time.perf_counter() - t0

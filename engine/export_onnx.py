@@ -19,7 +19,10 @@ def export(generator_path, onnx_path):
 
     from .model import Stepper
     arrays, meta = generator_file.load(generator_path)
-    net = Stepper.from_arrays(arrays, float(meta["network"]["decay"])).eval()
+    from .runtime import Generator
+    gen = Generator(arrays, meta)
+    net = Stepper.from_arrays(arrays, float(meta["network"]["decay"]), gen.slot_basis, gen.target_unit,
+                              gen.horizon).eval()
     m = arrays["w1_dev"].shape[0]
     cond_dim = arrays["w1_code"].shape[0] + arrays["w1_target"].shape[0]
     dev = torch.zeros(1, m)

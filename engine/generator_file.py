@@ -11,11 +11,11 @@ import numpy as np
 from . import fileformat
 from .skeleton import Skeleton
 
-KIND, VERSION = "motiondna.generator", 1
+KIND, VERSION = "motiondna.generator", 2
 
 REQUIRED_ARRAYS = ("codes", "basis", "mean", "scale", "trajectory", "phase", "joint_translations",
                    "forward_local", "first_state", "first_heading", "first_ground", "dev_basis",
-                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
+                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")
 REQUIRED_META = ("skeleton", "fps", "num_frames", "layout", "network", "dna_info")
 
 
@@ -54,6 +54,8 @@ def _check_shapes(name, arrays, meta, skeleton):
         (arrays["trajectory"].shape == (F, 4), "trajectory does not match the clip length"),
         (arrays["w1_dev"].shape[0] == m and arrays["w1_code"].shape[0] == k + 1, "network does not match the DNA"),
         (arrays["w3"].shape[1] == m, "network output does not match the deviation basis"),
+        (arrays["pull_gain"].shape == (3 * len(meta["network"].get("slots", [])), m),
+         "target pull does not match the network's slots"),
     ]
     for ok, why in checks:
         if not ok:

@@ -208,3 +208,161 @@ def _apply(rotations, translations, wrot, path, chain, slots, delta, move_root):
         rotations[..., j, :] = quat.normalize(quat.mul(rotations[..., j, :], quat.from_scaled_axis(local_axis)))
     if move_root:
         translations[..., path[0], :] += delta[..., -3:]
+
+
+# ---------------------------------------------------------------------------------------
+# whole body: several effectors, many joints, the root translation, capped joints
+
+def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=None, root_weight=0.0,
+               caps=None, hinges=(), iterations=30, damping=0.05, scale=1.0):
+    """Weighted damped least squares over many joints and effectors at once.
+
+    ``tasks``: list of (effector joint, target (..., 3), axis weights (3,)) — a planted
+    foot is a task with a small vertical weight (it may lift, it may not slide).
+    ``joints``/``weights``: the rotating joints and how readily each moves (larger
+    moves more; limbs ~1, spine ~0.3). ``root``: a joint whose translation may move
+    (the pelvis), with ``root_weight``. ``caps``: per joint, the largest rotation (rad)
+    away from the starting pose (a spine that bends only so far). ``hinges``: (mid,
+    top) pairs whose mid joint bends about its current bend axis (knee, elbow).
+    ``scale``: a length (the body's limb length) that makes weights unit-free.
+    Returns new (rotations, translations), each entry's closest pose found.
+    """
+    rotations = np.array(rotations, dtype=np.float64)
+    translations = np.array(translations, dtype=np.float64)
+    start = rotations.copy()
+    joints = [int(j) for j in joints]
+    batch = rotations.shape[:-2]
+    effs = [int(t[0]) for t in tasks]
+    goals = [np.broadcast_to(np.asarray(t[1], dtype=np.float64), batch + (3,)) for t in tasks]
+    axis_w = np.concatenate([np.broadcast_to(np.asarray(t[2], dtype=np.float64), (3,)) for t in tasks])
+    anc = [[skeleton.chain(e) for e in effs]]
+    anc = [set(a) for a in anc[0]]
+    dof_w = np.repeat(np.asarray(weights, dtype=np.float64), 3)
+    if root is not None:
+        dof_w = np.concatenate([dof_w, np.full(3, root_weight)])
+    sqrt_w = np.sqrt(dof_w)
+    lam = damping * scale
+    max_step = 0.3 * scale
+    best = (rotations.copy(), translations.copy(), np.full(batch + (1,), np.inf))
+    caps = None if caps is None else np.asarray(caps, dtype=np.float64)
+    prev = np.full(batch + (1,), np.inf)
+    for it in range(int(iterations) + 1):
+        wrot, wpos = _full_world(skeleton, rotations, translations)
+        err = np.concatenate([g - wpos[..., e, :] for e, g in zip(effs, goals)], axis=-1)  # (..., 3n)
+        werr = err * np.sqrt(axis_w)
+        dist = np.linalg.norm(werr, axis=-1, keepdims=True)
+        _keep_best(best, rotations, translations, dist)
+        if it == iterations or not (dist > 1e-5 * scale).any():
+            break
+        # Unreachable entries plateau: stop once no entry improves any more.
+        if it > 3 and not (prev - dist > np.maximum(1e-5 * scale, 0.01 * dist)).any():
+            break
+        prev = dist
+        norm = np.linalg.norm(werr, axis=-1, keepdims=True)
+        werr = werr * np.minimum(1.0, max_step / np.maximum(norm, 1e-12))
+        jac = _body_jacobian(skeleton, wpos, effs, anc, joints, root, hinges)     # (..., 3n, D)
+        a = jac * np.sqrt(axis_w)[:, None] * sqrt_w                                # weighted
+        if root is not None:
+            a[..., -3:] *= scale  # translation DOF in units of ``scale``
+        aat = a @ np.swapaxes(a, -1, -2) + (lam ** 2) * np.eye(a.shape[-2])
+        y = np.einsum("...ij,...i->...j", a, np.linalg.solve(aat, werr[..., None])[..., 0])
+        delta = y * sqrt_w
+        if root is not None:
+            delta[..., -3:] *= scale
+        for i, j in enumerate(joints):
+            local_axis = quat.inv_mul_vec(wrot[..., j, :], delta[..., 3 * i:3 * i + 3])
+            rotations[..., j, :] = quat.normalize(quat.mul(rotations[..., j, :], quat.from_scaled_axis(local_axis)))
+        if caps is not None:
+            _clamp_rotations(rotations, start, joints, caps)
+        if root is not None:
+            parent = skeleton.parents[root]
+            move = delta[..., -3:]
+            if parent >= 0:
+                move = quat.inv_mul_vec(wrot[..., parent, :], move)
+            translations[..., root, :] += move
+    return best[0], best[1]
+
+
+def _full_world(skeleton, rotations, translations):
+    from .skeleton import forward_kinematics
+    return forward_kinematics(skeleton, rotations, translations)
+
+
+def _body_jacobian(skeleton, wpos, effs, anc, joints, root, hinges):
+    rows = []
+    hinge_of = dict(hinges)
+    for e, ancestors in zip(effs, anc):
+        blocks = []
+        for j in joints:
+            if j in ancestors and j != e:
+                block = -_skew(wpos[..., e, :] - wpos[..., j, :])
+                if j in hinge_of:
+                    block = block @ _hinge_axis_projector(wpos, j, hinge_of[j], e)
+            else:
+                block = np.zeros(wpos.shape[:-2] + (3, 3))
+            blocks.append(block)
+        if root is not None:
+            blocks.append(np.broadcast_to(np.eye(3), wpos.shape[:-2] + (3, 3)))
+        rows.append(np.concatenate(blocks, axis=-1))
+    return np.concatenate(rows, axis=-2)
+
+
+def _hinge_axis_projector(wpos, mid, top, eff):
+    upper = wpos[..., mid, :] - wpos[..., top, :]
+    lower = wpos[..., eff, :] - wpos[..., mid, :]
+    axis = np.cross(upper, lower)
+    sin = np.linalg.norm(axis, axis=-1) / np.maximum(np.linalg.norm(upper, axis=-1) * np.linalg.norm(lower, axis=-1), 1e-12)
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    hinge = (sin > np.sin(HINGE_MIN_BEND))[..., None, None]
+    return np.where(hinge, axis[..., :, None] * axis[..., None, :], np.eye(3))
+
+
+def _clamp_rotations(rotations, start, joints, caps):
+    """Keep each joint within ``caps`` radians of its starting rotation."""
+    for j, cap in zip(joints, caps):
+        if not np.isfinite(cap):
+            continue
+        d = quat.to_scaled_axis(quat.inv_mul(start[..., j, :], rotations[..., j, :]))
+        n = np.linalg.norm(d, axis=-1, keepdims=True)
+        over = n > cap
+        if over.any():
+            d = np.where(over, d * (cap / np.maximum(n, 1e-12)), d)
+            rotations[..., j, :] = quat.mul(start[..., j, :], quat.from_scaled_axis(d))
+
+
+# ---------------------------------------------------------------------------------------
+# two-bone analytic IK (a smooth function of the target: no per-frame iteration noise)
+
+def two_bone(skeleton, rotations, translations, joint, target, mid, top, hint_axis=None):
+    """Move ``joint`` (ankle/wrist) to ``target`` by bending ``mid`` (knee/elbow) about its
+    bend axis and swinging ``top`` (hip/shoulder). ``hint_axis`` (..., 3) world bend axis
+    used where the limb is nearly straight. Out of reach: the limb straightens toward it.
+    Returns new rotations (translations unchanged)."""
+    rotations = np.array(rotations, dtype=np.float64)
+    target = np.broadcast_to(np.asarray(target, dtype=np.float64), rotations.shape[:-2] + (3,))
+    path = skeleton.chain(int(joint))[::-1]
+    k_top, k_mid = path.index(int(top)), path.index(int(mid))
+    wrot, wpos = _path_world(skeleton, rotations, np.asarray(translations, float), path)
+    h, k, a = wpos[..., k_top, :], wpos[..., k_mid, :], wpos[..., -1, :]
+    la = np.linalg.norm(k - h, axis=-1)
+    lb = np.linalg.norm(a - k, axis=-1)
+    d = np.clip(np.linalg.norm(target - h, axis=-1), np.abs(la - lb) + 1e-6 * (la + lb), (la + lb) * (1 - 1e-6))
+    cur = np.clip((la ** 2 + lb ** 2 - np.sum((a - h) ** 2, -1)) / (2 * la * lb), -1, 1)
+    want = np.clip((la ** 2 + lb ** 2 - d ** 2) / (2 * la * lb), -1, 1)
+    axis = np.cross(k - h, a - k) / np.maximum(la * lb, 1e-12)[..., None]
+    if hint_axis is not None:
+        axis = axis + 0.1 * np.asarray(hint_axis, dtype=np.float64)
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    # Bend = pi - interior angle; rotating the lower bone about +axis increases the bend.
+    bend = np.arccos(cur) - np.arccos(want)
+    q_mid = quat.from_axis_angle(axis, bend)
+    a2 = k + quat.mul_vec(q_mid, a - k)
+    q_top = quat.between(a2 - h, target - h)
+    rotations[..., mid, :] = _world_delta_to_local(rotations[..., mid, :], wrot[..., k_mid, :], q_mid)
+    rotations[..., top, :] = _world_delta_to_local(rotations[..., top, :], wrot[..., k_top, :], q_top)
+    return rotations
+
+
+def _world_delta_to_local(local, world, q):
+    """local' such that the joint's world rotation becomes q * world."""
+    return quat.normalize(quat.mul(local, quat.mul(quat.inv(world), quat.mul(q, world))))

@@ -16,26 +16,46 @@ that multiplies the target features.
 import torch
 from torch import nn
 
+from .runtime import pull_rate
+
 TARGET_FEATURES = 5  # per slot: offset (3), time to target, mask
 
 
 class Stepper(nn.Module):
-    def __init__(self, dev_dim, code_dim, slots, hidden=128, decay=0.9):
+    """next = decay * dev + MLP(dev, cond), then the *pull*: a learned linear map
+    ``pull_gain`` (3S -> m, initialised to the clip-like least-change deviation that moves
+    each slot joint, see engine/train.py) applied to the offset still missing after the
+    MLP's step, scaled by the fixed schedule ``pull_rate``."""
+
+    def __init__(self, dev_dim, code_dim, slots, hidden=128, decay=0.9, slot_basis=None, pull_gain=None,
+                 target_unit=1.0, horizon=30.0):
         super().__init__()
         self.dev_dim, self.code_dim, self.slots = dev_dim, code_dim, slots
         self.decay = float(decay)
+        self.target_unit, self.horizon = float(target_unit), float(horizon)
         cond = code_dim + 1 + slots * TARGET_FEATURES
         self.l1 = nn.Linear(dev_dim + cond, hidden)
         self.l2 = nn.Linear(hidden, hidden)
         self.l3 = nn.Linear(hidden, dev_dim)
         nn.init.zeros_(self.l3.weight)  # start as "fade the deviation": a stable rollout
         nn.init.zeros_(self.l3.bias)
+        sb = torch.zeros(dev_dim, 3 * slots) if slot_basis is None else torch.as_tensor(slot_basis, dtype=torch.float32)
+        pg = torch.zeros(3 * slots, dev_dim) if pull_gain is None else torch.as_tensor(pull_gain, dtype=torch.float32)
+        self.register_buffer("slot_basis", sb.clone())   # (m, 3S): deviation -> slot joint offsets
+        self.pull_gain = nn.Parameter(pg.clone())         # (3S, m)
 
     def forward(self, dev, cond):
         """dev (B, m), cond (B, code_dim + 1 + slots*5) -> next dev (B, m)."""
         h = torch.relu(self.l1(torch.cat([dev, cond], dim=-1)))
         h = torch.relu(self.l2(h))
-        return self.decay * dev + self.l3(h)
+        nxt = self.decay * dev + self.l3(h)
+        if not self.slots:
+            return nxt
+        f = cond[:, self.code_dim + 1:].reshape(-1, self.slots, TARGET_FEATURES)
+        # offset still missing after the MLP's step: unit*off is (want - slot(dev)).
+        missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, self.slots, 3)
+        rate = pull_rate(torch, f[..., 3], self.horizon) * f[..., 4]
+        return nxt + (rate[..., None] * missing).reshape(-1, 3 * self.slots) @ self.pull_gain
 
     def to_arrays(self):
         w1 = self.l1.weight.detach().cpu().numpy().T.astype("float32")
@@ -47,17 +67,18 @@ class Stepper(nn.Module):
             "b2": self.l2.bias.detach().cpu().numpy().astype("float32"),
             "w3": self.l3.weight.detach().cpu().numpy().T.astype("float32"),
             "b3": self.l3.bias.detach().cpu().numpy().astype("float32"),
+            "pull_gain": self.pull_gain.detach().cpu().numpy().astype("float32"),
         }
 
     @classmethod
-    def from_arrays(cls, arrays, decay):
+    def from_arrays(cls, arrays, decay, slot_basis, target_unit, horizon):
         """Rebuild the torch module from runtime arrays (used by the ONNX export)."""
         import numpy as np
         m = arrays["w1_dev"].shape[0]
         k = arrays["w1_code"].shape[0] - 1
         slots = arrays["w1_target"].shape[0] // TARGET_FEATURES
         hidden = arrays["b1"].shape[0]
-        net = cls(m, k, slots, hidden, decay)
+        net = cls(m, k, slots, hidden, decay, slot_basis, arrays["pull_gain"], target_unit, horizon)
         w1 = np.concatenate([arrays["w1_dev"], arrays["w1_code"], arrays["w1_target"]], axis=0).T
         with torch.no_grad():
             net.l1.weight.copy_(torch.from_numpy(np.ascontiguousarray(w1, dtype="float32")))

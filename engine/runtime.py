@@ -16,10 +16,22 @@ loop), then converts all states to a Motion at once, then refines targets:
 """
 import numpy as np
 
-from . import features, generator_file, ik, quat
-from .skeleton import Skeleton, forward_kinematics
+from . import features, generator_file, quat
+from .refine import refine_targets
+from .skeleton import Skeleton
 
 TARGET_FEATURES = 5
+PULL_KNEE = 3.0  # pull schedule: the last n frames close the offset at rate knee / (n + knee)
+
+
+def pull_rate(lib, tau, horizon):
+    """Share of a target's remaining offset the network's pull closes this step, from the
+    time to target ``tau`` (/horizon, in [0, 1]; ``lib`` numpy or torch): eases in over the
+    far half of the horizon, then knee / (frames left + knee) — 1 at the target frame, so
+    the network itself hits a target it can represent exactly."""
+    n = lib.clip(tau, 0.0, 1.0) * horizon
+    ramp = lib.clip((horizon - n) / (0.5 * horizon), 0.0, 1.0)
+    return ramp * ramp * (3.0 - 2.0 * ramp) * PULL_KNEE / (n + PULL_KNEE)
 
 
 class Generator:
@@ -39,8 +51,9 @@ class Generator:
         self.offset_decay = float(net["offset_decay"])
         self.target_unit = float(net["target_unit"])
         self.horizon = float(net["horizon"])
+        self.target_clamp = float(net.get("target_clamp", np.inf))  # longest offset a slot is asked for
         self.weights = {k: np.ascontiguousarray(arrays[k], dtype=np.float32)
-                        for k in ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")}
+                        for k in ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")}
         self.dev_basis = arrays["dev_basis"].astype(np.float64)
         self.scale = self.dna["scale"]
         self._prepare()
@@ -62,6 +75,7 @@ class Generator:
         self.dev_state = (self.dev_basis * self.scale).astype(np.float64)      # (m, D)
         self.slot_cols = np.concatenate([lay.pos_index(j) for j in self.slots]) if self.slots else np.zeros(0, int)
         self.root_cols = np.array([lay.turn, lay.vel.start, lay.vel.start + 1, lay.height])
+        self.slot_basis = np.ascontiguousarray(self.dev_state[:, self.slot_cols], dtype=np.float32)  # (m, 3S)
 
     @property
     def source_first_pose(self):
@@ -138,7 +152,7 @@ class Generator:
         states = base + coords @ self.dev_state
         motion = self._decode(states, theta0, ground0)
         if refine and targets:
-            motion = refine_targets(motion, targets, window=max(1, int(round(refine_window_s * self.fps))))
+            motion = refine_targets(motion, targets, window_s=refine_window_s)
         return motion
 
     def _decode(self, states, theta0, ground0):
@@ -202,6 +216,10 @@ class Generator:
             want[on, s_] = features.heading_frame_offsets(tpos[on] - world_b[k, s_], theta_b[k], up)
             tau[on, s_] = np.clip((k - np.flatnonzero(on)) / self.horizon, 0.0, 1.0)
             mask[on, s_] = 1.0
+        # A far target (or one left behind by a loop jump) pulls at most target_clamp:
+        # the network is never driven outside the offsets it was trained on.
+        length = np.linalg.norm(want, axis=-1, keepdims=True)
+        want *= np.minimum(1.0, self.target_clamp / np.maximum(length, 1e-12))
         feats = np.concatenate([want / self.target_unit * mask[..., None], (tau * mask)[..., None], mask[..., None]], axis=-1)
         W1t = w["w1_target"].astype(np.float64)                                   # (S*5, H)
         bias = (self.code_proj[idx] + feats.reshape(T, -1) @ W1t).astype(np.float32)
@@ -214,12 +232,20 @@ class Generator:
             W1s.append((w["w1_dev"] + fold).astype(np.float32))
         W2, b2, W3, b3, dec = w["w2"], w["b2"], w["w3"], w["b3"], self.decay
         pat_index = pat_index.reshape(-1)
+        # The pull: per frame and slot, the share of the missing offset closed this step.
+        rate = (pull_rate(np, tau, self.horizon) * mask).astype(np.float32)      # (T, S)
+        goal = want.reshape(T, -1).astype(np.float32)
+        rate3 = np.repeat(rate, 3, axis=1)
+        pulling = (rate.max(axis=1) > 0) & bool(np.any(w["pull_gain"]))
+        P, G = self.slot_basis, w["pull_gain"]
         out = np.zeros((T, w["w1_dev"].shape[0]), dtype=np.float32)
         c = out[0]
         for t in range(1, T):
             h = np.maximum(c @ W1s[pat_index[t]] + bias[t], 0.0)
             h = np.maximum(h @ W2 + b2, 0.0)
             c = dec * c + (h @ W3 + b3)
+            if pulling[t]:
+                c = c + (rate3[t] * (goal[t] - c @ P)) @ G
             out[t] = c
         return out.astype(np.float64)
 
@@ -232,69 +258,11 @@ class Generator:
         dev, cond = np.asarray(dev, np.float32), np.asarray(cond, np.float32)
         h = np.maximum(dev @ w["w1_dev"] + cond[..., :k1] @ w["w1_code"] + cond[..., k1:] @ w["w1_target"] + w["b1"], 0.0)
         h = np.maximum(h @ w["w2"] + w["b2"], 0.0)
-        return self.decay * dev + (h @ w["w3"] + w["b3"])
-
-
-# ---------------------------------------------------------------- refinement
-
-def _window(n, window):
-    """Smooth (raised-cosine) falloff over ``window`` frames, (n,) for distances 0..n-1."""
-    d = np.arange(n) / max(window, 1)
-    return np.where(d < 1.0, 0.5 * (1.0 + np.cos(np.pi * np.minimum(d, 1.0))), 0.0)
-
-
-def _spread(deltas, frames, T, window):
-    """Per-frame values (T, ...) from values at key ``frames``: linear between keys, smooth
-    falloff over ``window`` frames before the first key and after the last."""
-    flat = deltas.reshape(len(frames), -1)
-    t = np.arange(T)
-    out = np.empty((T, flat.shape[1]))
-    for i in range(flat.shape[1]):
-        out[:, i] = np.interp(t, frames, flat[:, i])
-    fall = np.ones(T)
-    before, after = t < frames[0], t > frames[-1]
-    fall[before] = _window(T + 1, window)[frames[0] - t[before]]
-    fall[after] = _window(T + 1, window)[t[after] - frames[-1]]
-    return (out * fall[:, None]).reshape((T,) + deltas.shape[1:])
-
-
-def _refine_chain(skeleton, joint):
-    return ik.effector_chain(skeleton, joint)
-
-
-def refine_targets(motion, targets, window, passes=3):
-    """Exact target hits by small IK layers blended smoothly in time (engine/ik.py)."""
-    sk = motion.skeleton
-    rots, trans = motion.rotations.copy(), motion.translations.copy()
-    T = len(rots)
-    for _ in range(passes):
-        worst = 0.0
-        for tg in targets:
-            frames = tg.frames
-            joint = tg.joint
-            if sk.parents[joint] < 0:
-                _, pos = forward_kinematics(sk, rots[frames], trans[frames])
-                err = tg.positions - pos[:, joint]
-                trans[:, joint] += _spread(err, frames, T, window)
-                continue
-            chain = _refine_chain(sk, joint)
-            r0 = rots[frames]
-            r1, _ = ik.solve_chain(sk, r0, trans[frames], joint, tg.positions, chain, iterations=30)
-            miss = np.linalg.norm(ik.effector_position(sk, r1, trans[frames], joint) - tg.positions, axis=-1)
-            if miss.max() > 1e-3 * sk.span():
-                # Out of the limb's reach: let the spine (all non-root ancestors) help.
-                long_chain = [j for j in sk.chain(int(sk.parents[joint])) if sk.parents[j] >= 0][:8]
-                if len(long_chain) > len(chain):
-                    wts = np.array([1.0 if i < len(chain) else 0.5 for i in range(len(long_chain))])
-                    r1, _ = ik.solve_chain(sk, r1, trans[frames], joint, tg.positions, long_chain,
-                                           iterations=30, weights=wts)
-                    chain = long_chain
-            delta = quat.to_scaled_axis(quat.inv_mul(r0[:, chain], r1[:, chain]))  # (K, n, 3) local
-            worst = max(worst, float(np.abs(delta).max()))
-            full = _spread(delta, frames, T, window)
-            rots[:, chain] = quat.mul(rots[:, chain], quat.from_scaled_axis(full))
-        if worst < 1e-6:
-            break
-    out = motion.copy()
-    out.rotations, out.translations = quat.normalize(rots), trans
-    return out
+        nxt = self.decay * dev + (h @ w["w3"] + w["b3"])
+        S = len(self.slots)
+        if not S:
+            return nxt
+        f = cond[..., k1:].reshape(-1, S, TARGET_FEATURES)
+        missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, S, 3)
+        rate = pull_rate(np, f[..., 3], self.horizon) * f[..., 4]
+        return nxt + (rate[..., None] * missing).reshape(len(f), -1) @ w["pull_gain"]

@@ -1,21 +1,23 @@
-"""Build a generator from the active armature's action (worker process, with progress)."""
+"""Build a generator from the active armature's action (worker process, with progress),
+cancel it, and set up / check the engine interpreter."""
 import bpy
-from bpy.props import IntProperty
+from bpy.props import BoolProperty, IntProperty
 
 from ..blender_motiondna import build, prefs, worker_client
-from .common import active_armature, poll_armature, redraw_ui, report_exception
-
-_running = {}  # armature name -> BuildJob (one build per armature)
+from .common import USER_ERRORS, active_armature, poll_armature, redraw_ui, report_exception
 
 
 class MDNA_OT_build_generator(bpy.types.Operator):
-    """Learn a motion generator from the armature's action (runs in a background process)"""
+    """Learn a motion generator from the armature's action (runs in a background process; Esc cancels)"""
     bl_idname = "mdna.build_generator"
     bl_label = "Build Generator"
     bl_options = {'REGISTER', 'UNDO'}
 
-    steps: IntProperty(name="Training Steps", default=0, min=0, description="0 = engine default")
+    steps: IntProperty(name="Training Steps", default=0, min=0, description="0 = the armature's setting")
     seed: IntProperty(name="Seed", default=-1, min=-1, description="-1 = the armature's seed setting")
+    wait: BoolProperty(name="Wait", default=True, options={'SKIP_SAVE'},
+                       description="Scripts: wait for the build (off: start it and return; "
+                       "blender_motiondna.build.poll_jobs() finishes it)")
 
     _timer = None
     _job = None
@@ -24,7 +26,7 @@ class MDNA_OT_build_generator(bpy.types.Operator):
     def poll(cls, context):
         if not poll_armature(cls, context, need_action=True):
             return False
-        if active_armature(context).name in _running:
+        if build.running_job(active_armature(context)) is not None:
             cls.poll_message_set("A build is already running for this armature")
             return False
         return True
@@ -36,98 +38,101 @@ class MDNA_OT_build_generator(bpy.types.Operator):
             settings["steps"] = steps
         return settings
 
+    def _start(self, arm):
+        self._job = build.start_build(arm, settings=self._settings(arm))
+
     def execute(self, context):
         arm = active_armature(context)
         try:
-            info = build.build_generator(arm, settings=self._settings(arm))
-        except (ValueError, worker_client.WorkerError, worker_client.WorkerDied,
-                worker_client.EngineUnavailable, worker_client.Cancelled) as err:
+            self._start(arm)
+            if not self.wait:
+                self.report({'INFO'}, f"Build started for '{arm.name}'")
+                return {'FINISHED'}
+            info = build.wait_job(self._job)
+        except USER_ERRORS as err:
             return report_exception(self, err)
         self.report({'INFO'}, f"Generator built for '{arm.name}' in {info['build_seconds']:.1f} s")
         return {'FINISHED'}
 
     def invoke(self, context, event):
-        if context.window_manager is None or bpy.app.background:
+        if bpy.app.background or context.window is None:
             return self.execute(context)
-        arm = active_armature(context)
         try:
-            self._job = build.start_build(arm, settings=self._settings(arm), on_event=self._on_event(arm.name))
-        except (ValueError, worker_client.WorkerError, worker_client.WorkerDied, worker_client.EngineUnavailable) as err:
+            self._start(active_armature(context))
+        except USER_ERRORS as err:
             return report_exception(self, err)
-        _running[arm.name] = self._job
-        arm.mdna.status, arm.mdna.progress = "Starting engine...", 0.0
-        self._timer = context.window_manager.event_timer_add(0.1, window=context.window)
-        context.window_manager.modal_handler_add(self)
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
         return {'RUNNING_MODAL'}
-
-    @staticmethod
-    def _on_event(name):
-        def on_event(event):
-            arm = bpy.data.objects.get(name)
-            if arm is not None and event.get("event") == "progress":
-                arm.mdna.progress = float(event.get("fraction", 0.0))
-                eta = event.get("eta_s")
-                arm.mdna.status = event.get("message") or "Training"
-                if eta is not None:
-                    arm.mdna.status += f" ({eta:.0f} s left)"
-        return on_event
 
     def modal(self, context, event):
         job = self._job
-        arm = bpy.data.objects.get(job.armature_name)
         if event.type == 'ESC' and event.value == 'PRESS':
-            worker_client.get_client().cancel(job.request)
+            build.cancel_build(bpy.data.objects.get(job.armature_name))
+            return {'RUNNING_MODAL'}  # Esc is ours while building
         if event.type != 'TIMER':
             return {'PASS_THROUGH'}
-        worker_client.get_client().pump()
-        context.workspace.status_text_set(f"MotionDNA: {arm.mdna.status if arm else ''} — Esc to cancel")
+        build.poll_jobs()
+        arm = bpy.data.objects.get(job.armature_name)
+        status = arm.mdna.status if arm is not None else ""
+        context.workspace.status_text_set(f"MotionDNA: {status} ({job.fraction:.0%}) — Esc to cancel")
         redraw_ui(context)
-        if job.request.state in {'pending', 'running'}:
+        if not job.finished:
             return {'PASS_THROUGH'}
-        return self._finish(context, arm)
+        return self._finish(context)
 
-    def _finish(self, context, arm):
+    def _finish(self, context):
         job = self._job
         context.window_manager.event_timer_remove(self._timer)
         context.workspace.status_text_set(None)
-        _running.pop(job.armature_name, None)
-        if arm is not None:
-            arm.mdna.progress, arm.mdna.status = 0.0, ""
-        if arm is None or job.request.state != 'done':
-            job.cleanup()
-            if job.request.state == 'cancelled':
-                self.report({'WARNING'}, "Build cancelled; nothing changed")
-            else:
-                self.report({'ERROR'}, job.request.error or "the armature was deleted during the build")
-            return {'CANCELLED'}
-        info = build.finish_build(arm, job, job.request.result)
-        self.report({'INFO'}, f"Generator built for '{arm.name}' in {info['build_seconds']:.1f} s")
-        return {'FINISHED'}
+        redraw_ui(context)
+        if job.state == "done":
+            self.report({'INFO'}, f"Generator built for '{job.armature_name}' in {job.info['build_seconds']:.1f} s")
+            return {'FINISHED'}
+        if job.state == "cancelled":
+            self.report({'WARNING'}, "Build cancelled; nothing changed")
+        else:
+            self.report({'ERROR'}, f"Build failed: {job.error}")
+        return {'CANCELLED'}
+
+    def cancel(self, context):  # Blender ends the modal (file load, window closed)
+        if self._job is not None and not self._job.finished:
+            self._job.client.cancel(self._job.request)
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
 
 
 class MDNA_OT_cancel_build(bpy.types.Operator):
-    """Cancel the running generator build"""
+    """Cancel the running generator build (of the active armature; of every armature if none)"""
     bl_idname = "mdna.cancel_build"
     bl_label = "Cancel Build"
 
     @classmethod
     def poll(cls, context):
-        if not _running:
+        if not build.running_jobs():
             cls.poll_message_set("No build is running")
             return False
         return True
 
     def execute(self, context):
-        client = worker_client.get_client()
-        for job in list(_running.values()):
-            client.cancel(job.request)
+        arm = active_armature(context)
+        n = build.cancel_build(arm if build.running_job(arm) else None)
+        self.report({'INFO'}, f"Cancelling {n} build(s)")
         return {'FINISHED'}
 
 
 class MDNA_OT_setup_engine(bpy.types.Operator):
-    """Create a Python environment with torch for the engine worker (in the add-on's user folder)"""
+    """Create a Python environment with pinned torch for the engine worker, in the extension's user folder (needs internet; a few minutes)"""
     bl_idname = "mdna.setup_engine"
     bl_label = "Set up Engine"
+
+    @classmethod
+    def poll(cls, context):
+        if prefs.setup_running():
+            cls.poll_message_set("The engine is being set up")
+            return False
+        return True
 
     def execute(self, context):
         try:
@@ -137,5 +142,27 @@ class MDNA_OT_setup_engine(bpy.types.Operator):
         self.report({'INFO'}, f"Engine ready: {path}")
         return {'FINISHED'}
 
+    def invoke(self, context, event):
+        if bpy.app.background:
+            return self.execute(context)
+        prefs.start_setup()  # a thread: pip takes minutes and must not freeze Blender
+        self.report({'INFO'}, "Setting up the engine in the background; see the add-on preferences")
+        return {'FINISHED'}
 
-CLASSES = (MDNA_OT_build_generator, MDNA_OT_cancel_build, MDNA_OT_setup_engine)
+
+class MDNA_OT_check_engine(bpy.types.Operator):
+    """Start the engine worker and report its Python and torch"""
+    bl_idname = "mdna.check_engine"
+    bl_label = "Check Engine"
+
+    def execute(self, context):
+        try:
+            info = worker_client.get_client(prefs.configured_python()).call("ping", timeout=worker_client.STARTUP_TIMEOUT)
+        except USER_ERRORS as err:
+            return report_exception(self, err)
+        self.report({'INFO'}, f"Engine: Python {info['python']} ({info['executable']}), torch {info['torch']}"
+                              f"{', CUDA' if info['cuda'] else ''}")
+        return {'FINISHED'}
+
+
+CLASSES = (MDNA_OT_build_generator, MDNA_OT_cancel_build, MDNA_OT_setup_engine, MDNA_OT_check_engine)

@@ -3,6 +3,12 @@ import traceback
 
 import bpy
 
+from ..blender_motiondna import worker_client
+
+# What an operator reports as a plain one-line error (no traceback in the console).
+USER_ERRORS = (ValueError, KeyError, OSError, TimeoutError, worker_client.WorkerError,
+               worker_client.WorkerDied, worker_client.EngineUnavailable, worker_client.Cancelled)
+
 
 def active_armature(context):
     obj = context.active_object
@@ -27,17 +33,22 @@ def poll_armature(cls, context, need_generator=False, need_action=False):
 
 
 def report_exception(op, err):
-    """A clear one-line report for the user; the traceback goes to the console."""
-    if not isinstance(err, (ValueError, KeyError, FileNotFoundError, RuntimeError)):
+    """A clear one-line report for the user; unexpected errors also print a traceback."""
+    if not isinstance(err, USER_ERRORS + (RuntimeError,)):
         traceback.print_exc()
-    op.report({'ERROR'}, str(err) or type(err).__name__)
+    message = str(err) or type(err).__name__
+    if isinstance(err, worker_client.WorkerError):
+        message = err.message  # the engine traceback goes to the console, not the report
+        print(err)
+    op.report({'ERROR'}, message)
     return {'CANCELLED'}
 
 
 def redraw_ui(context):
-    for window in getattr(context.window_manager, "windows", []):
+    wm = context.window_manager
+    for window in getattr(wm, "windows", []):
         for area in window.screen.areas:
-            if area.type in {'VIEW_3D', 'PROPERTIES'}:
+            if area.type in {'VIEW_3D', 'PROPERTIES', 'PREFERENCES'}:
                 area.tag_redraw()
 
 

@@ -6,10 +6,12 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..blender_motiondna import store, worker_client
+from ..blender_motiondna import armature_io, prefs, store, worker_client
 from ..engine import generator_file
 from ..engine.runtime import Generator
-from .common import active_armature, poll_armature, report_exception
+from .common import USER_ERRORS, active_armature, poll_armature, report_exception
+
+EXPORT_TIMEOUT = 600.0
 
 
 class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
@@ -33,17 +35,20 @@ class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
 
     def execute(self, context):
         arm = active_armature(context)
-        path = bpy.path.ensure_ext(self.filepath, ".onnx" if self.format == 'ONNX' else ".mdna")
+        if not self.filepath:
+            self.report({'ERROR'}, "Give a file path to export to")
+            return {'CANCELLED'}
+        path = bpy.path.ensure_ext(bpy.path.abspath(self.filepath), ".onnx" if self.format == 'ONNX' else ".mdna")
         try:
             if self.format == 'MDNA':
                 store.save_bytes(arm, path)
             else:
                 with tempfile.TemporaryDirectory() as tmp:
                     mdna = store.save_bytes(arm, os.path.join(tmp, "g.mdna"))
-                    client = worker_client.get_client()
-                    client.wait(client.submit("export_onnx", {"generator": mdna, "out": path}))
-        except (ValueError, OSError, worker_client.WorkerError, worker_client.WorkerDied,
-                worker_client.EngineUnavailable) as err:
+                    client = worker_client.get_client(prefs.configured_python())
+                    client.call("export_onnx", {"generator": mdna, "out": os.path.abspath(path)},
+                                timeout=EXPORT_TIMEOUT)
+        except USER_ERRORS as err:
             return report_exception(self, err)
         self.report({'INFO'}, f"Saved {path}")
         return {'FINISHED'}
@@ -64,15 +69,24 @@ class MDNA_OT_import_generator(bpy.types.Operator, ImportHelper):
 
     def execute(self, context):
         arm = active_armature(context)
-        from ..blender_motiondna import armature_io
+        path = bpy.path.abspath(self.filepath)
         try:
-            generator = Generator.load(self.filepath)
+            if not os.path.isfile(path):
+                raise ValueError(f"no generator file at '{path}'")
+            generator = Generator.load(path)  # FormatError (a ValueError) names what is wrong
             generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(arm))
-            store.store_generator(arm, self.filepath, {"imported_from": os.path.basename(self.filepath)})
-        except (ValueError, OSError) as err:
+            store.store_generator(arm, path, {"imported_from": os.path.basename(path)})
+        except USER_ERRORS as err:
             return report_exception(self, err)
-        arm.mdna.clip_frame_start = int(store.generator_info(arm).get("clip_frame_start", context.scene.frame_start))
-        self.report({'INFO'}, f"Generator loaded onto '{arm.name}'")
+        s = arm.mdna
+        s.clip_frame_start = context.scene.frame_start
+        s.result_action = None  # a result of the previous generator is not this one's to rewrite
+        current = arm.animation_data.action if arm.animation_data else None
+        if s.source_action is None and current is not None and not current.get(armature_io.GENERATED_KEY):
+            s.source_action = current  # what results are named after and measured against
+        s.live = False
+        self.report({'INFO'}, f"Generator loaded onto '{arm.name}' ({generator.num_frames} frames from "
+                              f"frame {s.clip_frame_start})")
         return {'FINISHED'}
 
 

@@ -1,9 +1,19 @@
-"""Generate (bake to a new action or NLA strip), live regeneration, apply / revert."""
+"""Generate (bake to a new action or NLA strip), live regeneration, apply / revert, and
+the quality report."""
 import bpy
 from bpy.props import BoolProperty
 
-from ..blender_motiondna import bake, live
-from .common import active_armature, poll_armature, report_exception
+from ..blender_motiondna import bake, live, report
+from .common import USER_ERRORS, active_armature, poll_armature, report_exception
+
+
+def report_result(op, arm, result):
+    for name, reason in result.skipped:
+        op.report({'WARNING'}, f"Target '{name}' ignored: {reason}")
+    scale = bake.world_scale(arm)
+    for joint, distance in result.unreached:
+        op.report({'WARNING'}, f"Target on '{joint}' is out of reach: missed by {distance * scale:.3g} "
+                               "units; move it closer or lower its weight")
 
 
 class MDNA_OT_generate(bpy.types.Operator):
@@ -23,18 +33,18 @@ class MDNA_OT_generate(bpy.types.Operator):
         arm = active_armature(context)
         try:
             result = bake.regenerate(arm, as_nla=self.as_nla, reuse_result=False)
-        except ValueError as err:
+        except USER_ERRORS as err:
             return report_exception(self, err)
-        for name, reason in result.skipped:
-            self.report({'WARNING'}, f"Target '{name}' ignored: {reason}")
+        report_result(self, arm, result)
         self.report({'INFO'}, f"Generated '{result.action.name}': {result.summary(arm)}")
         return {'FINISHED'}
 
 
 class MDNA_OT_live_toggle(bpy.types.Operator):
-    """Regenerate whenever a target empty of this armature moves"""
+    """Regenerate whenever a target empty of this armature moves (on/off)"""
     bl_idname = "mdna.live_toggle"
     bl_label = "Live Regenerate"
+    bl_options = {'REGISTER'}  # a mode switch; its key writes are covered by Apply's undo step
 
     @classmethod
     def poll(cls, context):
@@ -42,16 +52,19 @@ class MDNA_OT_live_toggle(bpy.types.Operator):
 
     def execute(self, context):
         arm = active_armature(context)
-        arm.mdna.live = not arm.mdna.live
-        if arm.mdna.live:
-            live.mark_dirty(arm)
-            live.flush()  # show the current targets' result at once
-        self.report({'INFO'}, f"Live regeneration {'on' if arm.mdna.live else 'off'} for '{arm.name}'")
+        turning_on = not arm.mdna.live
+        result = live.set_live(arm, turning_on)
+        if turning_on and result is None:
+            self.report({'ERROR'}, arm.mdna.status or "Live regeneration failed")
+            return {'CANCELLED'}
+        if result is not None:
+            report_result(self, arm, result)
+        self.report({'INFO'}, f"Live regeneration {'on' if turning_on else 'off'} for '{arm.name}'")
         return {'FINISHED'}
 
 
 class MDNA_OT_apply(bpy.types.Operator):
-    """Keep the generated result as the armature's action"""
+    """Keep the generated result as the armature's action (one undo step)"""
     bl_idname = "mdna.apply"
     bl_label = "Apply Result"
     bl_options = {'REGISTER', 'UNDO'}
@@ -59,14 +72,18 @@ class MDNA_OT_apply(bpy.types.Operator):
     @classmethod
     def poll(cls, context):
         arm = active_armature(context)
-        if arm is None or arm.mdna.result_action is None:
+        if arm is None:
+            cls.poll_message_set("Select an armature (or one of its target empties)")
+            return False
+        if arm.mdna.result_action is None:
             cls.poll_message_set("Generate a result first")
             return False
         return True
 
     def execute(self, context):
         arm = active_armature(context)
-        arm.mdna.live = False
+        if live.is_dirty(arm):
+            live.flush()  # apply what the user sees after the last drag, not the one before
         action = bake.apply(arm)
         self.report({'INFO'}, f"'{arm.name}' now plays '{action.name}'")
         return {'FINISHED'}
@@ -80,11 +97,17 @@ class MDNA_OT_revert(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return poll_armature(cls, context)
+        if not poll_armature(cls, context):
+            return False
+        s = active_armature(context).mdna
+        if s.previous_action is None and s.source_action is None:
+            cls.poll_message_set("Nothing to revert to")
+            return False
+        return True
 
     def execute(self, context):
         arm = active_armature(context)
-        arm.mdna.live = False
+        live.set_live(arm, False)
         try:
             action = bake.revert(arm)
         except ValueError as err:
@@ -93,4 +116,33 @@ class MDNA_OT_revert(bpy.types.Operator):
         return {'FINISHED'}
 
 
-CLASSES = (MDNA_OT_generate, MDNA_OT_live_toggle, MDNA_OT_apply, MDNA_OT_revert)
+class MDNA_OT_quality_report(bpy.types.Operator):
+    """Measure the result against the source clip (EVAL.md: target error, reconstruction, foot skate, jitter, style distance)"""
+    bl_idname = "mdna.quality_report"
+    bl_label = "Quality Report"
+    bl_options = {'REGISTER'}
+
+    @classmethod
+    def poll(cls, context):
+        if not poll_armature(cls, context, need_generator=True):
+            return False
+        arm = active_armature(context)
+        if arm.mdna.result_action is None:
+            action = arm.animation_data.action if arm.animation_data else None
+            if action is None or not action.get("mdna_generated"):
+                cls.poll_message_set("Generate a result first")
+                return False
+        return True
+
+    def execute(self, context):
+        arm = active_armature(context)
+        try:
+            data = report.quality_report(arm)
+        except USER_ERRORS as err:
+            return report_exception(self, err)
+        for line in report.lines(data):
+            self.report({'INFO'}, line)
+        return {'FINISHED'}
+
+
+CLASSES = (MDNA_OT_generate, MDNA_OT_live_toggle, MDNA_OT_apply, MDNA_OT_revert, MDNA_OT_quality_report)

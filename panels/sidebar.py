@@ -1,11 +1,13 @@
-"""The "MotionDNA" tab in the 3D View sidebar (N panel)."""
+"""The "MotionDNA" tab in the 3D View sidebar (N panel): source, build, generator,
+targets, generate / live, quality report."""
 import bpy
 
-from ..blender_motiondna import live, store
+from ..blender_motiondna import build, live, report, store
 from ..operators.common import active_armature
 
 
 class MDNA_UL_targets(bpy.types.UIList):
+    """Target empties of the active armature: enabled, joint, frame, position, weight."""
     bl_idname = "MDNA_UL_targets"
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
@@ -14,15 +16,95 @@ class MDNA_UL_targets(bpy.types.UIList):
         row.prop(t, "enabled", text="")
         row.label(text=t.joint, icon='EMPTY_AXIS')
         moving = item.animation_data is not None and item.animation_data.action is not None
-        row.label(text="moving" if moving else f"f {t.frame}")
-        row.prop(t, "weight", text="")
+        row.label(text="moving" if moving else f"f{t.frame}")
+        x, y, z = item.matrix_world.translation
+        row.label(text=f"{x:.2f} {y:.2f} {z:.2f}")
+        row.prop(t, "weight", text="", slider=True)
 
     def filter_items(self, context, data, propname):
         arm = active_armature(context)
         objects = getattr(data, propname)
-        flags = [self.bitflag_filter_item if (o.type == 'EMPTY' and arm is not None and o.mdna_target.armature == arm)
+        flags = [self.bitflag_filter_item if (arm is not None and o.type == 'EMPTY' and o.mdna_target.armature == arm)
                  else 0 for o in objects]
         return flags, []
+
+
+def _draw_source(layout, arm):
+    s = arm.mdna
+    box = layout.box()
+    box.label(text=arm.name, icon='ARMATURE_DATA')
+    box.prop(s, "source_action", text="Clip")
+    if s.source_action is None:
+        action = arm.animation_data.action if arm.animation_data else None
+        box.label(text=f"(the current action: {action.name if action else 'none'})")
+    row = box.row(align=True)
+    row.prop(s, "use_frame_range")
+    sub = row.row(align=True)
+    sub.active = s.use_frame_range
+    sub.prop(s, "frame_start")
+    sub.prop(s, "frame_end")
+    row = box.row(align=True)
+    row.prop(s, "steps")
+    row.prop(s, "seed")
+    job = build.running_job(arm)
+    if job is not None:
+        box.progress(factor=job.fraction, type='BAR', text=s.status or "Building...")
+        box.operator("mdna.cancel_build", icon='CANCEL')
+    else:
+        box.operator("mdna.build_generator", icon='SHADERFX')
+        if s.status:
+            box.label(text=s.status, icon='ERROR')
+
+
+def _draw_generator(layout, arm):
+    info = store.generator_info(arm)
+    col = layout.box().column(align=True)
+    col.label(text="Generator", icon='CHECKMARK')
+    col.label(text=f"{info.get('frames', '?')} frames, {info.get('joints', '?')} joints, "
+                   f"{info.get('size_bytes', 0) / 1024:.0f} KB")
+    if "build_seconds" in info:
+        col.label(text=f"Built in {info['build_seconds']:.1f} s from '{info.get('source_action', '')}'")
+    elif "imported_from" in info:
+        col.label(text=f"Imported from {info['imported_from']}")
+    for line in info.get("dna_summary", [])[:4]:
+        col.label(text=line)
+
+
+def _draw_targets(layout, context, arm):
+    layout.label(text="Targets", icon='EMPTY_AXIS')
+    layout.template_list("MDNA_UL_targets", "", bpy.data, "objects", context.scene, "mdna_target_index", rows=3)
+    row = layout.row(align=True)
+    row.operator("mdna.add_target", icon='ADD')
+    row.operator("mdna.remove_target", icon='REMOVE', text="Remove")
+    row.operator("mdna.clear_targets", icon='X', text="Clear")
+
+
+def _draw_generate(layout, arm):
+    s = arm.mdna
+    col = layout.column(align=True)
+    row = col.row(align=True)
+    row.operator("mdna.generate", icon='PLAY')
+    row.operator("mdna.live_toggle", icon='REC', text="Live", depress=s.live)
+    row = col.row(align=True)
+    row.operator("mdna.apply", icon='CHECKMARK')
+    row.operator("mdna.revert", icon='LOOP_BACK')
+    ms = live.last_latency_ms()
+    if s.live and ms is not None:
+        col.label(text=f"Live: {ms:.0f} ms per update")
+    if s.result_action is not None:
+        col.label(text=f"Result: {s.result_action.name}", icon='ACTION')
+    row = layout.row(align=True)
+    row.operator("mdna.export_generator", icon='EXPORT')
+    row.operator("mdna.import_generator", icon='IMPORT')
+
+
+def _draw_report(layout, arm):
+    box = layout.box()
+    row = box.row()
+    row.label(text="Quality", icon='TEXT')
+    row.operator("mdna.quality_report", text="Measure", icon='VIEWZOOM')
+    for line in report.lines(report.stored_report(arm)):
+        box.label(text=line)
 
 
 class MDNA_PT_main(bpy.types.Panel):
@@ -38,60 +120,13 @@ class MDNA_PT_main(bpy.types.Panel):
         if arm is None:
             layout.label(text="Select an armature with an action", icon='INFO')
             return
-        s = arm.mdna
-        box = layout.box()
-        box.label(text=arm.name, icon='ARMATURE_DATA')
-        action = s.source_action or (arm.animation_data.action if arm.animation_data else None)
-        box.label(text=f"Clip: {action.name if action else 'none'}", icon='ACTION')
-        row = box.row(align=True)
-        row.prop(s, "use_frame_range")
-        sub = row.row(align=True)
-        sub.active = s.use_frame_range
-        sub.prop(s, "frame_start")
-        sub.prop(s, "frame_end")
-        if s.status and s.progress > 0:
-            box.progress(factor=s.progress, type='BAR', text=s.status)
-            box.operator("mdna.cancel_build", icon='CANCEL')
-        else:
-            box.operator("mdna.build_generator", icon='SHADERFX')
-            if s.status:
-                box.label(text=s.status, icon='ERROR')
-
+        _draw_source(layout, arm)
         if store.has_generator(arm):
-            info = store.generator_info(arm)
-            col = layout.box().column(align=True)
-            col.label(text="Generator", icon='CHECKMARK')
-            col.label(text=f"{info.get('frames', '?')} frames, {info.get('joints', '?')} joints, "
-                           f"{info.get('size_bytes', 0) / 1024:.0f} KB")
-            if "build_seconds" in info:
-                col.label(text=f"Built in {info['build_seconds']:.1f} s")
-            for line in info.get("dna_summary", [])[:4]:
-                col.label(text=line)
-
-        layout.label(text="Targets")
-        layout.template_list("MDNA_UL_targets", "", bpy.data, "objects", context.scene, "mdna_target_index", rows=3)
-        row = layout.row(align=True)
-        row.operator("mdna.add_target", icon='ADD')
-        row.operator("mdna.remove_target", icon='REMOVE', text="Remove")
-        row.operator("mdna.clear_targets", icon='X', text="Clear")
-
-        col = layout.column(align=True)
-        row = col.row(align=True)
-        row.operator("mdna.generate", icon='PLAY')
-        row.operator("mdna.live_toggle", icon='REC', text="Live", depress=s.live)
-        row = col.row(align=True)
-        row.operator("mdna.apply", icon='CHECKMARK')
-        row.operator("mdna.revert", icon='LOOP_BACK')
-        ms = live.last_latency_ms()
-        if s.live and ms is not None:
-            col.label(text=f"Live: {ms:.0f} ms per update")
-        row = layout.row(align=True)
-        row.operator("mdna.export_generator", icon='EXPORT')
-        row.operator("mdna.import_generator", icon='IMPORT')
-        if s.report:
-            layout.label(text="Last quality report", icon='TEXT')
-            for line in s.report.splitlines()[:8]:
-                layout.label(text=line)
+            _draw_generator(layout, arm)
+        _draw_targets(layout, context, arm)
+        _draw_generate(layout, arm)
+        if store.has_generator(arm):
+            _draw_report(layout, arm)
 
 
 CLASSES = (MDNA_UL_targets, MDNA_PT_main)

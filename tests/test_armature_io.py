@@ -375,6 +375,7 @@ def test_blender_4_4_code_path(fresh_scene, monkeypatch):
         pytest.skip("slotted actions only")
     from bpy_extras import anim_utils
     monkeypatch.setattr(compat, "GROUP_IN_NEW", False)
+    monkeypatch.setattr(compat, "CAN_COPY_FCURVE", False)
     monkeypatch.delattr(anim_utils, "action_ensure_channelbag_for_slot")
     monkeypatch.delattr(anim_utils, "action_get_channelbag_for_slot")
     obj = build_rig("YZX")
@@ -413,3 +414,105 @@ def test_rewrite_result_action_in_place(fresh_scene):
     assert again == result and len(bpy.data.actions) == actions
     assert_same_motion(shorter, aio.read_motion(obj))
     expect_error("refusing to overwrite", aio.write_action, obj, motion, action=source, obj=obj)
+
+
+def test_rejects_action_made_for_another_rig(fresh_scene):
+    obj = build_rig("XYZ", frames=3)
+    foreign = bpy.data.actions.new("other rig")
+    bag = compat.new_fcurves_container(foreign, obj)
+    for bone in ("mixamorig:Hips", "mixamorig:Spine", 'odd "name"'):
+        fc = bag.fcurves.new(f'pose.bones["{bpy.utils.escape_identifier(bone)}"].location', index=0)
+        fc.keyframe_points.insert(1, 0.0)
+        fc.keyframe_points.insert(3, 1.0)
+    expect_error(r"does not fit armature 'Rig'.*'mixamorig:Hips', 'mixamorig:Spine', 'odd \"name\"'",
+                 aio.read_motion, obj, action=foreign, obj=obj)
+    object_only = bpy.data.actions.new("object only")
+    fc = compat.new_fcurves_container(object_only, obj).fcurves.new("location", index=0)
+    fc.keyframe_points.insert(1, 0.0)
+    fc.keyframe_points.insert(3, 1.0)
+    expect_error("it keys no bone", aio.read_motion, obj, action=object_only, obj=obj)
+
+
+def test_warns_about_renamed_bones(fresh_scene):
+    obj = build_rig("XYZ", frames=3)
+    action = obj.animation_data.action
+    obj.data.bones["arm"].name = "upper_arm"      # renames the bone; the F-curve paths keep "arm"
+    for fc in compat.action_fcurves(action, obj):
+        fc.data_path = fc.data_path.replace('"upper_arm"', '"arm"')
+    with pytest.warns(aio.MotionIOWarning, match="lacks.*: arm;"):
+        motion = aio.read_motion(obj)
+    assert motion.meta["unmatched_bones"] == ["arm"] and "upper_arm" in motion.skeleton.names
+
+
+def test_rig_only_read_matches_and_leaves_the_scene(fresh_scene):
+    obj = build_rig("QUATERNION")
+    fresh_scene.frame_set(4)
+    scenes = len(bpy.data.scenes)
+    plain = aio.read_motion(obj)
+    fresh_scene.frame_set(4)
+    rig_only = aio.read_motion(obj, rig_only=True)
+    assert_same_motion(plain, rig_only)
+    assert np.abs(plain.translations - rig_only.translations).max() == 0.0
+    assert len(bpy.data.scenes) == scenes and fresh_scene.frame_current == 4
+    assert list(obj.users_scene) == [fresh_scene]
+
+
+def test_zero_offset_bone_round_trips(fresh_scene):
+    """A bone whose head sits on its parent's head (a zero offset, as in many BVH rigs) and
+    a zero-LENGTH bone (head == tail; Blender 5.0 keeps it with some rest orientation)."""
+    arm = bpy.data.armatures.new("Z")
+    obj = bpy.data.objects.new("Z", arm)
+    fresh_scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    a = arm.edit_bones.new("a")
+    a.head, a.tail = (0, 0, 0), (0, 0, 1)
+    b = arm.edit_bones.new("b")
+    b.head, b.tail, b.parent = (0, 0, 0), (1, 0, 0), a
+    z = arm.edit_bones.new("zero")
+    z.head, z.tail, z.parent = (1, 1, 1), (1, 1, 1), a
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for f in (1, 5):
+        for pb in obj.pose.bones:
+            pb.rotation_mode = "XYZ"
+            pb.rotation_euler = (0.3 * f, -0.1 * f, 0.2)
+            pb.keyframe_insert("rotation_euler", frame=f)
+    motion = aio.read_motion(obj)
+    assert np.allclose(motion.skeleton.rest_translations[1], 0.0)
+    aio.write_action(obj, motion)
+    assert_same_motion(motion, aio.read_motion(obj))
+
+
+def test_write_onto_a_rig_with_other_rest_frames(fresh_scene):
+    """A motion whose joints have other rest axes than the armature's bones (identity rest
+    frames, as from a BVH or SMPL file): each bone turns by the same world rotation."""
+    obj = build_rig("QUATERNION")
+    motion = aio.read_motion(obj)
+    skel = motion.skeleton
+    w_rot, w_pos = motion.world()
+    rest_world = aio._rest_world_rotations(skel)
+    plain = type(skel)(skel.names, skel.parents, quat.identity((skel.num_joints,)), skel.rest_positions(), 2)
+    for j, p in enumerate(skel.parents):
+        if p >= 0:
+            plain.rest_translations[j] = skel.rest_positions()[j] - skel.rest_positions()[p]
+    from motiondna.engine.skeleton import local_from_world
+    delta = quat.mul(w_rot, quat.inv(rest_world))          # world rotation from rest
+    rot, trans = local_from_world(plain, delta, w_pos)
+    aio.write_action(obj, Motion(plain, rot, trans, motion.fps, "plain", {"frame_start": 1}))
+    assert_same_motion(motion, aio.read_motion(obj))
+
+
+def test_in_place_rewrite_reuses_curves(fresh_scene):
+    obj = build_rig("XYZ")
+    motion = aio.read_motion(obj)
+    result = aio.write_action(obj, motion)
+    curves = {(fc.data_path, fc.array_index): fc.as_pointer() for fc in compat.action_fcurves(result, obj)}
+    changed = motion.copy()
+    changed.rotations = quat.mul(changed.rotations, quat.from_scaled_axis(np.array([0.0, 0.2, 0.0])))
+    aio.write_action(obj, changed, action=result)
+    again = {(fc.data_path, fc.array_index): fc.as_pointer() for fc in compat.action_fcurves(result, obj)}
+    assert again == curves        # same F-curves, rewritten in place
+    assert_same_motion(changed, aio.read_motion(obj))
+    fc = compat.action_fcurves(result, obj)[0]
+    kp = fc.keyframe_points[3]
+    assert abs(kp.handle_left[1] - kp.co[1]) < 0.5   # handles follow the new values

@@ -97,3 +97,288 @@ def test_bad_arguments_exit_2():
     done = run_cli("build", "--clip")
     assert done.returncode == 2
     assert run_cli("--help").returncode == 0
+
+
+# ---------------------------------------------------------------------------------------
+# batch build, info, export, bench, bake, usage errors
+
+QUICK = ("--steps", "40")  # tiny generators: these tests check the plumbing, not quality
+
+
+def run_json(*args, expect=0):
+    done = run_cli(*args, "--json")
+    assert done.returncode == expect, (done.returncode, done.stderr[-3000:])
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def batch_dir(tmp_path_factory):
+    """Two clips (copies of the bundled one) and a broken file, built as one batch."""
+    d = tmp_path_factory.mktemp("batch")
+    for name in ("walk_a", "walk_b"):
+        (d / f"{name}.bvh").write_bytes(open(CLIP, "rb").read())
+    (d / "broken.bvh").write_text("not a bvh\n")
+    (d / "clips.txt").write_text("# shots for the batch\nwalk_b.bvh\nbroken.bvh\n")
+    result = run_json("build", str(d / "walk_a.bvh"), "--list", str(d / "clips.txt"),
+                      "--out-dir", str(d / "out"), "--jobs", "2", *QUICK, expect=1)
+    return d, result
+
+
+def test_batch_build_runs_in_parallel_and_reports_each_clip(batch_dir):
+    from engine import generator_file
+    d, result = batch_dir
+    by_name = {os.path.basename(i["input"]): i for i in result["items"]}
+    assert [os.path.basename(i["input"]) for i in result["items"]] == ["walk_a.bvh", "walk_b.bvh", "broken.bvh"]
+    for name in ("walk_a", "walk_b"):
+        item = by_name[f"{name}.bvh"]
+        assert item["status"] == "done" and item["output"] == str(d / "out" / f"{name}.mdna")
+        arrays, meta = generator_file.load(item["output"])
+        assert meta["settings"]["steps"] == 40 and meta["settings"]["threads"] == max(1, (os.cpu_count() or 1) // 2)
+        assert item["info"]["size_bytes"] == os.path.getsize(item["output"])
+    broken = by_name["broken.bvh"]
+    assert broken["status"] == "failed" and broken["exit_code"] == 1 and "not a BVH file" in broken["error"]
+    assert not (d / "out" / "broken.mdna").exists()
+    assert result["summary"] == {**result["summary"], "done": 2, "failed": 1, "skipped": 0, "total": 3, "jobs": 2}
+
+
+def test_batch_build_resumes_and_prints_a_table(batch_dir):
+    d, _ = batch_dir
+    done = run_cli("build", str(d / "walk_*.bvh"), "--out-dir", str(d / "out"), *QUICK)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].split() == ["status", "input", "output", "seconds", "notes"]
+    assert [ln.split()[0] for ln in lines[2:4]] == ["skipped", "skipped"]
+    assert lines[-1].startswith("0 done, 2 skipped, 0 failed of 2")
+
+
+def test_batch_stale_and_broken_outputs_are_redone(tmp_path):
+    from motiondna.blender_motiondna import batch
+    clip = tmp_path / "c.bvh"
+    clip.write_text("x")
+    out = tmp_path / "c.mdna"
+    out.write_bytes(b"half a file")
+    item = batch.Item(str(clip), str(out))
+    assert not batch.finished(item, batch.valid_generator)          # corrupt output: redo
+    assert not batch.finished(batch.Item(str(clip), str(tmp_path / "none.mdna")), batch.valid_generator)
+    assert batch.finished(item, lambda p: True)
+    os.utime(clip, (os.path.getmtime(out) + 10,) * 2)                # input edited after the output
+    assert not batch.finished(item, lambda p: True)
+
+
+def test_batch_inputs_are_checked_before_anything_runs(tmp_path):
+    from motiondna.blender_motiondna import batch
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for sub in ("a", "b"):
+        (tmp_path / sub / "take.bvh").write_text("x")
+    with pytest.raises(ValueError, match="would both write"):
+        batch.plan(batch.expand_inputs([str(tmp_path / "*" / "take.bvh")]), str(tmp_path / "out"), ".mdna")
+    with pytest.raises(ValueError, match="matches no file"):
+        batch.expand_inputs([str(tmp_path / "*.fbx")])
+    with pytest.raises(ValueError, match="expected a .blend"):
+        batch.expand_inputs([str(tmp_path / "a" / "take.bvh")], suffixes=(".blend",))
+    done = run_cli("build", str(tmp_path / "nothing*.bvh"), "--out-dir", str(tmp_path / "o"))
+    assert done.returncode == 1 and "matches no file" in done.stderr
+
+
+def test_info_reads_a_generator_without_torch(batch_dir):
+    d, _ = batch_dir
+    path = str(d / "out" / "walk_a.mdna")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "blender_motiondna", "info", path, "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {ln.split("|")[-1].strip().split(".")[0] for ln in done.stderr.splitlines() if ln.startswith("import time:")}
+    assert "torch" not in imported and "numpy" in imported
+    info = json.loads(done.stdout)
+    assert info["frames"] == 125 and info["skeleton"]["joints"] == 31 and info["fps"] == pytest.approx(30.003, abs=1e-3)
+    from engine import generator_file
+    assert info["format_version"] == generator_file.VERSION and info["size_bytes"] == os.path.getsize(path)
+    assert len(info["source_hash"]) == 64 and info["build"]["steps"] == 40
+    assert info["dna"]["num_codes"] > 0 and "RightWrist" in info["dna"]["effectors"]
+    text = run_cli("info", path, "--joints")
+    assert text.returncode == 0 and "125 frames" in text.stdout and "LeftShoulder" in text.stdout
+    bad = d / "bad.mdna"
+    bad.write_bytes(b"PK\x03\x04 nonsense")
+    done = run_cli("info", str(bad))
+    assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("motiondna: error: bad.mdna")
+
+
+def test_export_writes_onnx_through_the_worker(batch_dir, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    d, _ = batch_dir
+    out = tmp_path / "sub" / "walk.onnx"
+    info = run_json("export", "--generator", str(d / "out" / "walk_a.mdna"), "--out", str(out))
+    model = onnx.load(str(out))
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["dev", "cond"] and info["size_bytes"] == os.path.getsize(out)
+    assert run_cli("export", "--generator", str(d / "out" / "walk_a.mdna"), "--out", str(tmp_path / "x.txt")).returncode == 2
+    done = run_cli("export", "--generator", str(d / "bad_missing.mdna"), "--out", str(out))
+    assert done.returncode == 1 and "no such generator file" in done.stderr
+
+
+def test_bench_wraps_the_engine_benchmark(tmp_path):
+    out = tmp_path / "bench"
+    info = run_json("bench", "--quick", "--no-shared", "--clips", CLIP, "--edits", "2",
+                    "--methods", "replay,ikwarp", "--out", str(out))
+    report = json.load(open(out / "benchmark.json"))
+    assert info["summary"] == report["summary"] and set(report["summary"]) >= {"replay", "ikwarp"}
+    assert report["settings"]["edits"] == 2 and (out / "benchmark.md").is_file()
+    assert run_cli("bench", "--methods", "magic").returncode == 2
+
+
+def test_bench_accepts_every_option_of_the_engine_benchmark():
+    import re
+    engine_help = subprocess.run([sys.executable, "-m", "engine.benchmark", "--help"], cwd=ROOT,
+                                 capture_output=True, text=True).stdout
+    ours = run_cli("bench", "--help").stdout
+    assert set(re.findall(r"--[a-z][a-z-]+", engine_help)) <= set(re.findall(r"--[a-z][a-z-]+", ours))
+
+
+@pytest.mark.parametrize("args", [
+    ("build", "--clip", CLIP),                                   # --out missing
+    ("build", CLIP),                                             # batch without --out-dir
+    ("build", "--clip", CLIP, "--out", "x.mdna", "--out-dir", "d"),
+    ("build", CLIP, "--out-dir", "d", "--jobs", "0"),
+    ("bake", "x.blend"),                                         # no destination
+    ("bake", "x.blend", "--out", "a.blend", "--in-place"),
+    ("info",),
+    ("frobnicate",),
+])
+def test_bad_arguments_exit_2_with_usage(args):
+    done = run_cli(*args)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "usage: motiondna" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["build", "generate", "bake", "bench", "export", "info", "demo"])
+def test_every_command_has_help(command):
+    done = run_cli(command, "--help")
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: motiondna {command}")
+
+
+# -- bake ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shots(batch_dir, tmp_path_factory):
+    """Two .blend shots, each an imported clip with a generator and a raised hand target,
+    and one .blend without a generator, made in a child process (as an artist's files)."""
+    d = tmp_path_factory.mktemp("shots")
+    script = d / "make.py"
+    script.write_text(f"""
+import sys, bpy
+sys.path.insert(0, {ROOT!r})
+from blender_motiondna.bootstrap import load_extension_package
+load_extension_package().register()
+from motiondna.blender_motiondna import api, cli
+for name, lift in (("shot_010", 0.2), ("shot_020", 0.35)):
+    cli.reset_scene()
+    arm = api.import_bvh({CLIP!r})
+    api.load_generator(arm, {str(batch_dir[0] / "out" / "walk_a.mdna")!r})
+    api.add_target(arm, "RightWrist", frame=61).location.z += lift
+    bpy.ops.wm.save_as_mainfile(filepath=str({str(d)!r}) + "/" + name + ".blend")
+cli.reset_scene()
+api.import_bvh({CLIP!r})
+bpy.ops.wm.save_as_mainfile(filepath={str(d / "plain.blend")!r})
+""")
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return d
+
+
+def read_baked(path):
+    """(active action, wrist-to-target distance at the target frame, all actions) of a .blend."""
+    import bpy
+    from motiondna.blender_motiondna import targets
+    bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
+    arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+    (empty,) = targets.target_empties(arm)
+    bpy.context.scene.frame_set(empty.mdna_target.frame)
+    gap = (arm.matrix_world @ arm.pose.bones["RightWrist"].head - empty.matrix_world.translation).length
+    return arm.animation_data.action.name, gap, sorted(a.name for a in bpy.data.actions)
+
+
+@pytest.fixture
+def addon():
+    import motiondna
+    registered = False
+    import bpy
+    if not hasattr(bpy.types.Object, "mdna"):
+        motiondna.register()
+        registered = True
+    yield
+    if registered:
+        motiondna.unregister()
+
+
+def test_bake_one_file_regenerates_to_a_new_action(shots, tmp_path, addon):
+    out = tmp_path / "baked" / "shot_010.blend"
+    before = os.path.getmtime(shots / "shot_010.blend")
+    result = run_json("bake", str(shots / "shot_010.blend"), "--out", str(out))
+    (item,) = result["items"]
+    assert item["status"] == "done" and out.is_file()
+    (arm,) = item["info"]["armatures"]
+    assert arm["targets"] == 1 and arm["skipped"] == [] and arm["frames"] == 125
+    assert os.path.getmtime(shots / "shot_010.blend") == before        # the input is not touched
+    active, gap, actions = read_baked(out)
+    assert active == "jumping_jacks.mdna" and actions == ["jumping_jacks", "jumping_jacks.mdna"]
+    assert gap < 0.01                                                   # world units (m): within 1 cm
+    _, gap_source, _ = read_baked(shots / "shot_010.blend")
+    assert gap_source > 0.1                                             # the source pose misses the target
+
+
+def test_bake_batch_in_child_processes_resumes_and_fails_per_file(shots, tmp_path):
+    (shots / "notes.blend").write_text("not a blend file")
+    pattern = str(shots / "*.blend")
+    result = run_json("bake", pattern, "--out-dir", str(tmp_path / "baked"), "--jobs", "2", expect=1)
+    status = {os.path.basename(i["input"]): (i["status"], i["error"]) for i in result["items"]}
+    assert status["shot_010.blend"] == ("done", "") and status["shot_020.blend"] == ("done", "")
+    assert status["notes.blend"][0] == "failed" and "not a .blend file" in status["notes.blend"][1]
+    assert status["plain.blend"][0] == "failed" and "no armature with a MotionDNA generator" in status["plain.blend"][1]
+    done = {os.path.basename(i["input"]): i for i in result["items"] if i["status"] == "done"}
+    assert done["shot_020.blend"]["info"]["armatures"][0]["targets"] == 1
+    again = run_json("bake", str(shots / "shot_0*.blend"), "--out-dir", str(tmp_path / "baked"))
+    assert [i["status"] for i in again["items"]] == ["skipped", "skipped"]
+    (shots / "notes.blend").unlink()
+
+
+def test_bake_in_place_twice_keeps_one_result_action(shots, tmp_path, addon):
+    import shutil
+    path = tmp_path / "shot.blend"
+    shutil.copy(shots / "shot_020.blend", path)
+    for _ in range(2):
+        result = run_json("bake", str(path), "--in-place", "--jobs", "1")
+        assert result["items"][0]["status"] == "done"
+    active, gap, actions = read_baked(path)
+    assert actions == ["jumping_jacks", "jumping_jacks.mdna"] and active == "jumping_jacks.mdna" and gap < 0.01
+    done = run_cli("bake", str(path), "--in-place", "--armature", "Nobody", "--json")
+    assert done.returncode == 1 and "no armature with a generator named 'Nobody'" in json.loads(done.stdout)["items"][0]["error"]
+
+
+def test_blender_command_entry_point_returns_exit_codes(batch_dir, addon, capfd):
+    """What ``blender --command motiondna ...`` calls: arguments after the id, an int back."""
+    from motiondna.blender_motiondna import cli
+    assert cli._cli_handle is not None                          # registered with the add-on
+    assert cli._blender_command(["info", str(batch_dir[0] / "out" / "walk_b.mdna"), "--json"]) == 0
+    assert json.loads(capfd.readouterr().out)["frames"] == 125
+    assert cli._blender_command(["info", str(batch_dir[0] / "missing.mdna")]) == 1
+    assert cli._blender_command(["build"]) == 2
+
+
+def test_ctrl_c_cancels_a_batch_and_leaves_no_output(tmp_path):
+    import signal
+    import time
+    clip = tmp_path / "long.bvh"
+    clip.write_bytes(open(CLIP, "rb").read())
+    proc = subprocess.Popen([sys.executable, "-m", "blender_motiondna", "build", str(clip), "--out-dir",
+                             str(tmp_path / "out"), "--steps", "5000", "--json"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    seen = ""
+    while "building:" not in seen and time.monotonic() < deadline:  # training has started
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    (item,) = json.loads(out)["items"]
+    assert item["status"] == "cancelled" and not (tmp_path / "out" / "long.mdna").exists()

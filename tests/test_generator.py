@@ -245,3 +245,72 @@ def test_reconstructs_a_shared_mocap_clip(tmp_path):
     out = runtime.Generator.load(path).generate()
     err = _cm_error(out.positions(), clip.positions(), clip.skeleton)
     assert err.mean() < 3.0, err.mean()
+
+
+@pytest.fixture(scope="module")
+def pulled(tmp_path_factory):
+    """A generator trained with the linear target pull on (settings ``pull``)."""
+    clip = synthetic_clip(60)
+    path = str(tmp_path_factory.mktemp("pull") / "pull.mdna")
+    train.build_generator(clip, path, {"steps": 30, "pull": True})
+    return clip, path
+
+
+def test_pull_reaches_a_target_in_state_space(pulled):
+    """With the pull on, the network alone brings the slot joint's state channels onto the
+    target at its frame (the decoded rotations follow only approximately: docs/engine.md)."""
+    clip, path = pulled
+    g = runtime.Generator.load(path)
+    assert np.any(g.weights["pull_gain"])
+    j, frame = clip.skeleton.index("LeftHand"), 40
+    goal = clip.positions()[frame, j] + np.array([0.0, 0.1, 0.1])
+    idx, jumps = g.timeline(g.num_frames)
+    base = g.base[idx] + g._offsets(idx, jumps, g.dna["first_state"])
+    theta0, ground0 = g.dna["first_heading"][0], g.dna["first_ground"]
+    plan = g._slot_plan([Target(j, [frame], goal)], g.num_frames)
+    moved = g._rollout_targets(idx, base, plan, theta0, ground0) - g._rollout_free(idx)
+    s = g.slots.index(j)
+    got = moved[frame] @ g.slot_basis[:, 3 * s:3 * s + 3]
+    from engine import features
+    theta = features.integrate_root(base, g.layout, theta0, ground0)[0][frame]
+    free = g.generate(refine=False).positions()[frame, j]
+    want = features.heading_frame_offsets(goal - free, theta, clip.skeleton.up_axis)
+    assert np.linalg.norm(got - want) < 0.2 * np.linalg.norm(want)
+
+
+def test_onnx_export_matches_numpy_step_with_the_pull(pulled, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime as ort
+
+    from engine import export_onnx
+    _, path = pulled
+    info = export_onnx.export(path, str(tmp_path / "p.onnx"))
+    g = runtime.Generator.load(path)
+    rng = np.random.default_rng(1)
+    S, k1 = len(g.slots), g.weights["w1_code"].shape[0]
+    dev = rng.normal(size=(6, info["inputs"]["dev"][1])).astype(np.float32)
+    cond = rng.normal(size=(6, info["inputs"]["cond"][1])).astype(np.float32)
+    slots = cond[:, k1:].reshape(6, S, 5)
+    slots[..., 3] = rng.uniform(0, 1, size=(6, S))
+    slots[..., 4] = rng.integers(0, 2, size=(6, S))
+    slots[0, :, 3] = 0.0  # at the target frame the pull closes the whole offset
+    sess = ort.InferenceSession(info["path"], providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"dev": dev, "cond": cond})[0]
+    np.testing.assert_allclose(got, g.step(dev, cond), atol=1e-4)
+
+
+def test_far_moving_target_keeps_the_network_near_the_clip(built):
+    """A target far out of reach on every frame: the network's offsets are clamped, so the
+    long rollout stays finite and the body stays close to the clip (before refinement)."""
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    n = 4 * clip.num_frames
+    j = clip.skeleton.index("RightHand")
+    far = np.tile(clip.positions()[0, j] + np.array([5.0, 5.0, 5.0]), (n, 1))
+    out = g.generate([Target(j, np.arange(n), far)], num_frames=n, refine=False)
+    free = g.generate(num_frames=n, refine=False)
+    assert np.all(np.isfinite(out.rotations))
+    rel = lambda m: m.positions() - m.positions()[:, :1]  # noqa: E731
+    gap = _cm_error(rel(out), rel(free), clip.skeleton)
+    reach = 100 * metric_scale(clip.skeleton) * g.target_clamp
+    assert gap.max() < 1.5 * reach, (gap.max(), reach)

@@ -139,3 +139,43 @@ def test_reaches_reachable_targets_on_shared_rigs(path):
         new_rot, new_trans = ik.solve_chain(skel, rot, trans, j, target, chain)
         err = np.linalg.norm(ik.effector_position(skel, new_rot, new_trans, j) - target, axis=-1)
         assert err.max() < 1e-3 * skel.span(), skel.names[j]
+
+
+def test_two_bone_reaches_exactly_and_straightens_toward_far_targets():
+    skel = arm_skeleton()
+    rng = np.random.default_rng(3)
+    hand, fore, upper = skel.index("l_hand"), skel.index("l_fore"), skel.index("l_upper")
+    rot, trans = bent_pose(skel, rng, 0.3)
+    rots = np.repeat(rot[None], 50, axis=0)
+    transs = np.repeat(trans[None], 50, axis=0)
+    shoulder = forward_kinematics(skel, rot, trans)[1][upper]
+    dirs = rng.normal(size=(50, 3))
+    dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
+    goal = shoulder + dirs * rng.uniform(0.1, 0.5, size=(50, 1))       # within the 0.55 reach
+    out = ik.two_bone(skel, rots, transs, hand, goal, fore, upper)
+    got = forward_kinematics(skel, out, transs)[1][:, hand]
+    assert np.abs(got - goal).max() < 1e-9
+    far = shoulder + dirs * 2.0
+    out = ik.two_bone(skel, rots, transs, hand, far, fore, upper)
+    got = forward_kinematics(skel, out, transs)[1][:, hand]
+    assert np.isfinite(got).all()
+    assert np.abs(np.linalg.norm(got - shoulder, axis=-1) - 0.55).max() < 1e-4   # straight, pointing at it
+    assert np.abs(out[:, [0, 1, 6, 7, 8, 9]] - rots[:, [0, 1, 6, 7, 8, 9]]).max() == 0.0   # only the limb moved
+
+
+def test_solve_body_moves_the_root_when_the_limb_cannot_reach_and_respects_caps():
+    skel = arm_skeleton()
+    rot, trans = quat.identity((skel.num_joints,)), skel.rest_translations.copy()
+    hand, chest = skel.index("l_hand"), skel.index("chest")
+    pos = forward_kinematics(skel, rot, trans)[1]
+    goal = pos[hand] + np.array([0.3, 0.0, 0.0])    # the arm is already straight along +x
+    chain = ik.effector_chain(skel, hand)
+    joints = chain + [chest]
+    cap = np.radians(5.0)
+    r, t = ik.solve_body(skel, rot, trans, [(hand, goal, np.ones(3))], joints, [1, 1, 0.3, 0.3],
+                         root=0, root_weight=0.5, caps=[np.inf] * len(chain) + [cap], iterations=60)
+    got = forward_kinematics(skel, r, t)[1][hand]
+    assert np.linalg.norm(got - goal) < 1e-3
+    assert t[0, 0] > 0.1                              # the body moved toward the target
+    turn = np.linalg.norm(quat.to_scaled_axis(quat.inv_mul(rot[chest], r[chest])))
+    assert turn <= cap + 1e-9

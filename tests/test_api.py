@@ -1,0 +1,142 @@
+"""The public Python API (blender_motiondna.api) in-process with the bpy module, as a
+technical artist's script uses it: one small generator for the whole module."""
+import os
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
+
+
+@pytest.fixture(scope="module")
+def api():
+    import bpy
+    import motiondna
+    from motiondna.blender_motiondna import api as api_module
+    registered = not hasattr(bpy.types.Object, "mdna")
+    if registered:
+        motiondna.register()
+    yield api_module
+    if registered:
+        motiondna.unregister()
+
+
+@pytest.fixture(scope="module")
+def built(api, tmp_path_factory):
+    """An imported clip with a generator (40 steps: plumbing, not quality), saved to .mdna."""
+    from motiondna.blender_motiondna import cli
+    cli.reset_scene()
+    arm = api.import_bvh(CLIP)
+    events = []
+    info = api.build_generator(arm, steps=40, on_progress=events.append)
+    path = tmp_path_factory.mktemp("api") / "jj.mdna"
+    api.save_generator(arm, path)
+    return arm.name, info, events, str(path)
+
+
+@pytest.fixture
+def arm(api, built):
+    """A fresh scene with the clip and the module's generator loaded onto it."""
+    from motiondna.blender_motiondna import cli
+    cli.reset_scene()
+    armature = api.import_bvh(CLIP)
+    api.load_generator(armature, built[3])
+    return armature
+
+
+def test_build_reports_progress_and_stores_the_generator(api, built):
+    _, info, events, path = built
+    assert info["steps"] == 40 and info["size_bytes"] == os.path.getsize(path)
+    fractions = [e["fraction"] for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert api.generator_file_info(path)["settings"]["steps"] == 40
+
+
+def test_targets_add_list_remove_clear(api, arm):
+    assert api.has_generator(arm) and api.list_targets(arm) == []
+    a = api.add_target(arm, "RightWrist", frame=40, location=(0.1, 0.2, 1.5))
+    b = api.add_target(arm, "LeftAnkle", frame=20)                  # at the joint itself
+    assert set(api.list_targets(arm)) == {a, b}
+    assert (a.mdna_target.joint, a.mdna_target.frame) == ("RightWrist", 40)
+    assert tuple(a.location) == pytest.approx((0.1, 0.2, 1.5))
+    api.remove_target(a)
+    assert api.list_targets(arm) == [b]
+    assert api.clear_targets(arm) == 1 and api.list_targets(arm) == []
+    with pytest.raises(ValueError, match="no bone named 'Tail'"):
+        api.add_target(arm, "Tail")
+
+
+def test_generate_makes_a_new_action_that_reaches_the_target(api, arm):
+    import bpy
+    source = arm.animation_data.action
+    keys_before = _keys(source, arm)
+    empty = api.add_target(arm, "RightWrist", frame=61)
+    empty.location.z += 0.3
+    action = api.generate(arm)
+    assert action is not source and action.name == f"{source.name}.mdna"
+    assert arm.animation_data.action is action
+    assert np.array_equal(_keys(source, arm), keys_before)          # the source is never modified
+    bpy.context.scene.frame_set(61)
+    reach = (arm.matrix_world @ arm.pose.bones["RightWrist"].head - empty.matrix_world.translation).length
+    assert reach < 0.01
+    second = api.generate(arm)
+    assert second is not action                                     # a new action each time ...
+    assert api.generate(arm, new_action=False) is second            # ... unless asked to reuse
+    assert api.revert(arm) is source and arm.animation_data.action is source
+    assert api.apply_result(arm) is second and arm.animation_data.action is second
+
+
+def test_load_generator_refuses_a_rig_that_does_not_fit(api, built):
+    import bpy
+    from motiondna.blender_motiondna import cli
+    cli.reset_scene()
+    bpy.ops.object.armature_add()
+    other = bpy.context.object
+    with pytest.raises(ValueError, match="missing joint"):
+        api.load_generator(other, built[3])
+    assert not api.has_generator(other)
+
+
+def test_generator_runtime_and_file_info(api, arm, built):
+    gen = api.generator(arm)
+    motion = gen.generate(num_frames=200)                           # longer than the clip
+    assert motion.num_frames == 200 and np.isfinite(motion.rotations).all()
+    info = api.generator_file_info(built[3])
+    assert info["frames"] == gen.num_frames == 125 and info["skeleton"]["names"] == list(gen.skeleton.names)
+    assert info["network"]["target_slots"] and info["build"]["steps"] == 40
+
+
+def test_export_onnx_from_an_armature(api, arm, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    info = api.export_onnx(arm, tmp_path / "nested" / "jj.onnx")
+    model = onnx.load(info["path"])
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == ["next_dev"]
+
+
+def test_bake_blend_saves_a_regenerated_copy(api, arm, tmp_path):
+    import bpy
+    api.add_target(arm, "LeftWrist", frame=30).location.x += 0.2
+    shot = tmp_path / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    result = api.bake_blend(shot, out=tmp_path / "baked.blend")
+    (baked,) = result["armatures"]
+    assert baked["targets"] == 1 and baked["max_error"] < 0.01 and baked["action"].endswith(".mdna")
+    assert os.path.isfile(result["out"])
+    with pytest.raises(ValueError, match="no such file"):
+        api.bake_blend(tmp_path / "missing.blend", in_place=True)
+    with pytest.raises(ValueError, match="say where"):
+        api.bake_blend(shot)
+
+
+def test_public_functions_are_documented(api):
+    for name in api.__all__:
+        doc = getattr(api, name).__doc__
+        assert doc and len(doc.split()) >= 5, name
+
+
+def _keys(action, obj):
+    from motiondna.blender_motiondna import action_compat
+    curves = action_compat.action_fcurves(action, obj)
+    return np.array([k.co[1] for c in curves for k in c.keyframe_points])

@@ -1,0 +1,192 @@
+"""engine/refine.py: whole-body target refinement (exact, planted feet stay, smooth)."""
+import os
+
+import numpy as np
+import pytest
+
+from engine import contacts, metrics, quat, refine
+from engine.bvh import read_bvh
+from engine.skeleton import Motion, Skeleton
+from engine.targets import Target
+
+MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
+needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
+
+
+def shared_clip(name):
+    for d, _, files in os.walk(MOTIONS):
+        for f in files:
+            if f == name:
+                return read_bvh(os.path.join(d, f)).to_motion()
+    pytest.skip(f"{name} is not in ../shared/motions")
+
+
+def standing_clip(frames=90, fps=30.0):
+    """A Z-up humanoid standing in place (feet planted), swinging its arms, bobbing a little."""
+    names = ["Hips", "Spine", "Chest", "Neck", "Head",
+             "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
+             "RightShoulder", "RightArm", "RightForeArm", "RightHand",
+             "LeftUpLeg", "LeftLeg", "LeftFoot", "LeftToe", "RightUpLeg", "RightLeg", "RightFoot", "RightToe"]
+    parents = [-1, 0, 1, 2, 3, 2, 5, 6, 7, 2, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19]
+    offs = [[0, 0, 0.95], [0, 0, 0.15], [0, 0, 0.2], [0, 0, 0.2], [0, 0, 0.12],
+            [0.08, 0, 0.15], [0.12, 0, 0], [0.28, 0, 0], [0.25, 0, 0],
+            [-0.08, 0, 0.15], [-0.12, 0, 0], [-0.28, 0, 0], [-0.25, 0, 0],
+            [0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45], [0, -0.12, -0.04],
+            [-0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45], [0, -0.12, -0.04]]
+    sk = Skeleton(names, parents, quat.identity((len(names),)), offs, up_axis=2)
+    ph = 2 * np.pi * np.arange(frames) / fps
+    rots = quat.identity((frames, len(names)))
+    bend = 0.25 + 0.05 * np.sin(2 * ph)  # knees bent a little: the bob comes from them
+    swing = {6: ([0, 1, 0], 0.5 * np.sin(ph)), 7: ([0, 0, 1], 0.5 + 0.2 * np.sin(ph + 1)),
+             10: ([0, 1, 0], -0.5 * np.sin(ph)), 11: ([0, 0, 1], -0.5 - 0.2 * np.sin(ph + 1)),
+             13: ([1, 0, 0], -bend), 14: ([1, 0, 0], 2 * bend), 15: ([1, 0, 0], -bend),
+             17: ([1, 0, 0], -bend), 18: ([1, 0, 0], 2 * bend), 19: ([1, 0, 0], -bend)}
+    for j, (axis, ang) in swing.items():
+        rots[:, j] = quat.from_axis_angle(np.array(axis, float), ang)
+    trans = np.broadcast_to(np.asarray(offs, float), (frames, len(names), 3)).copy()
+    trans[:, 0, 2] = 0.04 + 0.9 * np.cos(bend)  # hips exactly above the planted feet
+    return Motion(sk, rots, trans, fps, "standing")
+
+
+def errors_cm(motion, out, targets):
+    scale = metrics.metres_per_unit(motion.skeleton, motion.translations)
+    pos = out.positions()
+    return np.concatenate([100 * scale * np.linalg.norm(pos[t.frames, t.joint] - t.positions, axis=-1) for t in targets])
+
+
+def jitter_ratio(motion, out):
+    ref = metrics.Reference(motion)
+    return ref.jitter_ratio(ref.track_of(out))
+
+
+def offset(motion, cm, direction):
+    scale = metrics.metres_per_unit(motion.skeleton, motion.translations)
+    d = np.asarray(direction, float)
+    return d / np.linalg.norm(d) * cm / 100 / scale
+
+
+def planted_slide_cm(motion, out, joints):
+    """Largest horizontal displacement (cm, span-scaled) of feet over frames where the
+    input has them in contact."""
+    sk = motion.skeleton
+    scale = metrics.metres_per_unit(sk, motion.translations)
+    mask = contacts.contact_mask(motion, joints, sk.span(motion.translations))
+    d = out.positions()[:, joints] - motion.positions()[:, joints]
+    d[..., sk.up_axis] = 0.0
+    return 100 * scale * float(np.linalg.norm(d, axis=-1)[mask].max()), int(mask.sum())
+
+
+# ---------------------------------------------------------------------------------------
+# synthetic
+
+def test_reachable_target_is_hit_on_synthetic_clip():
+    m = standing_clip()
+    hand = m.skeleton.index("RightHand")
+    goal = m.positions()[40, hand] + offset(m, 15, [0.3, -1, 0.5])
+    out = refine.refine_targets(m, [Target(hand, [40], goal[None])])
+    assert errors_cm(m, out, [Target(hand, [40], goal[None])]).max() < 1.0
+
+
+def test_planted_feet_stay_when_the_body_moves_for_a_hand():
+    m = standing_clip()
+    sk = m.skeleton
+    hand = sk.index("RightHand")
+    pos = m.positions()
+    shoulder = pos[45, sk.index("RightArm")]
+    # Beyond the straight arm's reach, forward and down: the body must lean and crouch.
+    reach = 0.28 + 0.25
+    goal = shoulder + np.array([0.0, -1.0, -0.4]) / np.linalg.norm([0, -1, -0.4]) * (reach + 0.15)
+    tg = Target(hand, [45], goal[None])
+    out = refine.refine_targets(m, [tg])
+    assert errors_cm(m, out, [tg]).max() < 1.0
+    root_move = np.linalg.norm(out.translations[45, 0] - m.translations[45, 0])
+    assert root_move > 0.03, "the pelvis should have moved to let the hand reach"
+    feet = [sk.index("LeftToe"), sk.index("RightToe"), sk.index("LeftFoot"), sk.index("RightFoot")]
+    slide, frames = planted_slide_cm(m, out, feet)
+    assert frames > 100
+    assert slide < 0.5
+
+
+def test_two_effectors_at_one_frame_are_both_hit():
+    m = standing_clip()
+    sk = m.skeleton
+    lh, rh = sk.index("LeftHand"), sk.index("RightHand")
+    pos = m.positions()
+    tgs = [Target(lh, [30], (pos[30, lh] + offset(m, 20, [0, -1, 1]))[None]),
+           Target(rh, [30], (pos[30, rh] + offset(m, 20, [0, -1, -0.5]))[None])]
+    out = refine.refine_targets(m, tgs)
+    assert errors_cm(m, out, tgs).max() < 1.0
+
+
+def test_unreachable_targets_give_finite_motion_and_get_closer():
+    m = standing_clip()
+    sk = m.skeleton
+    foot, head = sk.index("LeftFoot"), sk.index("Head")
+    pos = m.positions()
+    tgs = [Target(foot, [30], (pos[30, foot] + np.array([0, 0, -0.6]))[None]),     # far below the ground
+           Target(head, [50], (pos[50, head] + np.array([0.9, 0.0, 0.5]))[None])]   # far beyond any lean
+    out = refine.refine_targets(m, tgs)
+    assert np.isfinite(out.rotations).all() and np.isfinite(out.translations).all()
+    before, after = errors_cm(m, m, tgs), errors_cm(m, out, tgs)
+    assert np.all(after < before)
+    # No explosion: no joint leaves the neighbourhood of the input by more than the span.
+    assert np.abs(out.positions() - pos).max() < sk.span(m.translations)
+
+
+def test_moving_target_is_followed_smoothly():
+    m = standing_clip(frames=150)
+    hand = m.skeleton.index("LeftHand")
+    pos = m.positions()
+    t = np.arange(150) / m.fps
+    path = pos[:, hand] + offset(m, 10, [1, 0, 0]) * np.sin(2 * np.pi * t / 4)[:, None] + offset(m, 8, [0, 1, 0])
+    tg = Target(hand, np.arange(150), path)
+    out = refine.refine_targets(m, [tg])
+    assert errors_cm(m, out, [tg]).mean() < 1.0
+    assert jitter_ratio(m, out) < 1.2
+
+
+def test_window_is_in_seconds():
+    """The same edit on a 30 fps clip and its 120 fps version changes the same time span."""
+    slow, fast = standing_clip(60, 30.0), standing_clip(240, 120.0)
+    spans = []
+    for m, f in ((slow, 30), (fast, 120)):
+        hand = m.skeleton.index("RightHand")
+        goal = m.positions()[f, hand] + offset(m, 10, [0, -1, 0])
+        out = refine.refine_targets(m, [Target(hand, [f], goal[None])], window_s=0.5)
+        moved = np.flatnonzero(np.abs(out.positions() - m.positions()).max(axis=(1, 2)) > 1e-6)
+        spans.append((moved.max() - moved.min()) / m.fps)
+    assert abs(spans[0] - spans[1]) < 0.1
+
+
+# ---------------------------------------------------------------------------------------
+# shared clips
+
+@needs_shared
+def test_reachable_targets_hit_on_a_shared_clip_and_feet_stay():
+    m = shared_clip("jumping_jacks.bvh")
+    ref = metrics.Reference(m)
+    pos = m.positions()
+    hand = ref.effectors["right_hand"]
+    # The demo edit: 25 cm above the source at mid-clip, arms already up.
+    t = m.num_frames // 2
+    tgs = [Target(hand, [t], (pos[t, hand] + offset(m, 25, np.eye(3)[m.skeleton.up_axis]))[None])]
+    out = refine.refine_targets(m, tgs)
+    assert errors_cm(m, out, tgs).max() < 1.0
+    assert ref.skate_delta(ref.track_of(out)) <= 0.01
+    # The spine stays within a natural bend: no joint above the arm turns more than 45 degrees.
+    spine = [j for j in m.skeleton.chain(m.skeleton.parents[hand]) if "Collar" not in m.skeleton.names[j]][3:]
+    turn = np.linalg.norm(quat.to_scaled_axis(quat.inv_mul(m.rotations[:, spine], out.rotations[:, spine])), axis=-1)
+    assert np.degrees(turn.max()) < 45
+
+
+@needs_shared
+def test_edit_on_a_120_fps_clip_stays_smooth():
+    m = shared_clip("wave_hello_f380-839.bvh")
+    ref = metrics.Reference(m)
+    pos = m.positions()
+    hand = ref.effectors["left_hand"]
+    t = int(0.5 * m.num_frames)
+    tgs = [Target(hand, [t], (pos[t, hand] + offset(m, 20, [1, 1, 1]))[None])]
+    out = refine.refine_targets(m, tgs)
+    assert errors_cm(m, out, tgs).max() < 1.0
+    assert jitter_ratio(m, out) <= 1.2
