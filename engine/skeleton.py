@@ -86,7 +86,14 @@ class Skeleton:
         return out
 
     def rest_positions(self):
-        """World rest positions of every joint, (J, 3)."""
+        """World rest positions of every joint, (J, 3). Cached: a skeleton is not edited
+        after construction (callers get a copy)."""
+        cached = self.__dict__.get("_rest_positions")
+        if cached is None:
+            cached = self.__dict__["_rest_positions"] = self._compute_rest_positions()
+        return cached.copy()
+
+    def _compute_rest_positions(self):
         rot = np.zeros((self.num_joints, 4))
         pos = np.zeros((self.num_joints, 3))
         for j, p in enumerate(self.parents):
@@ -199,18 +206,32 @@ def floating_joints(skeleton, translations, tolerance=1e-3):
     return np.flatnonzero((spread > tolerance * scale) & (skeleton.parents >= 0))
 
 
+def depth_levels(skeleton):
+    """Joints grouped by depth in the tree: [(joints, their parents), ...], roots first.
+    FK then costs one vectorised step per level instead of one per joint."""
+    cached = skeleton.__dict__.get("_levels")
+    if cached is None:
+        depth = np.zeros(skeleton.num_joints, dtype=np.int64)
+        for j, p in enumerate(skeleton.parents):
+            depth[j] = 0 if p < 0 else depth[p] + 1
+        cached = [(np.flatnonzero(depth == d), skeleton.parents[depth == d]) for d in range(depth.max() + 1)]
+        skeleton.__dict__["_levels"] = cached
+    return cached
+
+
 def forward_kinematics(skeleton, rotations, translations):
     """World rotations and positions for local rotations (..., J, 4) and translations (..., J, 3)."""
     local = quat.mul(np.broadcast_to(skeleton.rest_rotations, rotations.shape), rotations)
     world_rot = np.empty_like(local)
     world_pos = np.empty(rotations.shape[:-1] + (3,))
-    for j, p in enumerate(skeleton.parents):
-        if p < 0:
-            world_rot[..., j, :] = local[..., j, :]
-            world_pos[..., j, :] = translations[..., j, :]
+    for level, (joints, parents) in enumerate(depth_levels(skeleton)):
+        if level == 0:
+            world_rot[..., joints, :] = local[..., joints, :]
+            world_pos[..., joints, :] = translations[..., joints, :]
         else:
-            world_rot[..., j, :] = quat.mul(world_rot[..., p, :], local[..., j, :])
-            world_pos[..., j, :] = world_pos[..., p, :] + quat.mul_vec(world_rot[..., p, :], translations[..., j, :])
+            parent_rot = world_rot[..., parents, :]
+            world_rot[..., joints, :] = quat.mul(parent_rot, local[..., joints, :])
+            world_pos[..., joints, :] = world_pos[..., parents, :] + quat.mul_vec(parent_rot, translations[..., joints, :])
     return world_rot, world_pos
 
 
