@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..engine.metrics import metres_per_unit
 from ..engine.skeleton import forward_kinematics
 from . import action_compat, armature_io, store, targets as target_io
 
@@ -24,20 +25,23 @@ class GenerateResult:
         self.errors = errors            # per target: max distance to the target, armature units
         self.timings = timings or {}    # seconds per stage: targets, generate, keys
         self.unreached = []             # [(joint name, distance in armature units)]
+        # (report them with cm_per_unit(motion.skeleton): EVAL.md's body-normalised cm)
 
-    def summary(self, armature):
-        scale = world_scale(armature)
+    def summary(self, armature=None):
         parts = [f"{len(self.targets)} target(s)"]
         if self.errors:
-            parts.append(f"max error {max(self.errors) * scale * 100:.1f} cm" if scale_is_metric(armature)
-                         else f"max error {max(self.errors) * scale:.4f} units")
+            parts.append(f"max error {max(self.errors) * cm_per_unit(self.motion.skeleton):.1f} cm")
         parts.append(f"{self.seconds * 1000:.0f} ms")
         return ", ".join(parts)
 
 
-def scale_is_metric(armature):
-    import bpy
-    return bpy.context.scene.unit_settings.system in {'METRIC', 'NONE'}
+def cm_per_unit(skeleton):
+    """EVAL.md's scale: centimetres on a body whose span is 1.70 m (rigs come in metres,
+    centimetres or BVH inches; a scene unit setting says nothing about them)."""
+    try:
+        return 100.0 * metres_per_unit(skeleton)
+    except ValueError:
+        return 100.0
 
 
 def world_scale(armature):

@@ -88,9 +88,13 @@ def flush():
         return {}
     done = {}
     _busy = True
+    # A snapshot: whatever is marked dirty during these regenerations (a property callback,
+    # a nested update) waits for the next flush instead of looping forever here.
+    names = list(_dirty)
+    _dirty.clear()
     try:
-        while _dirty:
-            arm = bpy.data.objects.get(_dirty.pop())
+        for name in names:
+            arm = bpy.data.objects.get(name)
             if arm is None or arm.type != 'ARMATURE' or not arm.mdna.live:
                 continue
             start = time.perf_counter()

@@ -10,10 +10,10 @@ from .common import USER_ERRORS, active_armature, poll_armature, report_exceptio
 def report_result(op, arm, result):
     for name, reason in result.skipped:
         op.report({'WARNING'}, f"Target '{name}' ignored: {reason}")
-    scale = bake.world_scale(arm)
+    cm = bake.cm_per_unit(result.motion.skeleton)
     for joint, distance in result.unreached:
-        op.report({'WARNING'}, f"Target on '{joint}' is out of reach: missed by {distance * scale:.3g} "
-                               "units; move it closer or lower its weight")
+        op.report({'WARNING'}, f"Target on '{joint}' is out of reach: missed by {distance * cm:.0f} cm; "
+                               "move it closer or lower its weight")
 
 
 class MDNA_OT_generate(bpy.types.Operator):

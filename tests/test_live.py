@@ -111,6 +111,7 @@ def test_flush_is_not_reentrant(live_rig, monkeypatch):
     live.mark_dirty(arm)
     done = live.flush()
     assert inner[0] == {} and arm.name in done
+    assert live.is_dirty(arm)  # marked during the flush: left for the next one, no endless loop
 
 
 def test_a_failing_regeneration_stops_live_mode_and_says_why(live_rig):
