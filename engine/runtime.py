@@ -266,3 +266,4 @@ class Generator:
         missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, S, 3)
         rate = pull_rate(np, f[..., 3], self.horizon) * f[..., 4]
         return nxt + (rate[..., None] * missing).reshape(len(f), -1) @ w["pull_gain"]
+

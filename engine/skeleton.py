@@ -65,7 +65,14 @@ class Skeleton:
             raise KeyError(f"no joint named '{name}' in the skeleton") from None
 
     def children(self, j):
-        return [int(c) for c in np.flatnonzero(self.parents == j)]
+        table = self.__dict__.get("_children")
+        if table is None:  # built once: IK and refinement ask this thousands of times
+            table = [[] for _ in range(self.num_joints)]
+            for c, p in enumerate(self.parents):
+                if p >= 0:
+                    table[p].append(c)
+            self.__dict__["_children"] = table
+        return list(table[j])
 
     def descendants(self, j):
         out, stack = [], self.children(j)
