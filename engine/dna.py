@@ -190,7 +190,10 @@ def build_dna(motion, tolerance_cm=0.3, max_codes=64):
     enc = features.encode(motion, layout=layout)
     joint_translations = motion.translations.mean(axis=0)
     fit = fit_codes(motion, enc, layout, joint_translations, tolerance_cm, max_codes)
-    fit["codes"] = smooth_codes(fit["codes"], motion.fps)
+    # float32: far finer than the 0.3 cm code tolerance, and half the file (codes grow with
+    # the clip: 2400 frames x 48 codes is most of a long clip's generator).
+    fit["codes"] = smooth_codes(fit["codes"], motion.fps).astype(np.float32)
+    fit["basis"] = fit["basis"].astype(np.float32)
     F = motion.num_frames
     dna = {
         "codes": fit["codes"], "basis": fit["basis"], "mean": fit["mean"], "scale": fit["scale"],
