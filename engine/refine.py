@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from . import contacts, ik, metrics, quat
 from .skeleton import forward_kinematics
+from .targets import Target
 
 PASSES = 3
 BODY_ITERATIONS = 40
@@ -48,8 +49,33 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
     out = motion.copy()
     if not targets:
         return out
-    rig = Rig(motion)
+    rig = Rig(motion)  # contacts, caps and span come from the whole clip
     lock = rig.lock_plan(motion, targets, window_s)
+    lo, hi = affected_range(targets, motion.num_frames, window_s, rig.fps)
+    if lo == 0 and hi == motion.num_frames:
+        _refine(out, targets, rig, lock, passes, window_s)
+        return out
+    # Every correction fades to zero within the windows around the keys: refine only
+    # those frames (a drag then costs the window, not the whole clip).
+    part = out.slice(lo, hi)
+    shifted = [Target(t.joint, t.frames - lo, t.positions, t.weight) for t in targets]
+    part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint) for leg, (w, p, r, hint) in lock.items()}
+    _refine(part, shifted, rig, part_lock, passes, window_s)
+    out.rotations[lo:hi], out.translations[lo:hi] = part.rotations, part.translations
+    return out
+
+
+def affected_range(targets, num_frames, window_s, fps):
+    """Frames [lo, hi) that any correction can touch: the keys plus the widest fade
+    (the body's), the foot lock's release and a safety frame or two."""
+    reach = (BODY_WINDOW_SCALE * window_s + DENSE_SMOOTH_S * 3 + contacts.RELEASE_S) * fps + 2
+    first = min(int(t.frames.min()) for t in targets)
+    last = max(int(t.frames.max()) for t in targets)
+    return max(0, int(first - reach)), min(num_frames, int(np.ceil(last + reach)) + 1)
+
+
+def _refine(out, targets, rig, lock, passes, window_s):
+    """The passes of the refinement on ``out`` (edited in place)."""
     groups = _groups(targets)
     for _ in range(passes):
         for group in groups:
@@ -60,7 +86,6 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
     for group in groups:
         _polish(out, rig, group)
     out.rotations = quat.normalize(out.rotations)
-    return out
 
 
 # ---------------------------------------------------------------------------------------
