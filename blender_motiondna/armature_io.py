@@ -442,13 +442,18 @@ def _rewrite_in_place(container, curves, co):
     if any(fc is None or len(fc.keyframe_points) != n for fc in fcs):
         return False
     for fc, row in zip(fcs, co):
-        # Frames are unchanged and keys stay LINEAR, so no re-sort or handle pass
-        # (fc.update) is needed: handles simply follow the keys (a third of the cost).
-        points = fc.keyframe_points
-        points.foreach_set("co", row)
-        points.foreach_set("handle_left", row)
-        points.foreach_set("handle_right", row)
+        # Frames are unchanged and keys are LINEAR: playback ignores handles, so a drag
+        # skips the re-sort/handle pass (fc.update, most of the cost); settle_handles()
+        # recomputes them once the result is kept.
+        fc.keyframe_points.foreach_set("co", row)
     return True
+
+
+def settle_handles(action, obj):
+    """Recompute handles of every curve (after live rewrites), so switching the kept
+    result to Bezier interpolation later starts from correct handles."""
+    for fc in compat.action_fcurves(action, obj):
+        fc.update()
 
 
 def _reset_pose(obj, names):

@@ -124,6 +124,7 @@ def apply(armature):
     if action is None:
         raise ValueError("no generated result to apply: generate first")
     settings.live = False
+    armature_io.settle_handles(action, armature)  # live drags skipped the handle pass
     action_compat.assign_action(armature, action)
     action.use_fake_user = True
     settings.result_action = None

@@ -150,6 +150,7 @@ def main(argv=None):
     p.add_argument("--drags", type=int, default=60)
     p.add_argument("--steps", type=int, default=150, help="training steps of the generator built for the run")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the drags")
+    p.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
     args = p.parse_args(argv)
     arm, empty, result = setup(args.bones, args.frames, args.steps)
     if args.profile:
@@ -157,7 +158,7 @@ def main(argv=None):
         import pstats
         prof = cProfile.Profile()
         result.update(prof.runcall(drag, arm, empty, args.drags))
-        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+        pstats.Stats(prof).sort_stats(args.sort).print_stats(30)
     else:
         result.update(drag(arm, empty, args.drags))
     print(json.dumps(result, indent=1))

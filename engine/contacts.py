@@ -25,10 +25,11 @@ def contact_joints(skeleton, positions, legs):
     return out
 
 
-def contact_mask(motion, feet, span):
+def contact_mask(motion, feet, span, positions=None):
     """(T, n) bool: EVAL.md contact (low in this frame and the next) and slow."""
     sk = motion.skeleton
-    pos = motion.positions()[:, feet] * (metrics.SPAN_METRES / span)
+    positions = motion.positions() if positions is None else positions
+    pos = positions[:, feet] * (metrics.SPAN_METRES / span)
     up = sk.up_axis
     heights = pos[..., up]
     ground = float(np.percentile(heights, 5))
@@ -40,9 +41,9 @@ def contact_mask(motion, feet, span):
     return low & (speed < LOCK_SPEED)
 
 
-def contact_weights(motion, feet, span):
+def contact_weights(motion, feet, span, positions=None):
     """(n,) arrays (T,) of lock weights in 0..1 per foot."""
-    mask = contact_mask(motion, feet, span)
+    mask = contact_mask(motion, feet, span, positions)
     width = max(RELEASE_S * motion.fps, 1.0)
     out = []
     for i in range(mask.shape[1]):

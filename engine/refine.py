@@ -49,8 +49,9 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
     out = motion.copy()
     if not targets:
         return out
-    rig = Rig(motion)  # contacts, caps and span come from the whole clip
-    lock = rig.lock_plan(motion, targets, window_s)
+    world = motion.world()  # one FK of the whole clip, shared by the set-up below
+    rig = Rig(motion, world)  # contacts, caps and span come from the whole clip
+    lock = rig.lock_plan(motion, targets, window_s, world)
     lo, hi = affected_range(targets, motion.num_frames, window_s, rig.fps)
     if lo == 0 and hi == motion.num_frames:
         _refine(out, targets, rig, lock, passes, window_s)
@@ -94,12 +95,12 @@ def _refine(out, targets, rig, lock, passes, window_s):
 class Rig:
     """Roles of a skeleton's joints for the refinement, and per-joint spine caps."""
 
-    def __init__(self, motion):
+    def __init__(self, motion, world=None):
         sk = motion.skeleton
         self.skeleton = sk
         self.fps = float(motion.fps)
         self.span = sk.span(motion.translations)
-        pos = motion.positions()
+        pos = (world or motion.world())[1]
         self.root = metrics.body_root(sk)
         eff = metrics.end_effectors(sk, pos)
         self.legs = [eff[k] for k in ("left_foot", "right_foot") if k in eff]
@@ -134,10 +135,10 @@ class Rig:
         path = self.skeleton.chain(joint)
         return float(sum(np.linalg.norm(rest[j]) for j in path[:path.index(chain[-1])])) if chain else self.span / 4
 
-    def lock_plan(self, motion, targets, window_s):
+    def lock_plan(self, motion, targets, window_s, world=None):
         """Per leg: contact weight (T,) and the input ankle's world position and rotation."""
-        wrot, wpos = motion.world()
-        weights = contacts.contact_weights(motion, self.contact_feet, self.span)
+        wrot, wpos = world or motion.world()
+        weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos)
         plan = {}
         for leg, w in zip(self.legs, weights):
             free = np.zeros(motion.num_frames)
@@ -184,7 +185,8 @@ def _hinge_hint(motion, leg, chain, wpos, wrot):
 def _spine_caps(motion):
     """Per joint cap (rad) on how far the refinement may turn it: a fixed minimum plus
     half of how far the clip itself turns that joint away from its mean, bounded."""
-    r = quat.unroll(motion.rotations, axis=0)
+    step = max(1, motion.num_frames // 120)  # a range statistic: ~120 frames are plenty
+    r = quat.unroll(motion.rotations[::step], axis=0)
     mean = quat.normalize(r.mean(axis=0))
     dev = np.linalg.norm(quat.to_scaled_axis(quat.inv_mul(mean[None], r)), axis=-1)
     spread = np.percentile(dev, 95, axis=0) if len(r) > 1 else np.zeros(r.shape[1])
