@@ -64,7 +64,7 @@ class Generator:
         return cls(arrays, meta)
 
     def _prepare(self):
-        from .dna import baseline_states, trajectory_columns
+        from .dna import baseline_states
         self.base = baseline_states(self.dna, self.layout)               # (F, D) the clip per its DNA
         w = self.weights
         cond = np.concatenate([self.dna["codes"], self.dna["phase"][:, None]], axis=1)

@@ -17,7 +17,6 @@ import numpy as np
 from . import dna as dna_mod
 from . import features, generator_file, ik, quat
 from .fileformat import motion_hash
-from .skeleton import forward_kinematics
 
 DEFAULTS = {
     "seed": 0, "steps": 300, "batch": 64, "lr": 3e-3, "hidden": 128, "device": "auto",
@@ -247,7 +246,7 @@ def _sample_variations(torch, data, T, frames, s, gen):
     """Teacher deviation coords (B, n, m) at ``frames`` (B, n): one windowed variation per
     sample (cross-fade, time-warp or atom layer) plus, sometimes, a second atom layer."""
     B, n = frames.shape
-    F, fps, H = data["frames"], data["fps"], data["horizon"]
+    fps, H = data["fps"], data["horizon"]
     t0 = frames[:, 0].float()
     width = (0.25 + 0.55 * torch.rand(B, generator=gen)) * fps
     centre = t0 - width + torch.rand(B, generator=gen) * (2 * width + H)

@@ -23,6 +23,8 @@ def shared_clips():
     return sorted(out)
 
 
+CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")  # the bundled CMU clip
+
 needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
 
 
@@ -31,3 +33,12 @@ def fresh_scene():
     import bpy
     bpy.ops.wm.read_factory_settings(use_empty=True)
     yield bpy.context.scene
+
+
+@pytest.fixture(scope="module")
+def addon():
+    """The extension registered (properties, operators, handlers) for a test module."""
+    import motiondna
+    motiondna.register()
+    yield motiondna
+    motiondna.unregister()

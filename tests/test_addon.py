@@ -9,17 +9,7 @@ import time
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import motiondna
-    motiondna.register()
-    yield motiondna
-    motiondna.unregister()
+from conftest import CLIP
 
 
 @pytest.fixture

@@ -1,21 +1,11 @@
 """Live regeneration in the bpy module (no timers): the depsgraph handler marks the
 armature dirty when a target empty moves, ``live.flush()`` regenerates and rewrites the
 result action's keys in place; re-entrancy, failures, and undo around Apply."""
-import os
 
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import motiondna
-    motiondna.register()
-    yield motiondna
-    motiondna.unregister()
+from conftest import CLIP
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,9 @@
 """The generator and the targets live in the .blend: save, reopen, share; a file saved
 without the extension opens cleanly, and the extension finds its data again."""
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
-
-
-@pytest.fixture(scope="module")
-def addon():
-    import motiondna
-    motiondna.register()
-    yield motiondna
-    motiondna.unregister()
+from conftest import CLIP
 
 
 @pytest.fixture(scope="module")
