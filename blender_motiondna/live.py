@@ -5,6 +5,7 @@ The handler only records names — regeneration writes keys, which would re-trig
 depsgraph handler, so it happens outside it and a guard stops re-entry. Live updates push
 no undo steps of their own (a drag is one 'Move' step; Apply is one step); after an undo
 or redo every live armature is regenerated so its keys match the restored targets."""
+import gc
 import time
 import traceback
 
@@ -65,6 +66,10 @@ def on_undo_redo(*_args):
 
 
 def _regenerate(arm):
+    # A drag allocates many short-lived arrays; a full cyclic-GC pass landing inside one
+    # is a visible hitch. Reference counting frees them anyway: collect after the drag.
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
         result = bake.regenerate(arm, reuse_result=True)
         arm.mdna.status = ""
@@ -76,6 +81,9 @@ def _regenerate(arm):
         traceback.print_exc()
         arm.mdna.live = False
         arm.mdna.status = f"Live stopped by an internal error: {err}"
+    finally:
+        if gc_was_on:
+            gc.enable()
     return None
 
 

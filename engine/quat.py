@@ -74,6 +74,28 @@ def to_matrix(q):
 
 def from_matrix(m):
     """Rotation matrix (orthonormal, any leading shape) to unit quaternion, w >= 0."""
+    m = np.asarray(m, dtype=float)
+    trace = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    easy = trace > -0.5  # rotations under ~140 degrees: the w branch is well conditioned
+    if easy.all():
+        return _from_matrix_w(m, trace)
+    q = np.empty(m.shape[:-2] + (4,))
+    q[easy] = _from_matrix_w(m[easy], trace[easy])
+    q[~easy] = _from_matrix_general(m[~easy])
+    return q
+
+
+def _from_matrix_w(m, trace):
+    w4 = 2.0 * np.sqrt(1.0 + trace)  # 4w, > 1 when trace > -0.5
+    q = np.empty(m.shape[:-2] + (4,))
+    q[..., 0] = 0.25 * w4
+    q[..., 1] = (m[..., 2, 1] - m[..., 1, 2]) / w4
+    q[..., 2] = (m[..., 0, 2] - m[..., 2, 0]) / w4
+    q[..., 3] = (m[..., 1, 0] - m[..., 0, 1]) / w4
+    return normalize(q)
+
+
+def _from_matrix_general(m):
     m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
     # Four candidate solutions; pick the numerically largest denominator per element.
     cand = np.stack([
