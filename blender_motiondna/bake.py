@@ -25,21 +25,22 @@ class GenerateResult:
         self.errors = errors            # per target: max distance to the target, armature units
         self.timings = timings or {}    # seconds per stage: targets, generate, keys
         self.unreached = []             # [(joint name, distance in armature units)]
-        # (report them with cm_per_unit(motion.skeleton): EVAL.md's body-normalised cm)
+        # (report them with cm_per_unit(motion): EVAL.md's body-normalised cm)
 
     def summary(self, armature=None):
         parts = [f"{len(self.targets)} target(s)"]
         if self.errors:
-            parts.append(f"max error {max(self.errors) * cm_per_unit(self.motion.skeleton):.1f} cm")
+            parts.append(f"max error {max(self.errors) * cm_per_unit(self.motion):.1f} cm")
         parts.append(f"{self.seconds * 1000:.0f} ms")
         return ", ".join(parts)
 
 
-def cm_per_unit(skeleton):
+def cm_per_unit(motion):
     """EVAL.md's scale: centimetres on a body whose span is 1.70 m (rigs come in metres,
-    centimetres or BVH inches; a scene unit setting says nothing about them)."""
+    centimetres or BVH inches; a scene unit setting says nothing about them). The motion's
+    translations keep moving offsets (root motion) out of the span."""
     try:
-        return 100.0 * metres_per_unit(skeleton)
+        return 100.0 * metres_per_unit(motion.skeleton, motion.translations)
     except ValueError:
         return 100.0
 
@@ -61,8 +62,9 @@ def target_errors(motion, targets):
             for t in targets]
 
 
-def _unreached(skeleton, targets, errors):
-    limit = UNREACHED_FRACTION * max(skeleton.span(), 1e-9)
+def _unreached(motion, targets, errors):
+    skeleton = motion.skeleton
+    limit = UNREACHED_FRACTION * max(skeleton.span(motion.translations), 1e-9)
     return [(skeleton.names[t.joint], e) for t, e in zip(targets, errors) if e > limit]
 
 
@@ -91,7 +93,7 @@ def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None):
     result = GenerateResult(action, motion, targets, skipped, done - started, errors,
                             {"targets": t_targets - started, "generate": t_generate - t_targets,
                              "keys": done - t_generate})
-    result.unreached = _unreached(generator.skeleton, targets, errors)
+    result.unreached = _unreached(motion, targets, errors)
     return result
 
 

@@ -10,7 +10,7 @@ from .common import USER_ERRORS, active_armature, poll_armature, report_exceptio
 def report_result(op, arm, result):
     for name, reason in result.skipped:
         op.report({'WARNING'}, f"Target '{name}' ignored: {reason}")
-    cm = bake.cm_per_unit(result.motion.skeleton)
+    cm = bake.cm_per_unit(result.motion)
     for joint, distance in result.unreached:
         op.report({'WARNING'}, f"Target on '{joint}' is out of reach: missed by {distance * cm:.0f} cm; "
                                "move it closer or lower its weight")
