@@ -17,8 +17,10 @@ import subprocess
 import sys
 import time
 
+from ..engine import benchmark
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_ENGINE, EXIT_CANCELLED = 0, 1, 2, 3, 130
-BENCH_METHODS = ("replay", "ikwarp", "generator")
+BENCH_METHODS = benchmark.ALL_METHODS
 
 
 class ProgressBar:
@@ -85,7 +87,7 @@ def _parser():
     b.add_argument("--clip", help="one input BVH clip")
     b.add_argument("--out", help="generator file to write for --clip (.mdna)")
     b.add_argument("--out-dir", help="batch: where <clip name>.mdna files go")
-    b.add_argument("--steps", type=_positive_int, default=None, help="training steps (default: the engine's, 600)")
+    b.add_argument("--steps", type=_positive_int, default=None, help="training steps (default: the engine's)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--threads", type=_positive_int, default=None,
                    help="torch threads per worker (default: cores / jobs in a batch, the engine's otherwise)")
@@ -122,15 +124,7 @@ def _parser():
         description="The project's benchmark, in the engine interpreter (python -m engine.benchmark, same "
                     "options). Clips: every BVH under ../shared/motions plus --clips. Writes "
                     "OUT/benchmark.json and OUT/benchmark.md.")
-    n.add_argument("--clips", nargs="*", default=[], help="extra BVH clips (besides ../shared/motions)")
-    n.add_argument("--out", default=os.path.join("out", "benchmark"), help="output folder (default out/benchmark)")
-    n.add_argument("--edits", type=_positive_int, default=24, help="edits per clip (default 24)")
-    n.add_argument("--seed", type=int, default=0)
-    n.add_argument("--quick", action="store_true",
-                   help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, replay+ikwarp")
-    n.add_argument("--methods", default=None, help=f"comma list of {','.join(BENCH_METHODS)}")
-    n.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
-    n.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    benchmark.add_arguments(n)
     n.add_argument("--python", help="interpreter with torch for the benchmark (default: this one)")
     n.add_argument("--json", action="store_true", help="print the summary as JSON")
 

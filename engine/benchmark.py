@@ -509,18 +509,30 @@ def _slug(name):
 # ---------------------------------------------------------------------------------------
 # command line
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m engine.benchmark", description=__doc__.split("\n\n")[0])
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(p):
+    """The benchmark's options, shared with the ``motiondna bench`` command."""
     p.add_argument("--clips", nargs="*", default=[], help="extra BVH clips (besides ../shared/motions)")
-    p.add_argument("--out", default=os.path.join("out", "benchmark"), help="output folder")
-    p.add_argument("--edits", type=int, default=24, help="edits per clip (default 24)")
+    p.add_argument("--out", default=os.path.join("out", "benchmark"), help="output folder (default out/benchmark)")
+    p.add_argument("--edits", type=_positive_int, default=24, help="edits per clip (default 24)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, replay+ikwarp")
-    p.add_argument("--methods", default=None, help="comma list of replay,ikwarp,generator")
+    p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m engine.benchmark", description=__doc__.split("\n\n")[0])
+    return add_arguments(p).parse_args(argv)
 
 
 def main(argv=None):
