@@ -153,6 +153,7 @@ def generator_file_info(path):
         "dna": {"num_codes": dna.get("num_codes"), "code_error_cm": dna.get("code_error_cm"),
                 "speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
                 "rhythm_period_s": dna.get("rhythm_period_s"), "loop_to": dna.get("loop_to"),
+                "restart_to": dna.get("restart_to", dna.get("loop_to")),
                 "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
         "network": {"hidden": net.get("hidden"), "deviation_dims": int(arrays["dev_basis"].shape[0]),
                     "parameters": int(sum(arrays[k].size for k in weights if k in arrays)),

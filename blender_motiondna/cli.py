@@ -478,7 +478,8 @@ def _info_text(i, joints):
         f"  skeleton     {s['joints']} joints, root {s['root']}, up {s['up_axis']}",
         f"  DNA          {d['num_codes']} codes (rebuilds joints within {_fmt(d['code_error_cm'])} cm), "
         f"speed {_fmt(d['speed_mean_m_s'])} m/s (p95 {_fmt(d['speed_p95_m_s'])}), "
-        f"rhythm {_fmt(d['rhythm_period_s'])} s, loops to frame {d['loop_to']}",
+        f"rhythm {_fmt(d['rhythm_period_s'])} s, loops to frame {d['loop_to']}"
+        + (f" (every other cycle to {d['restart_to']})" if d.get("restart_to") != d["loop_to"] else ""),
         f"  effectors    {', '.join(d['effectors'])}",
         f"  network      {n['parameters']} parameters, hidden {n['hidden']}, {n['deviation_dims']} deviation dims, "
         f"target slots {', '.join(n['target_slots'])}",

@@ -14,7 +14,10 @@ Global (the clip as a whole):
 - rhythm: dominant period (s) of the summed joint speeds (autocorrelation peak), 0 if none;
 - style: mean root-relative pose and per-joint amplitude (m) — how far each joint roams;
 - ``loop_to``: the frame the timeline continues from after the last frame (motion-matching
-  style best match), so a long run keeps playing the clip's material.
+  style best match), so a long run keeps playing the clip's material;
+- ``restart_to``/``restart_blend_s``: where every other cycle restarts instead, when the
+  loop skips the clip's beginning (an idle pose before a wave), and the half-life of the
+  longer blend that needs: a long run then replays *all* of the clip's material.
 
 Everything here is numpy; the runtime uses these arrays directly.
 """
@@ -148,6 +151,24 @@ def loop_target(codes, min_gap):
     return int(np.argmin(d) + 1)
 
 
+RESTART_MAX_BLEND_S = 1.0
+
+
+def restart_target(codes, fps, loop_to):
+    """Frame before ``loop_to`` that every other cycle restarts from, and the blend
+    half-life (s) that jump needs; (loop_to, 0) when the loop skips under 0.5 s.
+
+    Each candidate j costs seconds: the blend (the pose gap crossed at the clip's median
+    pose speed) plus the share of the clip it still skips (frames before j); the blend's
+    half-life makes its starting speed the clip's median speed."""
+    if loop_to < max(2, int(0.5 * fps)):
+        return int(loop_to), 0.0
+    gap = np.linalg.norm(codes[:loop_to - 1] - codes[-1], axis=-1)   # gap[j - 1]: restart at j
+    speed = max(float(np.median(np.linalg.norm(np.diff(codes, axis=0), axis=-1))) * fps, 1e-9)
+    j = int(np.argmin(gap / speed + np.arange(1, loop_to) / len(codes)))
+    return j + 1, float(min(gap[j] * np.log(2.0) / speed, RESTART_MAX_BLEND_S))
+
+
 _SIDE_LEFT = re.compile(r"(left|^l[A-Z_]|_l$|_l_|^l_|\.l$|_L$|_L_)")
 _SIDE_RIGHT = re.compile(r"(right|^r[A-Z_]|_r$|_r_|^r_|\.r$|_R$|_R_)")
 
@@ -206,8 +227,10 @@ def build_dna(motion, tolerance_cm=0.3, max_codes=64):
     }
     glob = global_features(motion, enc, layout)
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
+    loop_to = loop_target(fit["codes"], max(2, int(0.5 * motion.fps)))
+    restart_to, restart_blend = restart_target(fit["codes"], motion.fps, loop_to)
     info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]),
-                loop_to=loop_target(fit["codes"], max(2, int(0.5 * motion.fps))),
+                loop_to=loop_to, restart_to=restart_to, restart_blend_s=restart_blend,
                 effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))
     return dna, info, layout, enc
 

@@ -69,7 +69,12 @@ class Generator:
         w = self.weights
         cond = np.concatenate([self.dna["codes"], self.dna["phase"][:, None]], axis=1)
         self.code_proj = (cond @ w["w1_code"] + w["b1"]).astype(np.float32)  # (F, H) per DNA frame
-        self.loop_to = int(self.meta["dna_info"].get("loop_to", 0))
+        info = self.meta["dna_info"]
+        self.loop_to = int(info.get("loop_to", 0))
+        # Every other cycle restarts earlier (files without it: always the loop).
+        self.restart_to = int(info.get("restart_to", self.loop_to))
+        half_life = max(float(info.get("restart_blend_s", 0.0)) * self.fps, 1e-6)
+        self.restart_decay = max(self.offset_decay, float(0.5 ** (1.0 / half_life)))
         lay = self.layout
         # Rows of the deviation basis (denormalised) for what the loop needs.
         self.dev_state = (self.dev_basis * self.scale).astype(np.float64)      # (m, D)
@@ -89,7 +94,10 @@ class Generator:
     # ------------------------------------------------------------ timeline
 
     def timeline(self, num_frames, start=0):
-        """DNA frame index per output frame, and the frames where the timeline jumps."""
+        """DNA frame index per output frame, and the frames where the timeline jumps.
+
+        After the last frame the timeline continues at ``loop_to`` (the seamless loop),
+        and every other time at ``restart_to`` (all of the clip's material recurs)."""
         F = self.num_frames
         idx = np.empty(num_frames, dtype=np.int64)
         jumps = []
@@ -98,24 +106,26 @@ class Generator:
             idx[t] = i
             i += 1
             if i >= F:
-                i = self.loop_to
+                i = self.restart_to if len(jumps) % 2 else self.loop_to
                 jumps.append(t + 1)
         return idx, [j for j in jumps if j < num_frames]
 
     def _offsets(self, idx, jumps, start_state):
-        """Decaying state offsets (T, D) that hide timeline discontinuities (inertialization)."""
+        """Decaying state offsets (T, D) that hide timeline discontinuities (inertialization);
+        a restart (a bigger jump) fades over its own, longer half-life."""
         T, D = len(idx), self.base.shape[1]
         offsets = np.zeros((T, D))
-        kicks = [(0, start_state - self.base[idx[0]])]
-        for t in jumps:
+        kicks = [(0, start_state - self.base[idx[0]], self.offset_decay)]
+        for k, t in enumerate(jumps):
             # Align the new stretch so its predecessor is the frame we jumped from.
-            kicks.append((t, self.base[idx[t - 1]] - self.base[max(idx[t] - 1, 0)]))
+            decay = self.restart_decay if k % 2 and self.restart_to != self.loop_to else self.offset_decay
+            kicks.append((t, self.base[idx[t - 1]] - self.base[max(idx[t] - 1, 0)], decay))
         traj = [self.layout.turn, self.layout.vel.start, self.layout.vel.start + 1]
-        for t0, kick in kicks:
+        for t0, kick, decay in kicks:
             kick = kick.copy()
             kick[traj] = 0.0  # velocities continue from the new frame; no extra drift
             n = T - t0
-            fall = self.offset_decay ** np.arange(n)
+            fall = decay ** np.arange(n)
             cut = int(np.searchsorted(-fall, -1e-4))  # ignore the negligible tail
             offsets[t0:t0 + cut] += fall[:cut, None] * kick
         return offsets

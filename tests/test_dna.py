@@ -1,0 +1,69 @@
+"""engine/dna.py's loop points and the runtime timeline that uses them."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from engine import dna, runtime, train
+
+
+def _idle_then_cycle(fps=30, idle=90, cycles=4, period=30):
+    """Codes of a clip that starts in an idle pose it never returns to, then cycles."""
+    t = np.arange(cycles * period)
+    cycle = np.stack([np.cos(2 * np.pi * t / period), np.sin(2 * np.pi * t / period)], 1) * 5.0
+    ramp = np.linspace(0, 1, 15)[:, None]
+    start = np.tile([[0.0, -6.0]], (idle - 15, 1))
+    blend = (1 - ramp) * start[-1] + ramp * cycle[0]
+    return np.concatenate([start, blend, cycle]).astype(np.float32), fps
+
+
+def test_a_loop_that_skips_the_start_gets_an_earlier_restart_with_a_longer_blend():
+    codes, fps = _idle_then_cycle()
+    loop_to = dna.loop_target(codes, max(2, int(0.5 * fps)))
+    assert loop_to > 75  # the seamless loop lands in the cycle, after the idle start
+    restart, half_life = dna.restart_target(codes, fps, loop_to)
+    assert restart < 15  # back to the idle start: all of the material recurs
+    # The gap to the start is large, so the blend is slower than the standard 0.12 s one.
+    assert 0.12 < half_life <= dna.RESTART_MAX_BLEND_S
+
+
+def test_a_loop_near_the_start_needs_no_restart():
+    t = np.arange(31)  # one cycle: the last frame is the first frame's pose again
+    codes = np.stack([np.cos(2 * np.pi * t / 30), np.sin(2 * np.pi * t / 30)], 1).astype(np.float32)
+    loop_to = dna.loop_target(codes, 15)
+    assert loop_to == 1
+    assert dna.restart_target(codes, 30, loop_to) == (loop_to, 0.0)
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from test_generator import synthetic_clip
+    path = str(tmp_path_factory.mktemp("dna") / "g.mdna")
+    train.build_generator(synthetic_clip(60), path, {"steps": 5})
+    return runtime.Generator.load(path)
+
+
+def test_timeline_alternates_the_loop_and_the_restart(generator):
+    g = generator
+    g.loop_to, g.restart_to = 40, 3
+    idx, jumps = g.timeline(4 * g.num_frames)
+    F = g.num_frames
+    assert jumps[0] == F and idx[F] == 40                    # first end: the seamless loop
+    second = F + (F - 40)
+    assert jumps[1] == second and idx[second] == 3            # next end: the restart
+    assert idx[jumps[2]] == 40                                # and so on
+    assert np.all(np.diff(idx)[np.setdiff1d(np.arange(len(idx) - 1), np.array(jumps) - 1)] == 1)
+
+
+def test_a_restart_blends_over_its_own_half_life(generator):
+    g = generator
+    g.loop_to, g.restart_to = 40, 3
+    g.restart_decay = 0.5 ** (1 / (0.5 * g.fps))              # a half-life of 0.5 s
+    idx, jumps = g.timeline(3 * g.num_frames)
+    off = np.abs(g._offsets(idx, jumps, g.base[0])).sum(axis=1)
+    after = lambda t, n: off[t + n] / max(off[t], 1e-12)      # noqa: E731
+    n = int(0.25 * g.fps)
+    assert after(jumps[1], n) > 0.6                           # restart: slow fade (0.5 s)
+    assert after(jumps[0], n) < after(jumps[1], n)            # loop: the standard, faster one
