@@ -43,6 +43,19 @@ def resolve_settings(settings):
     return s
 
 
+def import_torch():
+    """torch, plus the module its optimizers import on their first use (``torch._dynamo``:
+    about a second on a 2-core CPU). That import happens once per process; done here it
+    is counted with the torch import (``torch_import_seconds``), not as the first build's
+    training time. The worker calls this at start."""
+    import torch
+    try:
+        import torch._dynamo  # noqa: F401
+    except ImportError:  # a torch without it: nothing to preload
+        pass
+    return torch
+
+
 def _device(torch, name):
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -56,7 +69,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     t_start = time.perf_counter()
     s = resolve_settings(settings)
     motion.validate(min_frames=4)
-    import torch
+    torch = import_torch()
     t_torch = time.perf_counter() - t_start
     torch.manual_seed(int(s["seed"]))
     torch.set_num_threads(max(1, int(s["threads"])))
@@ -190,9 +203,7 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     atoms = atoms[rng.permutation(len(atoms))[:3000]] * float(s["layer_angle"])
     residual_full = (enc.states - base) / dna["scale"]
     pool = np.concatenate([pairs, atoms, residual_full[rng.integers(0, F, 500)]])
-    _, _, vt = np.linalg.svd(pool, full_matrices=False)
-    m = int(min(s["dev_dims"], vt.shape[0]))
-    basis = vt[:m]
+    basis = principal_directions(pool, int(min(s["dev_dims"], *pool.shape)))
     cols = np.concatenate([layout.pos_index(j) for j in effectors]) if effectors else np.zeros(0, int)
     slot_basis = basis[:, cols] * dna["scale"][cols]                  # (m, 3S) deviation -> slot offsets
     coords = pool @ basis.T
@@ -216,6 +227,15 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     }
 
 
+def principal_directions(rows, count):
+    """(count, D): the ``count`` leading right singular vectors of ``rows`` (N, D), N >> D,
+    from the eigenvectors of the D x D Gram matrix (several times faster than an SVD of the
+    tall matrix); each with its largest-magnitude entry positive, so the signs are fixed."""
+    values, vectors = np.linalg.eigh(rows.T @ rows)
+    basis = vectors[:, np.argsort(values)[::-1][:count]].T
+    return basis * np.sign(basis[np.arange(len(basis)), np.abs(basis).argmax(axis=1)])[:, None]
+
+
 def least_change_gain(cov, slot_basis, ridge=1e-3):
     """(3S, m): for slot offsets y, the deviation c = y @ G with slot_basis^T c = y that is
     most likely under a Gaussian with the variations' covariance ``cov`` (m, m):
@@ -225,6 +245,12 @@ def least_change_gain(cov, slot_basis, ridge=1e-3):
     a = P.T @ cov @ P
     a = a + ridge * np.trace(a) / max(len(a), 1) * np.eye(len(a))
     return np.linalg.solve(a, (cov @ P).T)
+
+
+def _rows(torch, table, idx):
+    """``table[idx]`` for a 2-D table: an embedding lookup, which copies whole rows (several
+    times faster than advanced indexing)."""
+    return torch.nn.functional.embedding(idx, table)
 
 
 def _window(torch, frames, centre, width):
@@ -239,7 +265,7 @@ def _lerp_rows(torch, table, idx):
     i0 = idx.floor().long().clamp(max=table.shape[0] - 2) if table.shape[0] > 1 else idx.long()
     a = (idx - i0.float()).unsqueeze(-1)
     i1 = (i0 + 1).clamp(max=table.shape[0] - 1)
-    return table[i0] * (1 - a) + table[i1] * a
+    return _rows(torch, table, i0) * (1 - a) + _rows(torch, table, i1) * a
 
 
 def _sample_variations(torch, data, T, frames, s, gen):
@@ -259,22 +285,30 @@ def _sample_variations(torch, data, T, frames, s, gen):
     warp = torch.where(fade_kind, 0.1, 0.2)
     speed = 1.0 + warp * (2 * torch.rand(B, generator=gen) - 1)
     src = j[:, None] + speed[:, None] * (frames.float() - t0[:, None])
-    fade = _lerp_rows(torch, T["clip_coords"], src) - T["clip_coords"][frames]
-    is_atom = (kind >= float(s["crossfade_prob"]) + float(s["warp_prob"])).float()[:, None, None]
-    dev = (1 - is_atom) * w[..., None] * fade + is_atom * _atom_layer(torch, data, T, frames, w, s, gen)
+    fade = _lerp_rows(torch, T["clip_coords"], src) - _rows(torch, T["clip_coords"], frames)
+    is_atom = kind >= float(s["crossfade_prob"]) + float(s["warp_prob"])
+    dev = torch.where(is_atom[:, None, None], 0.0, w[..., None] * fade)
+    rows, layer = _atom_layer(torch, data, T, frames, is_atom, s, gen)
+    dev[rows] = w[rows, :, None] * layer
     # A second, independent atom layer on some samples: combined edits.
     w2 = _window(torch, frames, t0 - width + torch.rand(B, generator=gen) * (2 * width + H), width)
-    w2 = w2 * (torch.rand(B, 1, generator=gen) < 0.3).float()
-    return dev + w2[..., None] * _atom_layer(torch, data, T, frames, torch.ones_like(w2), s, gen)
+    rows, layer = _atom_layer(torch, data, T, frames, torch.rand(B, generator=gen) < 0.3, s, gen)
+    dev[rows] += w2[rows, :, None] * layer
+    return dev
 
 
-def _atom_layer(torch, data, T, frames, w, s, gen):
-    B = frames.shape[0]
+def _atom_layer(torch, data, T, frames, wanted, s, gen):
+    """A random rotation layer along one event's chain, (b, n, m), for the samples ``rows``
+    (indices) among the ``wanted`` (B,) whose layer is on; the others' layers are zero and
+    are not computed (the atom table gather is the costliest part of a batch)."""
+    B, n = frames.shape
     ev = torch.randint(0, data["num_events"], (B,), generator=gen)
     amp = torch.randn(B, ATOMS_PER_EVENT, generator=gen) * float(s["layer_angle"])
-    amp = amp * (torch.rand(B, 1, generator=gen) < 0.8).float()
-    A = T["atom_table"][ev[:, None], frames]                            # (B, n, 9 m)
-    return w[..., None] * torch.einsum("ba,bnam->bnm", amp, A.view(B, frames.shape[1], ATOMS_PER_EVENT, -1))
+    rows = (wanted & (torch.rand(B, generator=gen) < 0.8)).nonzero().squeeze(1)
+    table = T["atom_table"]
+    A = _rows(torch, table.view(-1, table.shape[-1]), ev[rows, None] * table.shape[1] + frames[rows])  # (b, n, 9 m)
+    A = A.view(len(rows), n, ATOMS_PER_EVENT, -1)
+    return rows, torch.matmul(amp[rows, None, None, :], A).squeeze(2)
 
 
 # ---------------------------------------------------------------- fitting
@@ -291,67 +325,176 @@ def target_features_torch(torch, cur_dev, want_dev, tau, mask, unit, clamp):
     return torch.cat([off, tau[..., None] * mask[..., None], mask[..., None]], dim=-1).flatten(-2)
 
 
-def _batch(torch, data, T, s, gen, K):
-    """One batch of rollout material: frames (B, K+1), teacher deviations (B, K+1, m), and
-    per step the slot targets (want (B, K, S, 3), tau, mask) and where the effector loss
-    applies (hit). Static targets sit half inside the rollout (the loss sees them reached),
-    half up to the horizon ahead; a share of the samples follow a moving target (one on
-    every frame, time to target 0) instead."""
-    F, S, H, B = data["frames"], data["slots"], data["horizon"], int(s["batch"])
+CHUNK_STEPS = 50  # batches made together: one set of large tensor ops instead of 50 small sets
+
+
+def _batch(torch, data, T, s, gen, K, B):
+    """``B`` samples of rollout material, as a dict of tensors with leading dimension B:
+
+    - ``c0`` (m,): the noisy rollout start, ``teacher`` (K, m): the sequence to follow;
+    - ``static`` (K, C): the first-layer input per step that does not depend on the rollout
+      (the next frame's DNA code and phase, and per slot the target features with the
+      current deviation left out: clamped wanted deviation / unit * mask, tau * mask, mask);
+    - ``mu`` (K, 3S): mask / unit per slot coordinate, the factor of the current slot
+      deviation in the target features (see ``target_features_torch``);
+    - ``want`` (K, 3S) and ``reach_w`` (K, 3S): where the slots should be and the weight of
+      the squared miss in the loss (the effector loss applies at the target frame, every
+      frame for moving targets);
+    - with the pull on, ``rate`` (K, 3S) (the pull schedule times mask), ``want_m`` (K, 3S)
+      (clamped wanted deviation * mask) and ``mask3`` (K, 3S).
+
+    Static targets sit half inside the rollout (the loss sees them reached), half up to the
+    horizon ahead; a share of the samples follow a moving target (one on every frame, time
+    to target 0) instead."""
+    from .runtime import pull_rate
+    F, S, H = data["frames"], data["slots"], data["horizon"]
+    unit, clamp = data["target_unit"], data["target_clamp"]
     ti = torch.randint(0, max(F - K, 1), (B,), generator=gen)
     frames = torch.clamp(ti[:, None] + torch.arange(K + 1)[None], max=F - 1)
     near = 1 + (torch.rand(B, S, generator=gen) * K).long()
     far = 1 + (torch.rand(B, S, generator=gen) * H).long()
     tt = torch.clamp(ti[:, None] + torch.where(torch.rand(B, S, generator=gen) < 0.5, near, far), max=F - 1)
     teach_frames = torch.cat([frames, tt], dim=1)
-    dev = _sample_variations(torch, data, T, teach_frames, s, gen) + T["residual"][teach_frames]
-    pos = ((dev @ T["basis_pos"]) * T["scale_pos"]).view(B, -1, S, 3)  # slot deviations
-    teacher = dev[:, :K + 1]
+    dev = _sample_variations(torch, data, T, teach_frames, s, gen) + _rows(torch, T["residual"], teach_frames)
+    pos = (dev @ T["slot_map"]).view(B, -1, S, 3)                      # slot deviations
     want_static = pos[:, K + 1:][:, torch.arange(S), torch.arange(S)]   # (B, S, 3): slot k at tt_k
     nxt = frames[:, 1:]                                                  # frame each step predicts
     mask = (torch.rand(B, S, generator=gen) < float(s["target_prob"])).float()
     moving = (torch.rand(B, 1, generator=gen) < float(s["move_prob"])).float()[..., None]
+    noise = torch.randn(B, dev.shape[-1], generator=gen)
     live = (nxt[:, :, None] <= tt[:, None]).float()                      # target still ahead
     tau = (tt[:, None] - nxt[:, :, None]).float().clamp(min=0) / H * (1 - moving)
     want = moving[..., None] * pos[:, 1:K + 1] + (1 - moving[..., None]) * want_static[:, None]
-    step_mask = mask[:, None] * (moving + (1 - moving) * live)
+    step_mask = mask[:, None] * (moving + (1 - moving) * live)           # (B, K, S)
     hit = step_mask * (moving + (1 - moving) * (nxt[:, :, None] == tt[:, None]).float())
-    return frames, teacher, want, tau, step_mask, hit
+    # The target features (target_features_torch) without the current deviation's part.
+    norm = want.norm(dim=-1, keepdim=True)
+    want_c = want * torch.clamp(clamp / torch.clamp(norm, min=1e-9), max=1.0)
+    m3 = step_mask[..., None].expand(B, K, S, 3)
+    feats = torch.cat([want_c / unit * m3, (tau * step_mask)[..., None], step_mask[..., None]], dim=-1)
+    out = {
+        "c0": dev[:, 0] + float(s["noise"]) * noise, "teacher": dev[:, 1:K + 1],
+        "static": torch.cat([_rows(torch, T["cond_code"], nxt), feats.flatten(-2)], dim=-1),
+        "mu": (m3 / unit).reshape(B, K, 3 * S), "want": want.reshape(B, K, 3 * S),
+        "reach_w": (hit[..., None].expand(B, K, S, 3) / unit ** 2).reshape(B, K, 3 * S),
+    }
+    if s["pull"]:
+        rate = pull_rate(torch, tau * step_mask, H) * step_mask
+        out["rate"] = rate[..., None].expand(B, K, S, 3).reshape(B, K, 3 * S)
+        out["want_m"] = (want_c * m3).reshape(B, K, 3 * S)
+        out["mask3"] = m3.reshape(B, K, 3 * S)
+    return out
+
+
+def _batch_chunk(torch, data, T, s, gen, K, count):
+    """``count`` batches made at once (the samples are independent, so one large draw is
+    ``count`` batches' worth): a list of per-step dicts of ``_batch``."""
+    B = int(s["batch"])
+    big = _batch(torch, data, T, s, gen, K, B * count)
+    return [{k: v[i * B:(i + 1) * B] for k, v in big.items()} for i in range(count)]
+
+
+def target_offset_columns(torch, code_dim, slots):
+    """Positions of the slots' target offsets (3 per slot) in the network's ``cond`` input."""
+    from .model import TARGET_FEATURES
+    return code_dim + 1 + torch.arange(slots * TARGET_FEATURES).view(-1, TARGET_FEATURES)[:, :3].reshape(-1)
+
+
+def _rollout_loss(torch, net, b, K, slot_map, pull):
+    """The training loss of one batch: K steps of ``net`` (Stepper.forward) from ``c0``
+    toward ``teacher`` (mean squared coordinate error per step) plus the weighted squared
+    misses of the slot joints (``reach_w``), over K.
+
+    Same function and gradients as calling ``net(c, cond)`` with the full per-step input
+    ``cond = [static | target_features_torch(...)]`` (tests/test_generator.py checks it),
+    arranged for fewer, larger ops: the first layer's part that does not depend on the
+    rollout is one matmul for all K steps, the current slot deviation enters through the
+    first-layer columns of the target offsets, and one matmul per step gives both the
+    first layer's deviation part and the slot deviations (which the next step's target
+    features and the effector loss share)."""
+    import torch.nn.functional as fn
+    c, B = b["c0"], len(b["c0"])
+    m, H = net.dev_dim, net.l1.out_features
+    w1 = net.l1.weight                                                   # (H, m + C)
+    S3 = 3 * net.slots
+    # The first layer's rollout-independent part, padded with zeros for the slot columns
+    # of ``project`` (unbind, split: their backward is one stack / cat, where indexing's
+    # would fill a zero tensor of the whole input per use).
+    static = fn.pad(fn.linear(b["static"], w1[:, m:], net.l1.bias), (0, S3)).unbind(1)  # K x (B, H + 3S)
+    proj = torch.cat([w1[:, :m].t(), slot_map], dim=1) if S3 else w1[:, :m].t()         # (m, H + 3S)
+    w_off = w1[:, m:][:, b["off_cols"]].t() if S3 else None                             # (3S, H)
+    mu = b["mu"].unbind(1)
+    w2, w3 = net.l2.weight.t(), net.l3.weight.t()
+
+    def project(c, k):
+        """(step k's first-layer input without the slot offsets (B, H), slot deviations
+        (B, 3S) or None)."""
+        z = torch.addmm(static[k], c, proj)
+        return z.split([H, S3], dim=1) if S3 else (z, None)
+
+    pre, cur = project(c, 0)
+    devs, slots = [], []
+    for k in range(K):
+        if S3:  # the slot offsets' part: -(cur * mask / unit) @ w_off
+            pre = torch.addmm(pre, cur * mu[k], w_off, alpha=-1)
+        h = torch.relu_(torch.addmm(net.l2.bias, torch.relu_(pre), w2))
+        nxt = torch.addmm(c, h, w3, beta=net.decay) + net.l3.bias        # decay * c + l3(h)
+        if pull and S3:
+            missing = b["want_m"][:, k] - cur * b["mask3"][:, k] + (c - nxt) @ net.slot_basis
+            nxt = nxt + (b["rate"][:, k] * missing) @ net.pull_gain
+        c = nxt
+        devs.append(c)
+        if k < K - 1:
+            pre, cur = project(c, k + 1)
+        elif S3:
+            cur = c @ slot_map
+        slots.append(cur)
+    track = torch.sum((torch.stack(devs, 1) - b["teacher"]) ** 2) / (B * m)
+    reach = 0.0
+    if S3:
+        reach = torch.sum(b["reach_w"] * (torch.stack(slots, 1) - b["want"]) ** 2) / (B * net.slots)
+    return track, reach
+
+
+def _tables(torch, data):
+    """The training data's arrays as tensors, plus ``slot_map`` (m, 3S): deviation -> slot offsets."""
+    T = {k: torch.from_numpy(v) for k, v in data.items() if isinstance(v, np.ndarray)}
+    T["slot_map"] = T["basis_pos"] * T["scale_pos"]
+    return T
+
+
+def _network(torch, data, s):
+    from .model import Stepper
+    return Stepper(data["clip_coords"].shape[-1], data["cond_code"].shape[1] - 1, data["slots"], int(s["hidden"]),
+                   data["decay"], data["slot_basis"], data["pull_gain"], data["target_unit"], data["horizon"])
 
 
 def _fit(torch, device, data, s, report, stop, t0):
-    from .model import Stepper
-    T = {k: torch.from_numpy(v) for k, v in data.items() if isinstance(v, np.ndarray)}
-    m, S = data["clip_coords"].shape[-1], data["slots"]
-    net = Stepper(m, data["cond_code"].shape[1] - 1, S, int(s["hidden"]), data["decay"], data["slot_basis"],
-                  data["pull_gain"], data["target_unit"], data["horizon"]).to(device)
-    net.pull_gain.requires_grad_(bool(s["pull"]))
+    T = _tables(torch, data)
+    S = data["slots"]
+    net = _network(torch, data, s).to(device)
+    pull = bool(s["pull"])
+    # Without the pull its gain is zero and frozen: the term adds exactly nothing, so it is
+    # left out of the training rollout.
+    net.pull_gain.requires_grad_(pull)
     opt = torch.optim.Adam(net.parameters(), lr=float(s["lr"]))
     steps, K = int(s["steps"]), max(1, int(s["rollout"]))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(s["lr"]), total_steps=steps, pct_start=0.15)
     gen = torch.Generator(device="cpu").manual_seed(int(s["seed"]))
-    unit, clamp = data["target_unit"], data["target_clamp"]
-    bp, sp = T["basis_pos"].to(device), T["scale_pos"].to(device)
+    slot_map = T["slot_map"].to(device)
+    off_cols = target_offset_columns(torch, net.code_dim, S).to(device)
+    ew = float(s["effector_weight"])
     loss_val, every = float("nan"), max(1, steps // 50)
+    batches = []
     for step in range(steps):
         if stop():
             raise Cancelled("build cancelled")
-        frames, teacher, want, tau, mask, hit = (x.to(device) for x in _batch(torch, data, T, s, gen, K))
-        B = len(frames)
-        cond_all = T["cond_code"].to(device)[frames[:, 1:]]
-        c = teacher[:, 0] + float(s["noise"]) * torch.randn(B, m, generator=gen).to(device)
-        track, reach = 0.0, 0.0
-        for k in range(K):
-            cond = cond_all[:, k]
-            if S:
-                cur = ((c @ bp) * sp).view(B, S, 3)
-                cond = torch.cat([cond, target_features_torch(torch, cur, want[:, k], tau[:, k], mask[:, k], unit, clamp)], -1)
-            c = net(c, cond)
-            track = track + torch.mean((c - teacher[:, k + 1]) ** 2)
-            if S:
-                miss = (((c @ bp) * sp).view(B, S, 3) - want[:, k]) / unit
-                reach = reach + torch.sum(hit[:, k, :, None] * miss ** 2) / (B * S)
-        loss = (track + float(s["effector_weight"]) * reach) / K
+        if not batches:
+            batches = _batch_chunk(torch, data, T, s, gen, K, min(CHUNK_STEPS, steps - step))[::-1]
+        b = {k: v.to(device) for k, v in batches.pop().items()}
+        b["off_cols"] = off_cols
+        track, reach = _rollout_loss(torch, net, b, K, slot_map, pull)
+        loss = (track + ew * reach) / K
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -64,9 +64,12 @@ def claim_stdio():
 
 
 def probe_torch():
-    """(torch version or None, cuda available)."""
+    """(torch version or None, cuda available). Imports torch as a build does
+    (``train.import_torch``: with the module torch's optimizers load on first use), so
+    that one-time cost is part of the worker's start, not of its first build."""
     try:
-        import torch
+        from .train import import_torch
+        torch = import_torch()
     except Exception:  # missing or broken install: the worker still serves torch-free commands
         return None, False
     try:

@@ -1,0 +1,91 @@
+"""The training's fast paths compute what the plain formulation does: the fused rollout
+(train._rollout_loss) against stepping the network, the Gram-matrix principal directions
+against an SVD."""
+import numpy as np
+import pytest
+from conftest import CLIP
+
+from engine import dna as dna_mod
+from engine import train
+from engine.bvh import read_bvh
+
+
+@pytest.fixture(scope="module")
+def clip_data():
+    clip = read_bvh(CLIP).to_motion()
+    s = train.resolve_settings({"batch": 16})
+    dna, info, layout, _ = dna_mod.build_dna(clip, s["code_tolerance_cm"], s["max_codes"])
+    data = train._training_data(clip, dna, info, layout, dna_mod.baseline_states(dna, layout), s,
+                                np.random.default_rng(0))
+    return s, data
+
+
+def _reference_loss(torch, net, b, K, T, data):
+    """The rollout as Stepper.forward sees it: the full cond per step, recomputed from the
+    state (train.target_features_torch), the losses summed step by step."""
+    B, S, unit = len(b["c0"]), data["slots"], data["target_unit"]
+    code = b["static"][..., :net.code_dim + 1]
+    f = b["static"][..., net.code_dim + 1:].reshape(B, K, S, 5)
+    want = b["want"].reshape(B, K, S, 3)
+    hit = (b["reach_w"] * unit ** 2).reshape(B, K, S, 3)[..., 0]
+    c, track, reach = b["c0"], 0.0, 0.0
+    for k in range(K):
+        cur = (c @ T["slot_map"]).view(B, S, 3)
+        feats = train.target_features_torch(torch, cur, f[:, k, :, :3] * unit, f[:, k, :, 3], f[:, k, :, 4],
+                                            unit, data["target_clamp"])
+        c = net(c, torch.cat([code[:, k], feats], -1))
+        track = track + torch.mean((c - b["teacher"][:, k]) ** 2)
+        miss = ((c @ T["slot_map"]).view(B, S, 3) - want[:, k]) / unit
+        reach = reach + torch.sum(hit[:, k, :, None] * miss ** 2) / (B * S)
+    return track + reach
+
+
+@pytest.mark.parametrize("pull", [False, True])
+def test_training_rollout_is_stepping_the_network(clip_data, pull):
+    """Same loss and gradients as Stepper.forward, with and without the pull."""
+    import torch
+    s, data = clip_data
+    s = dict(s, pull=pull)
+    T = train._tables(torch, data)
+    torch.manual_seed(0)
+    net = train._network(torch, data, s)
+    with torch.no_grad():  # a trained-looking network: nothing zero, the pull active
+        net.l3.weight.normal_(0, 0.05)
+        net.l3.bias.normal_(0, 0.05)
+        net.pull_gain.normal_(0, 0.05 if pull else 0.0)
+    net.pull_gain.requires_grad_(pull)
+    params = [p for p in net.parameters() if p.requires_grad]
+    K = 4
+    b = train._batch(torch, data, T, s, torch.Generator().manual_seed(3), K, 16)
+    b["off_cols"] = train.target_offset_columns(torch, net.code_dim, data["slots"])
+    assert float(b["reach_w"].sum()) > 0  # some effector loss in the batch
+    track, reach = train._rollout_loss(torch, net, b, K, T["slot_map"], pull)
+    fast = track + reach
+    fast_grads = torch.autograd.grad(fast, params)
+    slow = _reference_loss(torch, net, b, K, T, data)
+    slow_grads = torch.autograd.grad(slow, params)
+    np.testing.assert_allclose(float(fast.detach()), float(slow.detach()), rtol=1e-5)
+    for a, g in zip(fast_grads, slow_grads):
+        np.testing.assert_allclose(a.numpy(), g.numpy(), rtol=1e-4, atol=1e-6 * float(g.abs().max()))
+
+
+def test_batches_made_together_are_whole_batches(clip_data):
+    import torch
+    s, data = clip_data
+    T = train._tables(torch, data)
+    chunk = train._batch_chunk(torch, data, T, s, torch.Generator().manual_seed(0), 8, 3)
+    assert len(chunk) == 3
+    for b in chunk:
+        assert b["c0"].shape == (s["batch"], data["clip_coords"].shape[1])
+        assert b["teacher"].shape == (s["batch"], 8, data["clip_coords"].shape[1])
+        assert all(torch.isfinite(v).all() for v in b.values())
+    assert not torch.equal(chunk[0]["c0"], chunk[1]["c0"])
+
+
+def test_principal_directions_are_the_svd_directions():
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(2000, 40)) @ rng.normal(size=(40, 40))
+    got = train.principal_directions(rows, 12)
+    want = np.linalg.svd(rows, full_matrices=False)[2][:12]
+    np.testing.assert_allclose(np.abs(np.sum(got * want, axis=1)), 1.0, atol=1e-9)
+    assert np.all(got[np.arange(12), np.abs(got).argmax(axis=1)] > 0)
