@@ -116,9 +116,10 @@ class Generator:
         T, D = len(idx), self.base.shape[1]
         offsets = np.zeros((T, D))
         kicks = [(0, start_state - self.base[idx[0]], self.offset_decay)]
-        for k, t in enumerate(jumps):
+        for t in jumps:
             # Align the new stretch so its predecessor is the frame we jumped from.
-            decay = self.restart_decay if k % 2 and self.restart_to != self.loop_to else self.offset_decay
+            restart = idx[t] == self.restart_to != self.loop_to
+            decay = self.restart_decay if restart else self.offset_decay
             kicks.append((t, self.base[idx[t - 1]] - self.base[max(idx[t] - 1, 0)], decay))
         traj = [self.layout.turn, self.layout.vel.start, self.layout.vel.start + 1]
         for t0, kick, decay in kicks:
