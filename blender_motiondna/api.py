@@ -151,6 +151,7 @@ def generator_file_info(path):
         "skeleton": {"joints": len(names), "names": names, "root": names[0] if names else None,
                      "up_axis": "XYZ"[int(skel.get("up_axis", 2))]},
         "dna": {"num_codes": dna.get("num_codes"), "code_error_cm": dna.get("code_error_cm"),
+                "code_smooth_s": dna.get("code_smooth_s"),
                 "speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
                 "rhythm_period_s": dna.get("rhythm_period_s"), "loop_to": dna.get("loop_to"),
                 "restart_to": dna.get("restart_to", dna.get("loop_to")),

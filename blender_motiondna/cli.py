@@ -476,7 +476,8 @@ def _info_text(i, joints):
         f"  source       {i['source_name']}  sha256 {i['source_hash'][:16]}…",
         f"  clip         {i['frames']} frames at {i['fps']:.3f} fps ({i['duration_s']:.2f} s)",
         f"  skeleton     {s['joints']} joints, root {s['root']}, up {s['up_axis']}",
-        f"  DNA          {d['num_codes']} codes (rebuilds joints within {_fmt(d['code_error_cm'])} cm), "
+        f"  DNA          {d['num_codes']} codes (rebuilds joints within {_fmt(d['code_error_cm'])} cm"
+        + (f", low-pass {1000 * d['code_smooth_s']:.0f} ms" if d.get("code_smooth_s") is not None else "") + "), "
         f"speed {_fmt(d['speed_mean_m_s'])} m/s (p95 {_fmt(d['speed_p95_m_s'])}), "
         f"rhythm {_fmt(d['rhythm_period_s'])} s, loops to frame {d['loop_to']}"
         + (f" (every other cycle to {d['restart_to']})" if d.get("restart_to") != d["loop_to"] else ""),

@@ -78,11 +78,11 @@ def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=0.3, max_cod
             "code_error_cm": float(err)}
 
 
-CODE_SMOOTH_S = 0.018  # time constant of the codes' low-pass (seconds)
+CODE_SMOOTH_GRID_S = (0.0, 0.009, 0.018, 0.027, 0.036, 0.045, 0.054)  # low-pass candidates (s)
 
 
-def smooth_codes(codes, fps, sigma_s=CODE_SMOOTH_S):
-    """Low-pass the per-frame codes in time (zero-phase Gaussian, in seconds).
+def smooth_codes(codes, fps, sigma_s):
+    """Low-pass the per-frame codes in time (zero-phase Gaussian, ``sigma_s`` seconds).
 
     A truncated PCA pose drops small components that, through the chain of joint
     rotations, cancel each other's frame-to-frame wobble in the source; without them the
@@ -92,6 +92,33 @@ def smooth_codes(codes, fps, sigma_s=CODE_SMOOTH_S):
     if sigma < 0.25 or len(codes) < 3:
         return codes
     return gaussian_filter1d(codes, sigma, axis=0, mode="nearest")
+
+
+def fit_smoothing(fit, enc, layout, skeleton, joint_translations, fps):
+    """The codes' low-pass (seconds, from CODE_SMOOTH_GRID_S) whose replay is as smooth as
+    the source: jitter (EVAL.md: mean |acceleration| of the joints) closest to the
+    source's in ratio. Too little leaves the truncation's shake, too much blunts the
+    clip's own sharp moments; how much is right depends on the clip (its frame rate,
+    how much the dropped components wobble, how crisp the capture is)."""
+    traj = trajectory_columns(layout)
+
+    def jitter(pos):
+        return float(np.linalg.norm(pos[2:] - 2.0 * pos[1:-1] + pos[:-2], axis=-1).mean())
+
+    source = jitter(enc.positions)
+    if len(enc.positions) < 3 or source <= 0.0:
+        return 0.0
+    best, best_score = 0.0, np.inf
+    for sigma_s in CODE_SMOOTH_GRID_S:
+        states = decode_codes(smooth_codes(fit["codes"], fps, sigma_s), fit["basis"], fit["mean"], fit["scale"])
+        states[:, traj] = enc.states[:, traj]
+        m = features.decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, fps)
+        ratio = jitter(forward_kinematics(skeleton, m.rotations, m.translations)[1]) / source
+        if abs(np.log(ratio)) < best_score:
+            best, best_score = sigma_s, abs(np.log(ratio))
+        if ratio <= 1.0:  # smoother from here on: more would only blunt the clip
+            break
+    return best
 
 
 def _candidate_sizes(limit):
@@ -213,7 +240,8 @@ def build_dna(motion, tolerance_cm=0.3, max_codes=64):
     fit = fit_codes(motion, enc, layout, joint_translations, tolerance_cm, max_codes)
     # float32: far finer than the 0.3 cm code tolerance, and half the file (codes grow with
     # the clip: 2400 frames x 48 codes is most of a long clip's generator).
-    fit["codes"] = smooth_codes(fit["codes"], motion.fps).astype(np.float32)
+    smooth_s = fit_smoothing(fit, enc, layout, motion.skeleton, joint_translations, motion.fps)
+    fit["codes"] = smooth_codes(fit["codes"], motion.fps, smooth_s).astype(np.float32)
     fit["basis"] = fit["basis"].astype(np.float32)
     F = motion.num_frames
     dna = {
@@ -229,7 +257,7 @@ def build_dna(motion, tolerance_cm=0.3, max_codes=64):
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
     loop_to = loop_target(fit["codes"], max(2, int(0.5 * motion.fps)))
     restart_to, restart_blend = restart_target(fit["codes"], motion.fps, loop_to)
-    info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]),
+    info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]), code_smooth_s=smooth_s,
                 loop_to=loop_to, restart_to=restart_to, restart_blend_s=restart_blend,
                 effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))
     return dna, info, layout, enc
