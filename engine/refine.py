@@ -35,6 +35,7 @@ SPINE_CAP_MIN = np.radians(6.0)
 SPINE_CAP_MAX = np.radians(20.0)
 FOOT_VERTICAL_WEIGHT = 0.02  # a planted foot may lift (rise on the toes, jump higher)
 DENSE_SMOOTH_S = 0.08        # time smoothing of per-frame corrections (moving targets)
+BODY_DENSE_SMOOTH_S = 0.3    # the body's: it follows a moving target's slow drift, not a wave
 POLISH_WINDOW_S = 0.25
 BODY_KEY_RATE = 15.0         # body solves per second for a moving target
 CAP_WIDENING = (1.0, 2.0)
@@ -262,8 +263,8 @@ def _body_layer(motion, rig, group, window_s):
     body = np.array([j == rig.root or j in spine_joints for j in moved])
     full_rot = np.empty((T,) + delta_rot.shape[1:])
     full_rot[:, ~body] = _spread(delta_rot[:, ~body], frames, T, width, rig.fps)
-    full_rot[:, body] = _spread(delta_rot[:, body], frames, T, BODY_WINDOW_SCALE * width, rig.fps)
-    full_root = _spread(delta_root, frames, T, BODY_WINDOW_SCALE * width, rig.fps)
+    full_rot[:, body] = _spread(delta_rot[:, body], frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
+    full_root = _spread(delta_root, frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     motion.rotations[:, moved] = quat.mul(motion.rotations[:, moved], quat.from_scaled_axis(full_rot))
     motion.translations[:, rig.root] += full_root
 
@@ -360,15 +361,15 @@ def _key_weights(frames, T, width):
     return fade(outside, width)
 
 
-def _spread(values, frames, T, width, fps):
+def _spread(values, frames, T, width, fps, smooth_s=DENSE_SMOOTH_S):
     """Per-frame values (T, ...) from values at key ``frames``: linear between keys
-    (smoothed over DENSE_SMOOTH_S where keys are consecutive frames, so a per-frame
-    IK carries no frame-to-frame noise), a raised-cosine fade over ``width`` frames
+    (smoothed over ``smooth_s`` where keys are consecutive frames, so a per-frame IK
+    carries no frame-to-frame noise, and the body only a moving target's slow drift), a raised-cosine fade over ``width`` frames
     before the first key and after the last."""
     flat = values.reshape(len(frames), -1)
     gap = np.median(np.diff(frames)) if len(frames) > 2 else np.inf
     if gap <= 1.5 * fps / BODY_KEY_RATE:  # keys on (nearly) every frame: a moving target
-        flat = gaussian_filter1d(flat, DENSE_SMOOTH_S * fps / gap, axis=0, mode="nearest")
+        flat = gaussian_filter1d(flat, smooth_s * fps / gap, axis=0, mode="nearest")
     t = np.arange(T)
     out = np.empty((T, flat.shape[1]))
     for i in range(flat.shape[1]):

@@ -145,6 +145,25 @@ def test_moving_target_is_followed_smoothly():
     assert jitter_ratio(m, out) < 1.2
 
 
+def test_a_fast_waving_moving_target_does_not_shake_the_body():
+    """A hand target that waves (3 Hz) around a point beyond the arm's reach: the body
+    leans toward the slow part, the limb follows the wave; the head does not wave."""
+    m = standing_clip(frames=150)
+    sk = m.skeleton
+    hand, head = sk.index("LeftHand"), sk.index("Head")
+    pos = m.positions()
+    t = np.arange(150) / m.fps
+    wave = offset(m, 8, [0, 1, 0]) * np.sin(2 * np.pi * 3 * t)[:, None]
+    path = pos[:, hand] + offset(m, 30, [1, 0, 0]) + wave
+    tg = Target(hand, np.arange(150), path)
+    out = refine.refine_targets(m, [tg])
+
+    def acc(p):
+        return np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean()
+    assert errors_cm(m, out, [tg]).mean() < 3.0   # beyond reach and waving: the body lags a little
+    assert acc(out.positions()[:, head]) < 2.0 * acc(pos[:, head]) + 0.05 * acc(path)
+
+
 def test_window_is_in_seconds():
     """The same edit on a 30 fps clip and its 120 fps version changes the same time span."""
     slow, fast = standing_clip(60, 30.0), standing_clip(240, 120.0)
