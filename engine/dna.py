@@ -27,6 +27,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from . import features
+from .metrics import mean_acceleration
 from .skeleton import forward_kinematics
 
 METRIC_SPAN = 1.70  # EVAL.md: distances in metres after scaling the span to 1.70 m
@@ -94,26 +95,31 @@ def smooth_codes(codes, fps, sigma_s):
     return gaussian_filter1d(codes, sigma, axis=0, mode="nearest")
 
 
+def replay_positions(fit, enc, layout, skeleton, joint_translations, fps, sigma_s):
+    """World joint positions (F, J, 3) of the clip as the codes low-passed over ``sigma_s``
+    rebuild it (exact root trajectory)."""
+    states = decode_codes(smooth_codes(fit["codes"], fps, sigma_s), fit["basis"], fit["mean"], fit["scale"])
+    traj = trajectory_columns(layout)
+    states[:, traj] = enc.states[:, traj]
+    m = features.decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, fps)
+    return forward_kinematics(skeleton, m.rotations, m.translations)[1]
+
+
 def fit_smoothing(fit, enc, layout, skeleton, joint_translations, fps):
     """The codes' low-pass (seconds, from CODE_SMOOTH_GRID_S) whose replay is as smooth as
     the source: jitter (EVAL.md: mean |acceleration| of the joints) closest to the
     source's in ratio. Too little leaves the truncation's shake, too much blunts the
     clip's own sharp moments; how much is right depends on the clip (its frame rate,
     how much the dropped components wobble, how crisp the capture is)."""
-    traj = trajectory_columns(layout)
-
-    def jitter(pos):
-        return float(np.linalg.norm(pos[2:] - 2.0 * pos[1:-1] + pos[:-2], axis=-1).mean())
-
-    source = jitter(enc.positions)
-    if len(enc.positions) < 3 or source <= 0.0:
+    if len(enc.positions) < 3:
+        return 0.0
+    source = mean_acceleration(enc.positions, fps)
+    if not source > 0.0:
         return 0.0
     best, best_score = 0.0, np.inf
     for sigma_s in CODE_SMOOTH_GRID_S:
-        states = decode_codes(smooth_codes(fit["codes"], fps, sigma_s), fit["basis"], fit["mean"], fit["scale"])
-        states[:, traj] = enc.states[:, traj]
-        m = features.decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, fps)
-        ratio = jitter(forward_kinematics(skeleton, m.rotations, m.translations)[1]) / source
+        pos = replay_positions(fit, enc, layout, skeleton, joint_translations, fps, sigma_s)
+        ratio = mean_acceleration(pos, fps) / source
         if abs(np.log(ratio)) < best_score:
             best, best_score = sigma_s, abs(np.log(ratio))
         if ratio <= 1.0:  # smoother from here on: more would only blunt the clip

@@ -247,10 +247,15 @@ def foot_skate(trk, feet, ground):
 
 def jitter(trk):
     """Mean over joints and frames of |second time-derivative of position| (m/s^2)."""
-    p = trk.positions
+    return mean_acceleration(trk.positions, trk.fps)
+
+
+def mean_acceleration(positions, fps):
+    """Mean over joints and frames of |second time-derivative| of ``positions`` (F, J, 3)."""
+    p = positions
     if len(p) < 3:
         return float("nan")
-    acc = (p[2:] - 2.0 * p[1:-1] + p[:-2]) * trk.fps ** 2
+    acc = (p[2:] - 2.0 * p[1:-1] + p[:-2]) * fps ** 2
     return float(np.linalg.norm(acc, axis=-1).mean())
 
 

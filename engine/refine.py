@@ -364,8 +364,8 @@ def _key_weights(frames, T, width):
 def _spread(values, frames, T, width, fps, smooth_s=DENSE_SMOOTH_S):
     """Per-frame values (T, ...) from values at key ``frames``: linear between keys
     (smoothed over ``smooth_s`` where keys are consecutive frames, so a per-frame IK
-    carries no frame-to-frame noise, and the body only a moving target's slow drift), a raised-cosine fade over ``width`` frames
-    before the first key and after the last."""
+    carries no frame-to-frame noise, and the body only a moving target's slow drift),
+    a raised-cosine fade over ``width`` frames before the first key and after the last."""
     flat = values.reshape(len(frames), -1)
     gap = np.median(np.diff(frames)) if len(frames) > 2 else np.inf
     if gap <= 1.5 * fps / BODY_KEY_RATE:  # keys on (nearly) every frame: a moving target

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine import dna, features, quat, runtime, train
+from engine import dna, features, metrics, quat, runtime, train
 from engine.bvh import read_bvh
 from engine.skeleton import Motion
 
@@ -23,22 +23,16 @@ def _upsampled(motion, k):
 
 
 def _replay_jitter_ratio(motion, sigma_s):
-    """Jitter of the DNA's replay (codes low-passed over ``sigma_s``) / the source's."""
+    """Jitter of the DNA's replay (codes low-passed over ``sigma_s``; None: the fitted
+    low-pass) / the source's."""
     layout = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
     enc = features.encode(motion, layout=layout)
     jt = motion.translations.mean(axis=0)
     fit = dna.fit_codes(motion, enc, layout, jt)
     if sigma_s is None:
         sigma_s = dna.fit_smoothing(fit, enc, layout, motion.skeleton, jt, motion.fps)
-    states = dna.decode_codes(dna.smooth_codes(fit["codes"], motion.fps, sigma_s), fit["basis"], fit["mean"], fit["scale"])
-    traj = dna.trajectory_columns(layout)
-    states[:, traj] = enc.states[:, traj]
-    m = features.decode_states(states, layout, motion.skeleton, enc.headings[0], enc.ground[0], jt, motion.fps)
-    pos = m.positions()
-
-    def jitter(p):
-        return np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean()
-    return jitter(pos) / jitter(motion.positions())
+    pos = dna.replay_positions(fit, enc, layout, motion.skeleton, jt, motion.fps, sigma_s)
+    return metrics.mean_acceleration(pos, motion.fps) / metrics.mean_acceleration(motion.positions(), motion.fps)
 
 
 def test_the_codes_low_pass_makes_the_replay_as_smooth_as_the_source():
