@@ -14,7 +14,8 @@ Global (the clip as a whole):
 - rhythm: dominant period (s) of the summed joint speeds (autocorrelation peak), 0 if none;
 - style: mean root-relative pose and per-joint amplitude (m) — how far each joint roams;
 - ``loop_to``: the frame the timeline continues from after the last frame (motion-matching
-  style best match), so a long run keeps playing the clip's material;
+  style best match of the last third of a second, so pose and velocity both continue),
+  so a long run keeps playing the clip's material;
 - ``restart_to``/``restart_blend_s``: where every other cycle restarts instead, when the
   loop skips the clip's beginning (an idle pose before a wave), and the half-life of the
   longer blend that needs: a long run then replays *all* of the clip's material.
@@ -171,17 +172,35 @@ def rhythm_period(positions, fps):
     return float(peaks[0] / fps) if peaks else 0.0
 
 
-def loop_target(codes, min_gap):
-    """Frame to continue from after the last frame: the frame whose predecessor best
-    matches the last frame (pose and velocity), searched in the first half of the clip so a
-    long run replays most of the clip's material."""
+LOOP_MATCH_S = 1.0 / 3.0  # how much of the lead-in to the last frame a loop must match
+
+
+def transition_gaps(codes, window):
+    """gap[j - 1] for each candidate frame j = 1..F-1: the RMS code distance between the
+    ``window`` + 1 frames leading to j (j - 1, j - 2, ...) and the ones leading to the last
+    frame. Matching the lead-in, not one frame, matches velocity too: a pose passed on the
+    way up does not stand in for the same pose on the way down."""
+    F = len(codes)
+    window = min(int(window), F - 2)
+    pred = np.arange(F - 1)                              # j - 1 for j = 1..F-1
+    total, count = np.zeros(F - 1), np.zeros(F - 1)
+    for k in range(int(window) + 1):
+        ok = pred - k >= 0
+        d = np.linalg.norm(codes[np.maximum(pred - k, 0)] - codes[F - 1 - k], axis=-1)
+        total += np.where(ok, d * d, 0.0)
+        count += ok
+    return np.sqrt(total / np.maximum(count, 1))
+
+
+def loop_target(codes, min_gap, window=0):
+    """Frame to continue from after the last frame: the frame whose lead-in (its
+    predecessor and ``window`` frames before it) best matches the last frame's, searched in
+    the first half of the clip so a long run replays most of the clip's material."""
     F = len(codes)
     if F < 4:
         return 0
     hi = max(2, min(F // 2, F - min_gap))
-    last = codes[-1]
-    d = np.linalg.norm(codes[0:hi - 1] - last, axis=-1)
-    return int(np.argmin(d) + 1)
+    return int(np.argmin(transition_gaps(codes, window)[:hi - 1]) + 1)
 
 
 RESTART_MAX_BLEND_S = 1.0
@@ -193,10 +212,12 @@ def restart_target(codes, fps, loop_to):
 
     Each candidate j costs seconds: the blend (the pose gap crossed at the clip's median
     pose speed) plus the share of the clip it still skips (frames before j); the blend's
-    half-life makes its starting speed the clip's median speed."""
+    half-life makes its starting speed the clip's median speed. The gap is the last
+    frame's alone: the long blend hides a velocity mismatch, and matching the lead-in here
+    was measured worse (wave_hello's long run: style distance 1.4 -> 1.6 cm)."""
     if loop_to < max(2, int(0.5 * fps)):
         return int(loop_to), 0.0
-    gap = np.linalg.norm(codes[:loop_to - 1] - codes[-1], axis=-1)   # gap[j - 1]: restart at j
+    gap = transition_gaps(codes, 0)[:loop_to - 1]                    # gap[j - 1]: restart at j
     speed = max(float(np.median(np.linalg.norm(np.diff(codes, axis=0), axis=-1))) * fps, 1e-9)
     j = int(np.argmin(gap / speed + np.arange(1, loop_to) / len(codes)))
     return j + 1, float(min(gap[j] * np.log(2.0) / speed, RESTART_MAX_BLEND_S))
@@ -261,7 +282,7 @@ def build_dna(motion, tolerance_cm=0.3, max_codes=64):
     }
     glob = global_features(motion, enc, layout)
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
-    loop_to = loop_target(fit["codes"], max(2, int(0.5 * motion.fps)))
+    loop_to = loop_target(fit["codes"], max(2, int(0.5 * motion.fps)), int(round(LOOP_MATCH_S * motion.fps)))
     restart_to, restart_blend = restart_target(fit["codes"], motion.fps, loop_to)
     info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]), code_smooth_s=smooth_s,
                 loop_to=loop_to, restart_to=restart_to, restart_blend_s=restart_blend,

@@ -72,6 +72,25 @@ def test_a_loop_near_the_start_needs_no_restart():
     assert dna.restart_target(codes, 30, loop_to) == (loop_to, 0.0)
 
 
+def test_a_loop_continues_the_last_frame_s_velocity_not_only_its_pose():
+    # A swing whose last pose recurs on the way up and on the way down: one frame cannot
+    # tell them apart (the nearest single pose is on the wrong way here); the lead-in can.
+    t = np.arange(120)
+    codes = np.stack([np.cos(2 * np.pi * t / 29.0), np.zeros(len(t))], 1)
+    going = np.sign(codes[-1, 0] - codes[-2, 0])
+
+    def continues(loop_to):
+        return np.sign(codes[loop_to, 0] - codes[loop_to - 1, 0]) == going
+
+    assert not continues(dna.loop_target(codes, 15, window=0))
+    assert continues(dna.loop_target(codes, 15, window=10))
+
+
+def test_a_loop_match_window_longer_than_the_clip_is_cut_to_it():
+    codes = np.stack([np.linspace(0, 1, 6), np.zeros(6)], 1)
+    assert 1 <= dna.loop_target(codes, 2, window=50) < 6
+
+
 @pytest.fixture(scope="module")
 def generator(tmp_path_factory):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
