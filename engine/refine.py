@@ -40,6 +40,7 @@ POLISH_WINDOW_S = 0.25
 BODY_KEY_RATE = 15.0         # body solves per second for a moving target
 CAP_WIDENING = (1.0, 2.0)
 LIMB_STRAIGHT = 0.97
+STRAIGHT_MARGIN = 0.005      # of the reach: the clip's straightest, plus numerical slack
 BODY_WINDOW_SCALE = 1.5     # the body's fade, relative to the limb's
 REACH_TOLERANCE = 2e-3       # of the span (~3 mm)
 
@@ -109,6 +110,8 @@ class Rig:
         self.legs = [f for f in self.legs if len(self.leg_chains[f]) >= 2]
         self.contact_feet = contacts.contact_joints(sk, pos, self.legs)
         self.cap = _spine_caps(motion)
+        self._positions = pos
+        self._straightest = {}
 
     def chain(self, joint):
         return ik.effector_chain(self.skeleton, joint)
@@ -130,6 +133,15 @@ class Rig:
             if not np.all(np.asarray(w) == 1.0):
                 out.update(self.leg_chains.get(j, ()))
         return out
+
+    def straightest(self, joint, chain):
+        """How straight the clip itself ever holds ``joint``'s limb: the largest distance
+        from the joint to its chain's second joint (shoulder, hip), over its reach."""
+        if joint not in self._straightest:
+            reach = self.limb_length(joint, chain[:2])
+            d = np.linalg.norm(self._positions[:, joint] - self._positions[:, chain[1]], axis=-1)
+            self._straightest[joint] = float(d.max() / max(reach, 1e-12))
+        return self._straightest[joint]
 
     def limb_length(self, joint, chain):
         rest = self.skeleton.rest_translations
@@ -306,13 +318,16 @@ def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale):
 
 
 def _bent(sk, pos, tasks, rig):
-    """True when every targeted limb keeps some bend (below LIMB_STRAIGHT of its reach)."""
+    """True when no targeted limb is straighter than LIMB_STRAIGHT of its reach or than
+    the clip itself ever holds it (arms overhead in a jumping jack are straight; a head
+    on its neck is always 'straight', having no elbow)."""
     for j, _, _ in tasks:
         chain = rig.chain(j)
         if sk.parents[j] < 0 or len(chain) < 2:
             continue
         reach = rig.limb_length(j, chain[:2])
-        if float(np.linalg.norm(pos[:, j] - pos[:, chain[1]], axis=-1).max()) > LIMB_STRAIGHT * reach:
+        limit = max(LIMB_STRAIGHT, rig.straightest(j, chain) + STRAIGHT_MARGIN)
+        if float(np.linalg.norm(pos[:, j] - pos[:, chain[1]], axis=-1).max()) > limit * reach:
             return False
     return True
 

@@ -107,6 +107,21 @@ def test_planted_feet_stay_when_the_body_moves_for_a_hand():
     assert slide < 0.5
 
 
+def test_a_head_target_the_neck_can_reach_leaves_the_spine_and_pelvis_alone():
+    # A head has no elbow: its chain is always "straight", which must not count as a
+    # locked limb that needs the body to lean.
+    m = standing_clip()
+    sk = m.skeleton
+    head, neck, spine = sk.index("Head"), sk.index("Neck"), sk.index("Spine")
+    nodded = m.copy()
+    nodded.rotations[40, neck] = quat.mul(nodded.rotations[40, neck], quat.from_axis_angle(np.array([1.0, 0, 0]), 0.35))
+    tg = Target(head, [40], nodded.positions()[40, head][None])
+    out = refine.refine_targets(m, [tg])
+    assert errors_cm(m, out, [tg]).max() < 1.0
+    assert np.allclose(out.rotations[:, spine], m.rotations[:, spine], atol=1e-9)
+    assert np.allclose(out.translations[:, 0], m.translations[:, 0], atol=1e-9)
+
+
 def test_two_effectors_at_one_frame_are_both_hit():
     m = standing_clip()
     sk = m.skeleton
