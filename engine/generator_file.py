@@ -56,6 +56,9 @@ def _check_shapes(name, arrays, meta, skeleton):
         (arrays["w3"].shape[1] == m, "network output does not match the deviation basis"),
         (arrays["pull_gain"].shape == (3 * len(meta["network"].get("slots", [])), m),
          "target pull does not match the network's slots"),
+        # Optional (files from before it roll out unbounded): the deviation's trained range.
+        ("dev_limit" not in arrays or (arrays["dev_limit"].shape == (m,) and bool(np.all(arrays["dev_limit"] >= 0))),
+         "deviation limit does not match the deviation basis"),
     ]
     for ok, why in checks:
         if not ok:

@@ -42,6 +42,9 @@ class Stepper(nn.Module):
         sb = torch.zeros(dev_dim, 3 * slots) if slot_basis is None else torch.as_tensor(slot_basis, dtype=torch.float32)
         pg = torch.zeros(3 * slots, dev_dim) if pull_gain is None else torch.as_tensor(pull_gain, dtype=torch.float32)
         self.register_buffer("slot_basis", sb.clone())   # (m, 3S): deviation -> slot joint offsets
+        # Per coordinate, the largest deviation the rollout may hold (set after training
+        # from the range it was trained on; infinite until then).
+        self.register_buffer("dev_limit", torch.full((dev_dim,), float("inf")))
         self.pull_gain = nn.Parameter(pg.clone())         # (3S, m)
 
     def forward(self, dev, cond):
@@ -49,13 +52,14 @@ class Stepper(nn.Module):
         h = torch.relu(self.l1(torch.cat([dev, cond], dim=-1)))
         h = torch.relu(self.l2(h))
         nxt = self.decay * dev + self.l3(h)
-        if not self.slots:
-            return nxt
-        f = cond[:, self.code_dim + 1:].reshape(-1, self.slots, TARGET_FEATURES)
-        # offset still missing after the MLP's step: unit*off is (want - slot(dev)).
-        missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, self.slots, 3)
-        rate = pull_rate(torch, f[..., 3], self.horizon) * f[..., 4]
-        return nxt + (rate[..., None] * missing).reshape(-1, 3 * self.slots) @ self.pull_gain
+        if self.slots:
+            f = cond[:, self.code_dim + 1:].reshape(-1, self.slots, TARGET_FEATURES)
+            # offset still missing after the MLP's step: unit*off is (want - slot(dev)).
+            missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, self.slots, 3)
+            rate = pull_rate(torch, f[..., 3], self.horizon) * f[..., 4]
+            nxt = nxt + (rate[..., None] * missing).reshape(-1, 3 * self.slots) @ self.pull_gain
+        # Min/Max (not Clip): per-coordinate bounds export to ONNX as plain broadcasts.
+        return torch.maximum(torch.minimum(nxt, self.dev_limit), -self.dev_limit)
 
     def to_arrays(self):
         w1 = self.l1.weight.detach().cpu().numpy().T.astype("float32")
@@ -68,6 +72,7 @@ class Stepper(nn.Module):
             "w3": self.l3.weight.detach().cpu().numpy().T.astype("float32"),
             "b3": self.l3.bias.detach().cpu().numpy().astype("float32"),
             "pull_gain": self.pull_gain.detach().cpu().numpy().astype("float32"),
+            "dev_limit": self.dev_limit.detach().cpu().numpy().astype("float32"),
         }
 
     @classmethod
@@ -87,4 +92,6 @@ class Stepper(nn.Module):
             net.l2.bias.copy_(torch.from_numpy(arrays["b2"].astype("float32")))
             net.l3.weight.copy_(torch.from_numpy(np.ascontiguousarray(arrays["w3"].T, dtype="float32")))
             net.l3.bias.copy_(torch.from_numpy(arrays["b3"].astype("float32")))
+            if "dev_limit" in arrays:  # files from before the limit: unbounded
+                net.dev_limit.copy_(torch.from_numpy(arrays["dev_limit"].astype("float32")))
         return net

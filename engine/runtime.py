@@ -54,6 +54,9 @@ class Generator:
         self.target_clamp = float(net.get("target_clamp", np.inf))  # longest offset a slot is asked for
         self.weights = {k: np.ascontiguousarray(arrays[k], dtype=np.float32)
                         for k in ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")}
+        # Per coordinate bound on the deviation (the trained range); files from before it: none.
+        m = self.weights["w1_dev"].shape[0]
+        self.dev_limit = np.ascontiguousarray(arrays.get("dev_limit", np.full(m, np.inf)), dtype=np.float32)
         self.dev_basis = arrays["dev_basis"].astype(np.float64)
         self.scale = self.dna["scale"]
         self._prepare()
@@ -174,13 +177,14 @@ class Generator:
         w = self.weights
         proj = self.code_proj[idx]
         W1, W2, b2, W3, b3, dec = w["w1_dev"], w["w2"], w["b2"], w["w3"], w["b3"], self.decay
+        hi, lo = self.dev_limit, -self.dev_limit
         out = np.zeros((len(idx), W1.shape[0]), dtype=np.float32)
         c = out[0]
         relu = np.maximum
         for t in range(1, len(idx)):
             h = relu(c @ W1 + proj[t], 0.0)
             h = relu(h @ W2 + b2, 0.0)
-            c = dec * c + (h @ W3 + b3)
+            c = np.clip(dec * c + (h @ W3 + b3), lo, hi)
             out[t] = c
         return out.astype(np.float64)
 
@@ -249,6 +253,7 @@ class Generator:
         rate3 = np.repeat(rate, 3, axis=1)
         pulling = (rate.max(axis=1) > 0) & bool(np.any(w["pull_gain"]))
         P, G = self.slot_basis, w["pull_gain"]
+        hi, lo = self.dev_limit, -self.dev_limit
         out = np.zeros((T, w["w1_dev"].shape[0]), dtype=np.float32)
         c = out[0]
         for t in range(1, T):
@@ -257,6 +262,7 @@ class Generator:
             c = dec * c + (h @ W3 + b3)
             if pulling[t]:
                 c = c + (rate3[t] * (goal[t] - c @ P)) @ G
+            c = np.clip(c, lo, hi)
             out[t] = c
         return out.astype(np.float64)
 
@@ -271,10 +277,10 @@ class Generator:
         h = np.maximum(h @ w["w2"] + w["b2"], 0.0)
         nxt = self.decay * dev + (h @ w["w3"] + w["b3"])
         S = len(self.slots)
-        if not S:
-            return nxt
-        f = cond[..., k1:].reshape(-1, S, TARGET_FEATURES)
-        missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, S, 3)
-        rate = pull_rate(np, f[..., 3], self.horizon) * f[..., 4]
-        return nxt + (rate[..., None] * missing).reshape(len(f), -1) @ w["pull_gain"]
+        if S:
+            f = cond[..., k1:].reshape(-1, S, TARGET_FEATURES)
+            missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, S, 3)
+            rate = pull_rate(np, f[..., 3], self.horizon) * f[..., 4]
+            nxt = nxt + (rate[..., None] * missing).reshape(len(f), -1) @ w["pull_gain"]
+        return np.clip(nxt, -self.dev_limit, self.dev_limit)
 

@@ -326,6 +326,7 @@ def target_features_torch(torch, cur_dev, want_dev, tau, mask, unit, clamp):
 
 
 CHUNK_STEPS = 50  # batches made together: one set of large tensor ops instead of 50 small sets
+DEV_LIMIT_MARGIN = 1.5  # the rollout's bound, relative to the largest deviation trained on
 
 
 def _batch(torch, data, T, s, gen, K, B):
@@ -486,12 +487,15 @@ def _fit(torch, device, data, s, report, stop, t0):
     ew = float(s["effector_weight"])
     loss_val, every = float("nan"), max(1, steps // 50)
     batches = []
+    seen = torch.zeros(net.dev_dim)  # per coordinate, the largest deviation trained on
     for step in range(steps):
         if stop():
             raise Cancelled("build cancelled")
         if not batches:
             batches = _batch_chunk(torch, data, T, s, gen, K, min(CHUNK_STEPS, steps - step))[::-1]
-        b = {k: v.to(device) for k, v in batches.pop().items()}
+        b = batches.pop()
+        seen = torch.maximum(seen, torch.maximum(b["teacher"].abs().amax(dim=(0, 1)), b["c0"].abs().amax(dim=0)))
+        b = {k: v.to(device) for k, v in b.items()}
         b["off_cols"] = off_cols
         track, reach = _rollout_loss(torch, net, b, K, slot_map, pull)
         loss = (track + ew * reach) / K
@@ -504,4 +508,8 @@ def _fit(torch, device, data, s, report, stop, t0):
             el = time.perf_counter() - t0
             report(0.05 + 0.9 * (step + 1) / steps, "training", step=step + 1, total=steps, loss=loss_val,
                    eta_s=el / (step + 1) * (steps - step - 1))
-    return net.cpu(), loss_val
+    net = net.cpu()
+    # The rollout never leaves the range it was trained on: a closed loop through the
+    # target features that amplifies itself (long moving-target runs) stays bounded.
+    net.dev_limit.copy_(DEV_LIMIT_MARGIN * seen)
+    return net, loss_val

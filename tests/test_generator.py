@@ -234,6 +234,27 @@ def test_onnx_export_matches_numpy_step(built, tmp_path):
     sess = ort.InferenceSession(info["path"], providers=["CPUExecutionProvider"])
     got = sess.run(None, {"dev": dev, "cond": cond})[0]
     np.testing.assert_allclose(got, g.step(dev, cond), atol=1e-4)
+    # Far outside the trained range the step is bounded, in ONNX as in numpy.
+    big = 100.0 * g.dev_limit * np.sign(dev)
+    got = sess.run(None, {"dev": big, "cond": cond})[0]
+    np.testing.assert_allclose(got, g.step(big, cond), atol=1e-4)
+    assert np.all(np.abs(got) <= g.dev_limit + 1e-6)
+
+
+def test_the_rollout_never_leaves_the_deviation_range_it_was_trained_on(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    assert np.all(np.isfinite(g.dev_limit)) and np.all(g.dev_limit > 0)
+    g.decay = np.float32(1.3)  # a network whose rollout amplifies itself
+    j = clip.skeleton.index("RightHand")
+    n = 3 * clip.num_frames
+    target = [Target(j, np.arange(n), np.tile(clip.positions()[0, j] + 0.3, (n, 1)))]
+    bounded = [g._rollout_free(g.timeline(n)[0]), g.generate(target, num_frames=n, refine=False)]
+    assert np.all(np.abs(bounded[0]) <= g.dev_limit + 1e-6)
+    assert np.all(np.isfinite(bounded[1].positions()))
+    limit = g.dev_limit
+    g.dev_limit = np.full_like(limit, np.inf)  # without the bound the same rollout runs away
+    assert not np.all(np.abs(g._rollout_free(g.timeline(n)[0])) <= 10 * limit)  # (to overflow: NaN)
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_MOTIONS), reason="../shared/motions is absent")
