@@ -184,7 +184,7 @@ def transition_gaps(codes, window):
     window = min(int(window), F - 2)
     pred = np.arange(F - 1)                              # j - 1 for j = 1..F-1
     total, count = np.zeros(F - 1), np.zeros(F - 1)
-    for k in range(int(window) + 1):
+    for k in range(window + 1):
         ok = pred - k >= 0
         d = np.linalg.norm(codes[np.maximum(pred - k, 0)] - codes[F - 1 - k], axis=-1)
         total += np.where(ok, d * d, 0.0)

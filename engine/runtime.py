@@ -184,7 +184,8 @@ class Generator:
         for t in range(1, len(idx)):
             h = relu(c @ W1 + proj[t], 0.0)
             h = relu(h @ W2 + b2, 0.0)
-            c = np.clip(dec * c + (h @ W3 + b3), lo, hi)
+            c = dec * c + (h @ W3 + b3)
+            np.maximum(np.minimum(c, hi, out=c), lo, out=c)  # in place: half np.clip's cost
             out[t] = c
         return out.astype(np.float64)
 
@@ -262,7 +263,7 @@ class Generator:
             c = dec * c + (h @ W3 + b3)
             if pulling[t]:
                 c = c + (rate3[t] * (goal[t] - c @ P)) @ G
-            c = np.clip(c, lo, hi)
+            np.maximum(np.minimum(c, hi, out=c), lo, out=c)
             out[t] = c
         return out.astype(np.float64)
 
