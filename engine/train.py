@@ -23,7 +23,8 @@ DEFAULTS = {
     "threads": 1, "dev_dims": 48, "noise": 0.2, "rollout": 8, "effector_weight": 1.0,
     "target_prob": 0.6, "move_prob": 0.25, "crossfade_prob": 0.5, "warp_prob": 0.2,
     "horizon_s": 1.0, "half_life_s": 0.15, "offset_half_life_s": 0.12, "layer_angle": 0.3,
-    "target_clamp": 0.3, "pull": False, "code_tolerance_cm": 0.3, "max_codes": 64,
+    "target_clamp": 0.3, "pull": False, "contract_weight": 1.0, "contract_noise": 1.0,
+    "code_tolerance_cm": 0.15, "max_codes": 96,
 }
 
 
@@ -401,7 +402,7 @@ def target_offset_columns(torch, code_dim, slots):
     return code_dim + 1 + torch.arange(slots * TARGET_FEATURES).view(-1, TARGET_FEATURES)[:, :3].reshape(-1)
 
 
-def _rollout_loss(torch, net, b, K, slot_map, pull):
+def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
     """The training loss of one batch: K steps of ``net`` (Stepper.forward) from ``c0``
     toward ``teacher`` (mean squared coordinate error per step) plus the weighted squared
     misses of the slot joints (``reach_w``), over K.
@@ -412,7 +413,11 @@ def _rollout_loss(torch, net, b, K, slot_map, pull):
     rollout is one matmul for all K steps, the current slot deviation enters through the
     first-layer columns of the target offsets, and one matmul per step gives both the
     first layer's deviation part and the slot deviations (which the next step's target
-    features and the effector loss share)."""
+    features and the effector loss share).
+
+    With ``probe`` (P, m) noise, also the step map's largest stretch (P,) at the first P
+    samples' last states moved by that noise, under that step's targets (see
+    ``step_stretch``); else None."""
     import torch.nn.functional as fn
     c, B = b["c0"], len(b["c0"])
     m, H = net.dev_dim, net.l1.out_features
@@ -454,7 +459,57 @@ def _rollout_loss(torch, net, b, K, slot_map, pull):
     reach = 0.0
     if S3:
         reach = torch.sum(b["reach_w"] * (torch.stack(slots, 1) - b["want"]) ** 2) / (B * net.slots)
-    return track, reach
+    if probe is None:
+        return track, reach, None
+    k, P = K - 1, len(probe)
+    c = (devs[k - 1] if K > 1 else b["c0"])[:P].detach() + probe
+    z = torch.addmm(static[k][:P], c, proj)
+    pre, cur = z.split([H, S3], dim=1) if S3 else (z, None)
+    if S3:
+        pre = pre - (cur * mu[k][:P]) @ w_off
+    stretch = step_stretch(torch, net, pre, torch.addmm(net.l2.bias, torch.relu(pre), w2), proj[:, :H],
+                           proj[:, H:] if S3 else None, mu[k][:P] if S3 else None, w_off)
+    return track, reach, stretch
+
+
+# The contraction term (``contract_weight``): a step that stretches some direction of the
+# deviation (spectral norm of its Jacobian > 1) lets a long run grow along it — under a
+# target held out of reach for seconds, such a mode grew 1.5 % per frame until the
+# numbers overflowed (wave_hello, finer DNA). Penalising the stretch at noisy states
+# near the training rollouts, under their targets, keeps every step non-expanding there.
+POWER_ITERATIONS = 4
+PROBES = 16  # states per batch: the stretch needs few, and more slowed the build
+
+
+def step_stretch(torch, net, pre1, pre2, w1_dev, slot_map, mu, w_off, iterations=POWER_ITERATIONS):
+    """(B,) the largest stretch of one step's map dev -> next dev at each sample's state,
+    i.e. the spectral norm of its Jacobian decay * I + W1' D1 W2 D2 W3 (row vectors; W1'
+    includes the target offsets' dependence on the deviation: ``slot_map`` (m, 3S), ``mu``
+    (B, 3S) mask / unit, ``w_off`` (3S, H); D the ReLU gates of the pre-activations
+    ``pre1``, ``pre2`` (B, H)), by power iteration: the vector is found without gradients,
+    the norm of its image has them. The pull (off by default) is not part of it."""
+    d1, d2 = (pre1 > 0).to(pre1.dtype), (pre2 > 0).to(pre2.dtype)
+    w2, w3 = net.l2.weight.t(), net.l3.weight.t()
+
+    def forward(u):
+        a = u @ w1_dev
+        if slot_map is not None:
+            a = a - ((u @ slot_map) * mu) @ w_off
+        return net.decay * u + ((a * d1) @ w2 * d2) @ w3
+
+    def backward(v):
+        x = ((v @ w3.t()) * d2 @ w2.t()) * d1
+        out = x @ w1_dev.t()
+        if slot_map is not None:
+            out = out - ((x @ w_off.t()) * mu) @ slot_map.t()
+        return net.decay * v + out
+
+    with torch.no_grad():
+        u = torch.ones(pre1.shape[0], w1_dev.shape[0], dtype=pre1.dtype, device=pre1.device)
+        for _ in range(iterations):
+            u = backward(forward(u))
+            u = u / u.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    return forward(u).norm(dim=1)
 
 
 def _tables(torch, data):
@@ -485,6 +540,7 @@ def _fit(torch, device, data, s, report, stop, t0):
     slot_map = T["slot_map"].to(device)
     off_cols = target_offset_columns(torch, net.code_dim, S).to(device)
     ew = float(s["effector_weight"])
+    cw = float(s["contract_weight"])
     loss_val, every = float("nan"), max(1, steps // 50)
     batches = []
     seen = torch.zeros(net.dev_dim)  # per coordinate, the largest deviation trained on
@@ -497,8 +553,11 @@ def _fit(torch, device, data, s, report, stop, t0):
         seen = torch.maximum(seen, torch.maximum(b["teacher"].abs().amax(dim=(0, 1)), b["c0"].abs().amax(dim=0)))
         b = {k: v.to(device) for k, v in b.items()}
         b["off_cols"] = off_cols
-        track, reach = _rollout_loss(torch, net, b, K, slot_map, pull)
+        probe = float(s["contract_noise"]) * torch.randn(PROBES, net.dev_dim, generator=gen).to(device) if cw > 0 else None
+        track, reach, stretch = _rollout_loss(torch, net, b, K, slot_map, pull, probe)
         loss = (track + ew * reach) / K
+        if stretch is not None:
+            loss = loss + cw * torch.relu(stretch - 1.0).square().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -59,7 +59,7 @@ def test_training_rollout_is_stepping_the_network(clip_data, pull):
     b = train._batch(torch, data, T, s, torch.Generator().manual_seed(3), K, 16)
     b["off_cols"] = train.target_offset_columns(torch, net.code_dim, data["slots"])
     assert float(b["reach_w"].sum()) > 0  # some effector loss in the batch
-    track, reach = train._rollout_loss(torch, net, b, K, T["slot_map"], pull)
+    track, reach, _ = train._rollout_loss(torch, net, b, K, T["slot_map"], pull)
     fast = track + reach
     fast_grads = torch.autograd.grad(fast, params)
     slow = _reference_loss(torch, net, b, K, T, data)
@@ -89,3 +89,78 @@ def test_principal_directions_are_the_svd_directions():
     want = np.linalg.svd(rows, full_matrices=False)[2][:12]
     np.testing.assert_allclose(np.abs(np.sum(got * want, axis=1)), 1.0, atol=1e-9)
     assert np.all(got[np.arange(12), np.abs(got).argmax(axis=1)] > 0)
+
+
+def _targeted_state(torch, net, data, s, P=12):
+    """P states with active targets: the deviation c (P, m) and a function c -> the full
+    cond (code, phase and target features recomputed from c, as the runtime does)."""
+    T = train._tables(torch, data)
+    b = train._batch(torch, data, T, dict(s, target_prob=1.0), torch.Generator().manual_seed(5), 4, P)
+    S, unit, k = data["slots"], data["target_unit"], 2
+    code = b["static"][:, k, :net.code_dim + 1]
+    f = b["static"][:, k, net.code_dim + 1:].reshape(P, S, 5)
+
+    def cond(c, rows=slice(None)):
+        cur = (c @ T["slot_map"]).view(-1, S, 3)
+        g = f[rows]
+        feats = train.target_features_torch(torch, cur, g[..., :3] * unit, g[..., 3], g[..., 4], unit,
+                                            data["target_clamp"])
+        return torch.cat([code[rows], feats], -1)
+    return b["c0"] + 0.5 * torch.randn(b["c0"].shape, generator=torch.Generator().manual_seed(6)), cond, f[..., 4], T
+
+
+def test_step_stretch_is_the_jacobians_spectral_norm(clip_data):
+    """The contraction term's stretch is the largest singular value of d next / d dev of
+    Stepper.forward, target features included (autograd Jacobian, SVD)."""
+    import torch
+    s, data = clip_data
+    torch.manual_seed(1)
+    net = train._network(torch, data, s)
+    with torch.no_grad():  # an expanding network, so the term has something to measure
+        net.l3.weight.normal_(0, 0.3)
+    c, cond, mask, T = _targeted_state(torch, net, data, s)
+    assert float(mask.sum()) > 0
+    m, H, unit = net.dev_dim, net.l1.out_features, data["target_unit"]
+    x = torch.cat([c, cond(c)], -1)
+    pre1 = net.l1(x)
+    pre2 = net.l2(torch.relu(pre1))
+    off_cols = train.target_offset_columns(torch, net.code_dim, data["slots"])
+    w_off = net.l1.weight[:, m:][:, off_cols].t()
+    mu = (mask[..., None].expand(-1, -1, 3) / unit).reshape(len(c), -1)
+    with torch.no_grad():
+        got = train.step_stretch(torch, net, pre1, pre2, net.l1.weight[:, :m].t(), T["slot_map"], mu, w_off,
+                                 iterations=200)
+    want = []
+    for i in range(len(c)):
+        J = torch.autograd.functional.jacobian(lambda ci: net(ci[None], cond(ci[None], [i]))[0], c[i])
+        want.append(float(torch.linalg.matrix_norm(J, ord=2)))
+    assert max(want) > 1.0
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-4)
+
+
+def _stretch_after_training(clip_data, contract_weight):
+    """Largest per-step stretch at noisy rollout states of a network trained (300 steps)
+    with the given contraction weight."""
+    import torch
+    s, data = clip_data
+    s = train.resolve_settings({"contract_weight": contract_weight})
+    torch.manual_seed(0)
+    net, _ = train._fit(torch, "cpu", data, s, lambda *a, **k: None, lambda: False, 0.0)
+    T = train._tables(torch, data)
+    b = train._batch(torch, data, T, s, torch.Generator().manual_seed(9), 8, 256)
+    b["off_cols"] = train.target_offset_columns(torch, net.code_dim, data["slots"])
+    probe = torch.randn(256, net.dev_dim, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        _, _, stretch = train._rollout_loss(torch, net, b, 8, T["slot_map"], False, probe)
+    return stretch.numpy()
+
+
+def test_the_contraction_term_keeps_steps_from_stretching(clip_data):
+    """Trained with the term (the default), a step stretches almost no direction of the
+    deviation at states near the training rollouts; without it, a good share of them
+    (the seed of a long run's growth under held targets)."""
+    free = _stretch_after_training(clip_data, 0.0)
+    held = _stretch_after_training(clip_data, train.DEFAULTS["contract_weight"])
+    assert np.mean(free > 1.0) > 0.2
+    assert np.mean(held > 1.0) < 0.5 * np.mean(free > 1.0)
+    assert np.percentile(held, 90) < np.percentile(free, 90) - 0.2
