@@ -408,7 +408,7 @@ def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
     misses of the slot joints (``reach_w``), over K.
 
     Same function and gradients as calling ``net(c, cond)`` with the full per-step input
-    ``cond = [static | target_features_torch(...)]`` (tests/test_generator.py checks it),
+    ``cond = [static | target_features_torch(...)]`` (tests/test_train_rollout.py checks it),
     arranged for fewer, larger ops: the first layer's part that does not depend on the
     rollout is one matmul for all K steps, the current slot deviation enters through the
     first-layer columns of the target offsets, and one matmul per step gives both the
@@ -476,7 +476,7 @@ def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
 # deviation (spectral norm of its Jacobian > 1) lets a long run grow along it — under a
 # target held out of reach for seconds, such a mode grew 1.5 % per frame until the
 # numbers overflowed (wave_hello, finer DNA). Penalising the stretch at noisy states
-# near the training rollouts, under their targets, keeps every step non-expanding there.
+# near the training rollouts, under their targets, teaches steps that do not stretch there.
 POWER_ITERATIONS = 4
 PROBES = 16  # states per batch: the stretch needs few, and more slowed the build
 
