@@ -120,7 +120,7 @@ def test_step_stretch_is_the_jacobians_spectral_norm(clip_data):
         net.l3.weight.normal_(0, 0.3)
     c, cond, mask, T = _targeted_state(torch, net, data, s)
     assert float(mask.sum()) > 0
-    m, H, unit = net.dev_dim, net.l1.out_features, data["target_unit"]
+    m, unit = net.dev_dim, data["target_unit"]
     x = torch.cat([c, cond(c)], -1)
     pre1 = net.l1(x)
     pre2 = net.l2(torch.relu(pre1))
@@ -142,7 +142,7 @@ def _stretch_after_training(clip_data, contract_weight):
     """Largest per-step stretch at noisy rollout states of a network trained (300 steps)
     with the given contraction weight."""
     import torch
-    s, data = clip_data
+    _, data = clip_data
     s = train.resolve_settings({"contract_weight": contract_weight})
     torch.manual_seed(0)
     net, _ = train._fit(torch, "cpu", data, s, lambda *a, **k: None, lambda: False, 0.0)
