@@ -32,6 +32,11 @@ from .metrics import mean_acceleration
 from .skeleton import forward_kinematics
 
 METRIC_SPAN = 1.70  # EVAL.md: distances in metres after scaling the span to 1.70 m
+# The fewest codes that rebuild joint positions within CODE_TOLERANCE_CM (EVAL.md metres),
+# at most MAX_CODES: 0.15 cm rather than 0.3 cm measured edit jitter 1.06 -> 1.01 and
+# style distance 1.45 -> 1.38 cm (docs/benchmark.md, note 5).
+CODE_TOLERANCE_CM = 0.15
+MAX_CODES = 96
 
 
 def metric_scale(skeleton):
@@ -58,7 +63,7 @@ def trajectory_columns(layout):
     return np.array([layout.height, layout.vel.start, layout.vel.start + 1, layout.turn])
 
 
-def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=0.3, max_codes=64):
+def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     """PCA of the normalised states with the fewest components that rebuild the clip."""
     sk = motion.skeleton
     span = sk.span()
@@ -259,13 +264,13 @@ def effector_joints(skeleton, max_slots=5):
     return [j for j in out if j != skeleton.root][:max_slots]
 
 
-def build_dna(motion, tolerance_cm=0.3, max_codes=64):
+def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     """Everything the generator knows about the clip, plus the encoding used to train."""
     layout = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
     enc = features.encode(motion, layout=layout)
     joint_translations = motion.translations.mean(axis=0)
     fit = fit_codes(motion, enc, layout, joint_translations, tolerance_cm, max_codes)
-    # float32: far finer than the 0.3 cm code tolerance, and half the file (codes grow with
+    # float32: far finer than the code tolerance (0.15 cm), and half the file (codes grow with
     # the clip: 2400 frames x 48 codes is most of a long clip's generator).
     smooth_s = fit_smoothing(fit, enc, layout, motion.skeleton, joint_translations, motion.fps)
     fit["codes"] = smooth_codes(fit["codes"], motion.fps, smooth_s).astype(np.float32)

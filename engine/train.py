@@ -24,7 +24,7 @@ DEFAULTS = {
     "target_prob": 0.6, "move_prob": 0.25, "crossfade_prob": 0.5, "warp_prob": 0.2,
     "horizon_s": 1.0, "half_life_s": 0.15, "offset_half_life_s": 0.12, "layer_angle": 0.3,
     "target_clamp": 0.3, "pull": False, "contract_weight": 1.0, "contract_noise": 1.0,
-    "code_tolerance_cm": 0.15, "max_codes": 96,
+    "code_tolerance_cm": dna_mod.CODE_TOLERANCE_CM, "max_codes": dna_mod.MAX_CODES,
 }
 
 
