@@ -52,6 +52,9 @@ class Generator:
         self.target_unit = float(net["target_unit"])
         self.horizon = float(net["horizon"])
         self.target_clamp = float(net.get("target_clamp", np.inf))  # longest offset a slot is asked for
+        # Per slot (S, 1), the longest offset trained on there; files without it: target_clamp.
+        clamps = net.get("slot_clamp", [self.target_clamp] * len(self.slots))
+        self.slot_clamp = np.minimum(self.target_clamp, np.asarray(clamps, dtype=np.float64)).reshape(-1, 1)
         self.weights = {k: np.ascontiguousarray(arrays[k], dtype=np.float32)
                         for k in ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")}
         # Per coordinate bound on the deviation (the trained range); files from before it: none.
@@ -218,11 +221,8 @@ class Generator:
         rollout costs."""
         w = self.weights
         T, S = len(idx), len(self.slots)
-        lay, up = self.layout, self.skeleton.up_axis
-        theta_b, ground_b = features.integrate_root(base, lay, theta0, ground0)
-        root_b = features.root_world(base, lay, theta_b, ground_b, up)
-        rel_b = base[:, self.slot_cols].reshape(T, S, 3)
-        world_b = root_b[:, None] + quat.mul_vec(features.heading_quat(theta_b, up)[:, None], rel_b)
+        up = self.skeleton.up_axis
+        theta_b, world_b = self.slot_world(base, theta0, ground0)
         want = np.zeros((T, S, 3))
         tau = np.zeros((T, S))
         mask = np.zeros((T, S))
@@ -232,10 +232,10 @@ class Generator:
             want[on, s_] = features.heading_frame_offsets(tpos[on] - world_b[k, s_], theta_b[k], up)
             tau[on, s_] = np.clip((k - np.flatnonzero(on)) / self.horizon, 0.0, 1.0)
             mask[on, s_] = 1.0
-        # A far target (or one left behind by a loop jump) pulls at most target_clamp:
+        # A far target (or one left behind by a loop jump) asks at most the slot's clamp:
         # the network is never driven outside the offsets it was trained on.
         length = np.linalg.norm(want, axis=-1, keepdims=True)
-        want *= np.minimum(1.0, self.target_clamp / np.maximum(length, 1e-12))
+        want *= np.minimum(1.0, self.slot_clamp / np.maximum(length, 1e-12))
         feats = np.concatenate([want / self.target_unit * mask[..., None], (tau * mask)[..., None], mask[..., None]], axis=-1)
         W1t = w["w1_target"].astype(np.float64)                                   # (S*5, H)
         bias = (self.code_proj[idx] + feats.reshape(T, -1) @ W1t).astype(np.float32)
@@ -266,6 +266,15 @@ class Generator:
             np.maximum(np.minimum(c, hi, out=c), lo, out=c)
             out[t] = c
         return out.astype(np.float64)
+
+    def slot_world(self, base, theta0, ground0):
+        """Heading (T,) and world positions (T, S, 3) of the slot joints in the states
+        ``base`` (T, D): where a target's offset is measured from."""
+        T, lay, up = len(base), self.layout, self.skeleton.up_axis
+        theta_b, ground_b = features.integrate_root(base, lay, theta0, ground0)
+        root_b = features.root_world(base, lay, theta_b, ground_b, up)
+        rel_b = base[:, self.slot_cols].reshape(T, len(self.slots), 3)
+        return theta_b, root_b[:, None] + quat.mul_vec(features.heading_quat(theta_b, up)[:, None], rel_b)
 
     def step(self, dev, cond):
         """One network step, exactly what the ONNX export computes: ``dev`` (B, m) deviation,

@@ -25,6 +25,10 @@ DEFAULTS = {
     "horizon_s": 1.0, "half_life_s": 0.15, "offset_half_life_s": 0.12, "layer_angle": 0.3,
     "target_clamp": 0.3, "pull": False, "contract_weight": 1.0, "contract_noise": 1.0,
     "code_tolerance_cm": dna_mod.CODE_TOLERANCE_CM, "max_codes": dna_mod.MAX_CODES,
+    # Samples with no variation and no target (the network learns to replay the clip
+    # when nothing is asked); a slot is asked at most this percentile of the offsets it
+    # was trained on; the teacher leaves out the DNA's residual (docs/engine.md, Training).
+    "free_prob": 0.4, "slot_clamp_percentile": 90.0, "teach_residual": False,
 }
 
 
@@ -89,7 +93,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     data = _training_data(motion, dna, info, layout, base, s, rng)
     if stop():
         raise Cancelled("build cancelled")
-    net, loss = _fit(torch, device, data, s, report, stop, t_train0)
+    net, loss, slot_clamp = _fit(torch, device, data, s, report, stop, t_train0)
     train_seconds = time.perf_counter() - t_train0
 
     arrays = dict(dna)
@@ -102,7 +106,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
         "dna_info": info,
         "network": {"decay": data["decay"], "hidden": int(s["hidden"]), "slots": info["effectors"],
                     "target_unit": data["target_unit"], "horizon": data["horizon"],
-                    "target_clamp": data["target_clamp"],
+                    "target_clamp": data["target_clamp"], "slot_clamp": slot_clamp,
                     "offset_decay": _decay(s["offset_half_life_s"], motion.fps)},
         "settings": s,
         "build": {"train_seconds": train_seconds, "torch_import_seconds": t_torch, "device": device,
@@ -357,11 +361,17 @@ def _batch(torch, data, T, s, gen, K, B):
     far = 1 + (torch.rand(B, S, generator=gen) * H).long()
     tt = torch.clamp(ti[:, None] + torch.where(torch.rand(B, S, generator=gen) < 0.5, near, far), max=F - 1)
     teach_frames = torch.cat([frames, tt], dim=1)
-    dev = _sample_variations(torch, data, T, teach_frames, s, gen) + _rows(torch, T["residual"], teach_frames)
+    dev = _sample_variations(torch, data, T, teach_frames, s, gen)
+    varied = torch.ones(B)
+    if float(s["free_prob"]) > 0:  # the clip itself, nothing asked
+        varied = (torch.rand(B, generator=gen) >= float(s["free_prob"])).float()
+        dev = dev * varied[:, None, None]
+    if s["teach_residual"]:
+        dev = dev + _rows(torch, T["residual"], teach_frames)
     pos = (dev @ T["slot_map"]).view(B, -1, S, 3)                      # slot deviations
     want_static = pos[:, K + 1:][:, torch.arange(S), torch.arange(S)]   # (B, S, 3): slot k at tt_k
     nxt = frames[:, 1:]                                                  # frame each step predicts
-    mask = (torch.rand(B, S, generator=gen) < float(s["target_prob"])).float()
+    mask = (torch.rand(B, S, generator=gen) < float(s["target_prob"])).float() * varied[:, None]
     moving = (torch.rand(B, 1, generator=gen) < float(s["move_prob"])).float()[..., None]
     noise = torch.randn(B, dev.shape[-1], generator=gen)
     live = (nxt[:, :, None] <= tt[:, None]).float()                      # target still ahead
@@ -544,6 +554,7 @@ def _fit(torch, device, data, s, report, stop, t0):
     loss_val, every = float("nan"), max(1, steps // 50)
     batches = []
     seen = torch.zeros(net.dev_dim)  # per coordinate, the largest deviation trained on
+    asked = [[] for _ in range(S)]    # per slot, the offsets asked at target frames
     for step in range(steps):
         if stop():
             raise Cancelled("build cancelled")
@@ -551,6 +562,11 @@ def _fit(torch, device, data, s, report, stop, t0):
             batches = _batch_chunk(torch, data, T, s, gen, K, min(CHUNK_STEPS, steps - step))[::-1]
         b = batches.pop()
         seen = torch.maximum(seen, torch.maximum(b["teacher"].abs().amax(dim=(0, 1)), b["c0"].abs().amax(dim=0)))
+        if S:
+            lengths = b["want"].view(*b["want"].shape[:2], S, 3).norm(dim=-1)
+            hit = b["reach_w"].view(*b["want"].shape[:2], S, 3)[..., 0] > 0
+            for k in range(S):
+                asked[k].append(lengths[..., k][hit[..., k]])
         b = {k: v.to(device) for k, v in b.items()}
         b["off_cols"] = off_cols
         probe = float(s["contract_noise"]) * torch.randn(PROBES, net.dev_dim, generator=gen).to(device) if cw > 0 else None
@@ -571,4 +587,14 @@ def _fit(torch, device, data, s, report, stop, t0):
     # The rollout never leaves the range it was trained on: a closed loop through the
     # target features that amplifies itself (long moving-target runs) stays bounded.
     net.dev_limit.copy_(DEV_LIMIT_MARGIN * seen)
-    return net, loss_val
+    return net, loss_val, slot_clamps(asked, float(s["slot_clamp_percentile"]), data["target_clamp"])
+
+
+def slot_clamps(asked, percentile, clamp):
+    """Per slot, the longest offset the runtime asks of the network (skeleton units): the
+    ``percentile`` of the offsets it was trained to reach there, at most ``clamp``."""
+    out = []
+    for parts in asked:
+        lengths = np.concatenate([p.detach().cpu().numpy().ravel() for p in parts]) if parts else np.zeros(0)
+        out.append(float(min(clamp, np.percentile(lengths, percentile))) if len(lengths) else float(clamp))
+    return out

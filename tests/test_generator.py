@@ -273,7 +273,8 @@ def pulled(tmp_path_factory):
     """A generator trained with the linear target pull on (settings ``pull``)."""
     clip = synthetic_clip(60)
     path = str(tmp_path_factory.mktemp("pull") / "pull.mdna")
-    train.build_generator(clip, path, {"steps": 30, "pull": True})
+    # The request unclamped per slot (the default asks a slot only what it was trained on).
+    train.build_generator(clip, path, {"steps": 30, "pull": True, "slot_clamp_percentile": 100.0})
     return clip, path
 
 
@@ -335,3 +336,25 @@ def test_far_moving_target_keeps_the_network_near_the_clip(built):
     gap = _cm_error(rel(out), rel(free), clip.skeleton)
     reach = 100 * metric_scale(clip.skeleton) * g.target_clamp
     assert gap.max() < 1.5 * reach, (gap.max(), reach)
+
+
+def test_a_slot_is_asked_at_most_the_offset_it_was_trained_on(built):
+    """Requests beyond a slot's clamp (a percentile of the offsets trained on there) make
+    the same rollout as one at the clamp: far out of its training the network's response
+    was a large, unclip-like move of the whole body; a shorter request is passed as is."""
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    j, frame = clip.skeleton.index("LeftHand"), 45
+    clamp = float(g.slot_clamp[g.slots.index(j), 0])
+    assert 0.0 < clamp < g.target_clamp
+    # Offsets from where the rollout's DNA frame puts the hand (what the request measures).
+    idx, jumps = g.timeline(g.num_frames)
+    base = g.base[idx] + g._offsets(idx, jumps, g.dna["first_state"])
+    at = g.slot_world(base, g.dna["first_heading"][0], g.dna["first_ground"])[1][frame, g.slots.index(j)]
+    direction = np.array([0.0, 0.6, 0.8])
+
+    def rollout(length):
+        return g.generate([Target(j, [frame], at + length * direction)], refine=False).rotations
+
+    np.testing.assert_allclose(rollout(2.0 * clamp), rollout(4.0 * clamp), atol=1e-6)
+    assert not np.allclose(rollout(0.5 * clamp), rollout(2.0 * clamp), atol=1e-6)

@@ -145,7 +145,7 @@ def _stretch_after_training(clip_data, contract_weight):
     _, data = clip_data
     s = train.resolve_settings({"contract_weight": contract_weight})
     torch.manual_seed(0)
-    net, _ = train._fit(torch, "cpu", data, s, lambda *a, **k: None, lambda: False, 0.0)
+    net, _, _ = train._fit(torch, "cpu", data, s, lambda *a, **k: None, lambda: False, 0.0)
     T = train._tables(torch, data)
     b = train._batch(torch, data, T, s, torch.Generator().manual_seed(9), 8, 256)
     b["off_cols"] = train.target_offset_columns(torch, net.code_dim, data["slots"])
@@ -164,3 +164,32 @@ def test_the_contraction_term_keeps_steps_from_stretching(clip_data):
     assert np.mean(free > 1.0) > 0.2
     assert np.mean(held > 1.0) < 0.5 * np.mean(free > 1.0)
     assert np.percentile(held, 90) < np.percentile(free, 90) - 0.2
+
+
+def test_free_samples_follow_the_clip_without_targets(clip_data):
+    """``free_prob`` 1: no sample has a target or a variation, so the teacher is the clip's
+    own DNA frame (zero deviation), or its DNA residual when the network is taught that;
+    with the default share, other samples do vary."""
+    import torch
+    s, data = clip_data
+    T = train._tables(torch, data)
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    free = train._batch(torch, data, T, dict(s, free_prob=1.0, teach_residual=False), gen(), 8, 16)
+    assert float(free["reach_w"].sum()) == 0.0 and float(free["mu"].abs().sum()) == 0.0
+    assert float(free["teacher"].abs().max()) == 0.0
+    taught = train._batch(torch, data, T, dict(s, free_prob=1.0, teach_residual=True), gen(), 8, 16)
+    rows = taught["teacher"].reshape(-1, taught["teacher"].shape[-1])
+    assert float(rows.abs().max()) > 0.0
+    gap = (rows[:, None] - T["residual"][None]).abs().amax(dim=-1).min(dim=1).values
+    assert float(gap.max()) == 0.0  # every row is one of the clip's residual rows
+    mixed = train._batch(torch, data, T, s, gen(), 8, 64)
+    assert float(mixed["teacher"].abs().amax(dim=(1, 2)).max()) > 0.0 and float(mixed["reach_w"].sum()) > 0.0
+
+
+def test_slot_clamps_are_a_percentile_of_the_offsets_trained_on():
+    import torch
+    asked = [[torch.arange(1.0, 51.0), torch.arange(51.0, 101.0)], [torch.tensor([1000.0])], []]
+    out = train.slot_clamps(asked, 90.0, 500.0)
+    assert out[0] == pytest.approx(np.percentile(np.arange(1.0, 101.0), 90.0))
+    assert out[1] == 500.0  # never beyond the global clamp
+    assert out[2] == 500.0  # a slot never asked: the global clamp
