@@ -45,6 +45,10 @@ def resolve_settings(settings):
     s.update(settings or {})
     if int(s["steps"]) < 1:
         raise ValueError("settings.steps must be at least 1")
+    if not 0.0 < float(s["slot_clamp_percentile"]) <= 100.0:
+        raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
+    if not 0.0 <= float(s["free_prob"]) < 1.0:
+        raise ValueError("settings.free_prob must be in [0, 1): some samples must carry targets")
     return s
 
 

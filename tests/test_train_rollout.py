@@ -193,3 +193,10 @@ def test_slot_clamps_are_a_percentile_of_the_offsets_trained_on():
     assert out[0] == pytest.approx(np.percentile(np.arange(1.0, 101.0), 90.0))
     assert out[1] == 500.0  # never beyond the global clamp
     assert out[2] == 500.0  # a slot never asked: the global clamp
+
+
+@pytest.mark.parametrize("bad", [{"slot_clamp_percentile": 0.0}, {"slot_clamp_percentile": 150.0},
+                                 {"free_prob": 1.0}, {"free_prob": -0.1}])
+def test_out_of_range_sampling_settings_are_refused_before_training(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        train.resolve_settings(bad)
