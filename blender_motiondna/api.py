@@ -154,6 +154,7 @@ def generator_file_info(path):
                 "code_smooth_s": dna.get("code_smooth_s"),
                 "speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
                 "rhythm_period_s": dna.get("rhythm_period_s"), "loop_to": dna.get("loop_to"),
+                "loop_from": dna.get("loop_from", frames - 1 if frames else None),
                 "restart_to": dna.get("restart_to", dna.get("loop_to")),
                 "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
         "network": {"hidden": net.get("hidden"), "deviation_dims": int(arrays["dev_basis"].shape[0]),

@@ -480,6 +480,7 @@ def _info_text(i, joints):
         + (f", low-pass {1000 * d['code_smooth_s']:.0f} ms" if d.get("code_smooth_s") is not None else "") + "), "
         f"speed {_fmt(d['speed_mean_m_s'])} m/s (p95 {_fmt(d['speed_p95_m_s'])}), "
         f"rhythm {_fmt(d['rhythm_period_s'])} s, loops to frame {d['loop_to']}"
+        + (f" from frame {d['loop_from']}" if d.get("loop_from") not in (None, i["frames"] - 1) else "")
         + (f" (every other cycle to {d['restart_to']})" if d.get("restart_to") != d["loop_to"] else ""),
         f"  effectors    {', '.join(d['effectors'])}",
         f"  network      {n['parameters']} parameters, hidden {n['hidden']}, {n['deviation_dims']} deviation dims, "

@@ -208,23 +208,96 @@ def loop_target(codes, min_gap, window=0):
     return int(np.argmin(transition_gaps(codes, window)[:hi - 1]) + 1)
 
 
+# Leave a cycle before the last frame only when that seam is this many times cleaner than
+# the last frame's (skipped material counted in): jumping_jacks' last frame is 9 cm from
+# anything in its first half, a 4 cm style spike at every loop (docs/benchmark.md, note 1).
+EARLY_EXIT_GAIN = 2.5
+EARLY_EXIT_SKIP_CM = 4.0  # seam centimetres one whole clip of skipped material is worth
+
+
+def pose_points(states, layout, skeleton, fps):
+    """EVAL.md's style points per frame, flattened (F, 3P), in cm: joint positions relative to
+    the root in its heading frame, root height, and its ground displacement over 0.1 s."""
+    F, J = len(states), layout.num_joints
+    cm = 100.0 * metric_scale(skeleton)
+    root = np.zeros((F, 2, 3))
+    root[:, 0, 0] = states[:, layout.height]
+    root[:, 1, :2] = states[:, layout.vel] * 0.1 * fps
+    pts = np.concatenate([states[:, layout.pos].reshape(F, J, 3), root], axis=1)
+    return pts.reshape(F, -1) * cm
+
+
+def seam_gaps(points, exits, window):
+    """Seam gap (cm) from each exit frame e to every entry frame j (E, F): the RMS point
+    distance of the frame jumped from to the entry's predecessor, combined with that of
+    their lead-ins (e - k against j - 1 - k, k <= window) so velocity matches too. Both
+    count: the pose gap is what the blend must hide, the lead-in how the motion was
+    moving into it."""
+    F, P = len(points), points.shape[1] // 3
+    exits = np.asarray(exits)
+    lo = max(int(exits.min()) - window, 0)
+    rows = points[lo:]
+    sq = (points ** 2).sum(axis=1)
+    d2 = np.maximum(sq[lo:, None] + sq[None, :] - 2.0 * rows @ points.T, 0.0) / P  # (R, F) a vs b
+    # Diagonal running sums: cum[a, b] = sum over k >= 0 of d2[a - k, b - k] (as far as rows go).
+    cum = d2.copy()
+    for r in range(1, len(cum)):
+        cum[r, 1:] += cum[r - 1, :-1]
+    e = exits - lo
+    j = np.arange(1, F)
+    n = np.minimum(window + 1, np.minimum(j[None, :], exits[:, None] + 1))            # terms in the lead-in
+    before = cum[e[:, None], j[None, :] - 1]
+    back_r, back_c = e[:, None] - n, j[None, :] - 1 - n
+    ok = (back_r >= 0) & (back_c >= 0)
+    before = before - np.where(ok, cum[np.maximum(back_r, 0), np.maximum(back_c, 0)], 0.0)
+    lead2 = before / n
+    pose2 = d2[e[:, None], j[None, :] - 1]
+    out = np.full((len(exits), F), np.inf)
+    out[:, 1:] = np.sqrt(pose2 + lead2)
+    return out
+
+
+def early_exit(points, fps, loop_to, min_gap, window):
+    """(loop_from, loop_to): where later cycles leave the clip and re-enter it. The last
+    frame and ``loop_to`` unless a pair (exit in the second half, entry in the first)
+    has a seam EARLY_EXIT_GAIN times cleaner, skipped material counted in; a clip whose
+    ending is no place to loop (it winds down, or stops mid-gesture) then loops its
+    cleanest stretch, and its ending plays once, in the first pass."""
+    F = len(points)
+    last = F - 1
+    if F < 4 * max(min_gap, 2):
+        return last, int(loop_to)
+    exits = np.arange(F // 2, last)
+    gaps = seam_gaps(points, np.append(exits, last), window)
+    end_gap = gaps[-1, loop_to]
+    cols = np.arange(F)
+    allowed = (cols[None, :] >= 1) & (cols[None, :] <= np.minimum(F // 2, exits[:, None] - min_gap))
+    cost = np.where(allowed, gaps[:-1], np.inf) + EARLY_EXIT_SKIP_CM * (last - exits[:, None]) / F
+    e, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
+    if not cost[e, j] * EARLY_EXIT_GAIN <= end_gap:
+        return last, int(loop_to)
+    return int(exits[e]), int(j)
+
+
 RESTART_MAX_BLEND_S = 1.0
 
 
-def restart_target(codes, fps, loop_to):
-    """Frame before ``loop_to`` that every other cycle restarts from, and the blend
-    half-life (s) that jump needs; (loop_to, 0) when the loop skips under 0.5 s.
+def restart_target(x, fps, loop_to, exit_frame=None):
+    """Frame before ``loop_to`` that every other cycle restarts from after ``exit_frame``
+    (default the last frame), and the blend half-life (s) that jump needs; (loop_to, 0)
+    when the loop skips under 0.5 s. ``x``: per-frame features (DNA codes, or pose points).
 
     Each candidate j costs seconds: the blend (the pose gap crossed at the clip's median
     pose speed) plus the share of the clip it still skips (frames before j); the blend's
-    half-life makes its starting speed the clip's median speed. The gap is the last
+    half-life makes its starting speed the clip's median speed. The gap is the exit
     frame's alone: the long blend hides a velocity mismatch, and matching the lead-in here
     was measured worse (wave_hello's long run: style distance 1.4 -> 1.6 cm)."""
     if loop_to < max(2, int(0.5 * fps)):
         return int(loop_to), 0.0
-    gap = transition_gaps(codes, 0)[:loop_to - 1]                    # gap[j - 1]: restart at j
-    speed = max(float(np.median(np.linalg.norm(np.diff(codes, axis=0), axis=-1))) * fps, 1e-9)
-    j = int(np.argmin(gap / speed + np.arange(1, loop_to) / len(codes)))
+    exit_frame = len(x) - 1 if exit_frame is None else int(exit_frame)
+    gap = np.linalg.norm(x[:loop_to - 1] - x[exit_frame], axis=-1)      # gap[j - 1]: restart at j
+    speed = max(float(np.median(np.linalg.norm(np.diff(x, axis=0), axis=-1))) * fps, 1e-9)
+    j = int(np.argmin(gap / speed + np.arange(1, loop_to) / len(x)))
     return j + 1, float(min(gap[j] * np.log(2.0) / speed, RESTART_MAX_BLEND_S))
 
 
@@ -287,12 +360,31 @@ def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     }
     glob = global_features(motion, enc, layout)
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
-    loop_to = loop_target(fit["codes"], max(2, int(0.5 * motion.fps)), int(round(LOOP_MATCH_S * motion.fps)))
-    restart_to, restart_blend = restart_target(fit["codes"], motion.fps, loop_to)
+    loops = loop_plan(dna, layout, motion.skeleton, motion.fps)
     info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]), code_smooth_s=smooth_s,
-                loop_to=loop_to, restart_to=restart_to, restart_blend_s=restart_blend,
+                **loops,
                 effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))
     return dna, info, layout, enc
+
+
+def loop_plan(dna, layout, skeleton, fps):
+    """How a long run continues past the clip (engine/runtime.py ``timeline``): the first
+    pass ends at the last frame and goes on at ``end_to``; later cycles leave at
+    ``loop_from`` for ``loop_to``, and every other time for ``restart_to``."""
+    codes = dna["codes"]
+    min_gap, window = max(2, int(0.5 * fps)), int(round(LOOP_MATCH_S * fps))
+    end_to = loop_target(codes, min_gap, window)
+    points = pose_points(baseline_states(dna, layout), layout, skeleton, fps)
+    loop_from, loop_to = early_exit(points, fps, end_to, min_gap, window)
+    if loop_from == len(codes) - 1:
+        restart_to, restart_blend = restart_target(codes, fps, loop_to)
+    else:
+        # Gaps mid-clip measured in the codes sent jumping_jacks back to its first frame,
+        # a 12 cm jump (normalised codes weigh still joints like moving ones); the pose
+        # points weigh them as EVAL.md does.
+        restart_to, restart_blend = restart_target(points, fps, loop_to, loop_from)
+    return {"end_to": int(end_to), "loop_from": int(loop_from), "loop_to": int(loop_to),
+            "restart_to": int(restart_to), "restart_blend_s": float(restart_blend)}
 
 
 def baseline_states(dna, layout):

@@ -77,10 +77,14 @@ class Generator:
         self.code_proj = (cond @ w["w1_code"] + w["b1"]).astype(np.float32)  # (F, H) per DNA frame
         info = self.meta["dna_info"]
         self.loop_to = int(info.get("loop_to", 0))
+        # Cycles after the first leave at loop_from (files without it: the last frame).
+        self.loop_from = int(info.get("loop_from", self.num_frames - 1))
         # Every other cycle restarts earlier (files without it: always the loop).
         self.restart_to = int(info.get("restart_to", self.loop_to))
         half_life = max(float(info.get("restart_blend_s", 0.0)) * self.fps, 1e-6)
         self.restart_decay = max(self.offset_decay, float(0.5 ** (1.0 / half_life)))
+        # The first pass plays the whole clip; from its last frame it continues at end_to.
+        self.end_to = int(info.get("end_to", self.loop_to))
         lay = self.layout
         # Rows of the deviation basis (denormalised) for what the loop needs.
         self.dev_state = (self.dev_basis * self.scale).astype(np.float64)      # (m, D)
@@ -102,8 +106,10 @@ class Generator:
     def timeline(self, num_frames, start=0):
         """DNA frame index per output frame, and the frames where the timeline jumps.
 
-        After the last frame the timeline continues at ``loop_to`` (the seamless loop),
-        and every other time at ``restart_to`` (all of the clip's material recurs)."""
+        The first pass plays on to the clip's last frame and continues at ``end_to``;
+        later cycles leave at ``loop_from`` (the last frame too, unless the clip's ending is
+        no place to loop) for ``loop_to`` (the seamless loop), and every other time for
+        ``restart_to`` (more of the clip's material recurs)."""
         F = self.num_frames
         idx = np.empty(num_frames, dtype=np.int64)
         jumps = []
@@ -111,7 +117,10 @@ class Generator:
         for t in range(num_frames):
             idx[t] = i
             i += 1
-            if i >= F:
+            if i >= F and not jumps:
+                i = self.end_to
+                jumps.append(t + 1)
+            elif i >= F or (jumps and i > self.loop_from):
                 i = self.restart_to if len(jumps) % 2 else self.loop_to
                 jumps.append(t + 1)
         return idx, [j for j in jumps if j < num_frames]
@@ -124,7 +133,7 @@ class Generator:
         kicks = [(0, start_state - self.base[idx[0]], self.offset_decay)]
         for t in jumps:
             # Align the new stretch so its predecessor is the frame we jumped from.
-            restart = idx[t] == self.restart_to != self.loop_to
+            restart = idx[t] == self.restart_to != self.loop_to and idx[t - 1] == self.loop_from
             decay = self.restart_decay if restart else self.offset_decay
             kicks.append((t, self.base[idx[t - 1]] - self.base[max(idx[t] - 1, 0)], decay))
         traj = [self.layout.turn, self.layout.vel.start, self.layout.vel.start + 1]

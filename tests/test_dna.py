@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from engine import dna, features, metrics, quat, runtime, train
+from engine import dna, features, generator_file, metrics, quat, runtime, train
 from engine.bvh import read_bvh
 from engine.skeleton import Motion
 
@@ -92,17 +92,23 @@ def test_a_loop_match_window_longer_than_the_clip_is_cut_to_it():
 
 
 @pytest.fixture(scope="module")
-def generator(tmp_path_factory):
+def generator_path(tmp_path_factory):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from test_generator import synthetic_clip
     path = str(tmp_path_factory.mktemp("dna") / "g.mdna")
     train.build_generator(synthetic_clip(60), path, {"steps": 5})
-    return runtime.Generator.load(path)
+    return path
+
+
+@pytest.fixture
+def generator(generator_path):
+    return runtime.Generator.load(generator_path)
 
 
 def test_timeline_alternates_the_loop_and_the_restart(generator):
     g = generator
-    g.loop_to, g.restart_to = 40, 3
+    g.end_to = g.loop_to = 40
+    g.restart_to, g.loop_from = 3, g.num_frames - 1
     idx, jumps = g.timeline(4 * g.num_frames)
     F = g.num_frames
     assert jumps[0] == F and idx[F] == 40                    # first end: the seamless loop
@@ -114,7 +120,8 @@ def test_timeline_alternates_the_loop_and_the_restart(generator):
 
 def test_a_restart_blends_over_its_own_half_life(generator):
     g = generator
-    g.loop_to, g.restart_to = 40, 3
+    g.end_to = g.loop_to = 40
+    g.restart_to, g.loop_from = 3, g.num_frames - 1
     g.restart_decay = 0.5 ** (1 / (0.5 * g.fps))              # a half-life of 0.5 s
     idx, jumps = g.timeline(3 * g.num_frames)
     off = np.abs(g._offsets(idx, jumps, g.base[0])).sum(axis=1)
@@ -122,3 +129,66 @@ def test_a_restart_blends_over_its_own_half_life(generator):
     n = int(0.25 * g.fps)
     assert after(jumps[1], n) > 0.6                           # restart: slow fade (0.5 s)
     assert after(jumps[0], n) < after(jumps[1], n)            # loop: the standard, faster one
+
+
+def _cycles_then_wind_down(period=30, cycles=5, tail=25):
+    """Pose points of a clip that cycles, then winds down to a pose it never took before
+    (a gesture stopped midway): its last frame is no place to loop from."""
+    t = np.arange(cycles * period)
+    cycle = np.stack([np.cos(2 * np.pi * t / period), np.sin(2 * np.pi * t / period), 0 * t], 1) * 10.0
+    ramp = np.linspace(0, 1, tail)[:, None]
+    end = (1 - ramp) * cycle[-1] + ramp * np.array([0.0, 0.0, 30.0])
+    return np.concatenate([cycle, end])
+
+
+def _brute_seam_gap(points, e, j, window):
+    P = points.shape[1] // 3
+    d2 = lambda a, b: np.sum((points[a] - points[b]) ** 2) / P             # noqa: E731
+    ks = [k for k in range(window + 1) if e - k >= 0 and j - 1 - k >= 0]
+    return np.sqrt(d2(e, j - 1) + np.mean([d2(e - k, j - 1 - k) for k in ks]))
+
+
+def test_seam_gaps_are_pose_plus_lead_in_distances():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(40, 6))
+    exits = np.array([20, 31, 39])
+    gaps = dna.seam_gaps(points, exits, window=5)
+    assert np.isinf(gaps[:, 0]).all()                        # no frame before frame 0
+    for r, e in enumerate(exits):
+        for j in (1, 3, 10, 25, 39):
+            assert gaps[r, j] == pytest.approx(_brute_seam_gap(points, e, j, 5))
+
+
+def test_a_clip_whose_ending_is_no_place_to_loop_leaves_earlier():
+    points = _cycles_then_wind_down()
+    F, fps = len(points), 30
+    end_to = 1 + int(np.argmin(dna.seam_gaps(points, [F - 1], 10)[0, 1:F // 2]))
+    loop_from, loop_to = dna.early_exit(points, fps, end_to, 15, 10)
+    assert loop_from < F - 25                                # leaves before the wind-down
+    assert min((loop_from - loop_to + 1) % 30, -(loop_from - loop_to + 1) % 30) <= 1   # whole cycles
+    gaps = dna.seam_gaps(points, [loop_from, F - 1], 10)
+    assert gaps[0, loop_to] < gaps[1, end_to] / dna.EARLY_EXIT_GAIN
+    # A clip that ends where a cycle ends keeps its last frame as the exit.
+    cyclic = points[:150]
+    end_to = 1 + int(np.argmin(dna.seam_gaps(cyclic, [149], 10)[0, 1:75]))
+    assert dna.early_exit(cyclic, fps, end_to, 15, 10) == (149, end_to)
+
+
+def test_an_early_loop_plays_the_first_pass_whole_then_loops_its_stretch(generator_path):
+    g = runtime.Generator.load(generator_path)
+    F = g.num_frames
+    g.end_to, g.loop_from, g.loop_to, g.restart_to = 20, 45, 30, 10
+    idx, jumps = g.timeline(5 * F)
+    assert jumps[0] == F and idx[F] == 20                    # the first pass ends at the last frame
+    assert idx[jumps[1] - 1] == 45 and idx[jumps[1]] == 10   # later cycles leave at loop_from
+    assert idx[jumps[2] - 1] == 45 and idx[jumps[2]] == 30
+    assert idx[F:].max() == 45                               # the ending plays once
+    # Old files (no loop_from / end_to): every cycle leaves at the last frame for loop_to.
+    arrays, meta = generator_file.load(generator_path)
+    meta["dna_info"] = dict(meta["dna_info"], loop_to=30, restart_to=30)
+    for key in ("loop_from", "end_to"):
+        meta["dna_info"].pop(key, None)
+    old = runtime.Generator(arrays, meta)
+    idx, jumps = old.timeline(3 * F)
+    assert old.loop_from == F - 1 and old.end_to == 30
+    assert all(idx[t - 1] == F - 1 and idx[t] == 30 for t in jumps)
