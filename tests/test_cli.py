@@ -370,9 +370,12 @@ def test_ctrl_c_cancels_a_batch_and_leaves_no_output(tmp_path):
     import time
     clip = tmp_path / "long.bvh"
     clip.write_bytes(open(CLIP, "rb").read())
+    # As at a terminal: SIGINT's default disposition. A test run started in the background
+    # (`make test &`) inherits SIGINT ignored, and Python then leaves it ignored.
     proc = subprocess.Popen([sys.executable, "-m", "blender_motiondna", "build", str(clip), "--out-dir",
                              str(tmp_path / "out"), "--steps", "5000", "--json"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     seen = ""
     while "building:" not in seen and time.monotonic() < deadline:  # training has started
