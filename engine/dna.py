@@ -227,37 +227,38 @@ def pose_points(states, layout, skeleton, fps):
     return pts.reshape(F, -1) * cm
 
 
-def seam_gaps(points, exits, window):
-    """Seam gap (cm) from each exit frame e to every entry frame j (E, F): the RMS point
-    distance of the frame jumped from to the entry's predecessor, combined with that of
-    their lead-ins (e - k against j - 1 - k, k <= window) so velocity matches too. Both
-    count: the pose gap is what the blend must hide, the lead-in how the motion was
-    moving into it."""
+def seam_gaps(points, exits, window, entries=None):
+    """Seam gap (cm) from each exit frame e to each entry frame j < ``entries`` (default
+    all), (E, entries): the RMS point distance of the frame jumped from to the entry's
+    predecessor, combined with that of their lead-ins (e - k against j - 1 - k,
+    k <= window) so velocity matches too. Both count: the pose gap is what the blend must
+    hide, the lead-in how the motion was moving into it. Entry 0 (no predecessor): inf."""
     F, P = len(points), points.shape[1] // 3
+    C = F if entries is None else int(min(entries, F))
     exits = np.asarray(exits)
     lo = max(int(exits.min()) - window, 0)
-    rows = points[lo:]
-    sq = (points ** 2).sum(axis=1)
-    d2 = np.maximum(sq[lo:, None] + sq[None, :] - 2.0 * rows @ points.T, 0.0) / P  # (R, F) a vs b
-    # Diagonal running sums: cum[a, b] = sum over k >= 0 of d2[a - k, b - k] (as far as rows go).
-    cum = d2.copy()
+    pts = points.astype(np.float32)  # float32: a 2400-frame clip's tables stay near 25 MB each
+    sq = (pts ** 2).sum(axis=1)
+    d2 = np.maximum(sq[lo:, None] + sq[None, :C] - 2.0 * pts[lo:] @ pts[:C].T, 0.0) / P  # (R, C) a vs b
+    e, j = exits - lo, np.arange(1, C)
+    pose2 = d2[e[:, None], j[None, :] - 1]
+    # Diagonal running sums, in place: cum[a, b] = sum over k >= 0 of d2[a - k, b - k].
+    cum = d2
     for r in range(1, len(cum)):
         cum[r, 1:] += cum[r - 1, :-1]
-    e = exits - lo
-    j = np.arange(1, F)
     n = np.minimum(window + 1, np.minimum(j[None, :], exits[:, None] + 1))            # terms in the lead-in
-    before = cum[e[:, None], j[None, :] - 1]
     back_r, back_c = e[:, None] - n, j[None, :] - 1 - n
-    ok = (back_r >= 0) & (back_c >= 0)
-    before = before - np.where(ok, cum[np.maximum(back_r, 0), np.maximum(back_c, 0)], 0.0)
-    lead2 = before / n
-    pose2 = d2[e[:, None], j[None, :] - 1]
-    out = np.full((len(exits), F), np.inf)
-    out[:, 1:] = np.sqrt(pose2 + lead2)
+    behind = np.where((back_r >= 0) & (back_c >= 0), cum[np.maximum(back_r, 0), np.maximum(back_c, 0)], 0.0)
+    lead2 = (cum[e[:, None], j[None, :] - 1] - behind) / n
+    out = np.full((len(exits), C), np.inf)
+    out[:, 1:] = np.sqrt(np.maximum(pose2 + lead2, 0.0))
     return out
 
 
-def early_exit(points, fps, loop_to, min_gap, window):
+EARLY_EXIT_MAX_FRAMES = 4800  # longer clips keep the last frame's loop: the search is O(F^2)
+
+
+def early_exit(points, loop_to, min_gap, window):
     """(loop_from, loop_to): where later cycles leave the clip and re-enter it. The last
     frame and ``loop_to`` unless a pair (exit in the second half, entry in the first)
     has a seam EARLY_EXIT_GAIN times cleaner, skipped material counted in; a clip whose
@@ -265,14 +266,14 @@ def early_exit(points, fps, loop_to, min_gap, window):
     cleanest stretch, and its ending plays once, in the first pass."""
     F = len(points)
     last = F - 1
-    if F < 4 * max(min_gap, 2):
+    if F < 4 * max(min_gap, 2) or F > EARLY_EXIT_MAX_FRAMES:
         return last, int(loop_to)
     exits = np.arange(F // 2, last)
-    gaps = seam_gaps(points, np.append(exits, last), window)
-    end_gap = gaps[-1, loop_to]
-    cols = np.arange(F)
-    allowed = (cols[None, :] >= 1) & (cols[None, :] <= np.minimum(F // 2, exits[:, None] - min_gap))
-    cost = np.where(allowed, gaps[:-1], np.inf) + EARLY_EXIT_SKIP_CM * (last - exits[:, None]) / F
+    end_gap = seam_gaps(points, [last], window, loop_to + 1)[0, loop_to]
+    gaps = seam_gaps(points, exits, window, F // 2 + 1)                      # entries 0..F // 2
+    cols = np.arange(gaps.shape[1])
+    allowed = (cols[None, :] >= 1) & (cols[None, :] <= exits[:, None] - min_gap)
+    cost = np.where(allowed, gaps, np.inf) + EARLY_EXIT_SKIP_CM * (last - exits[:, None]) / F
     e, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
     if not cost[e, j] * EARLY_EXIT_GAIN <= end_gap:
         return last, int(loop_to)
@@ -375,7 +376,7 @@ def loop_plan(dna, layout, skeleton, fps):
     min_gap, window = max(2, int(0.5 * fps)), int(round(LOOP_MATCH_S * fps))
     end_to = loop_target(codes, min_gap, window)
     points = pose_points(baseline_states(dna, layout), layout, skeleton, fps)
-    loop_from, loop_to = early_exit(points, fps, end_to, min_gap, window)
+    loop_from, loop_to = early_exit(points, end_to, min_gap, window)
     if loop_from == len(codes) - 1:
         restart_to, restart_blend = restart_target(codes, fps, loop_to)
     else:

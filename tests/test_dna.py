@@ -161,9 +161,9 @@ def test_seam_gaps_are_pose_plus_lead_in_distances():
 
 def test_a_clip_whose_ending_is_no_place_to_loop_leaves_earlier():
     points = _cycles_then_wind_down()
-    F, fps = len(points), 30
+    F = len(points)
     end_to = 1 + int(np.argmin(dna.seam_gaps(points, [F - 1], 10)[0, 1:F // 2]))
-    loop_from, loop_to = dna.early_exit(points, fps, end_to, 15, 10)
+    loop_from, loop_to = dna.early_exit(points, end_to, 15, 10)
     assert loop_from < F - 25                                # leaves before the wind-down
     assert min((loop_from - loop_to + 1) % 30, -(loop_from - loop_to + 1) % 30) <= 1   # whole cycles
     gaps = dna.seam_gaps(points, [loop_from, F - 1], 10)
@@ -171,7 +171,7 @@ def test_a_clip_whose_ending_is_no_place_to_loop_leaves_earlier():
     # A clip that ends where a cycle ends keeps its last frame as the exit.
     cyclic = points[:150]
     end_to = 1 + int(np.argmin(dna.seam_gaps(cyclic, [149], 10)[0, 1:75]))
-    assert dna.early_exit(cyclic, fps, end_to, 15, 10) == (149, end_to)
+    assert dna.early_exit(cyclic, end_to, 15, 10) == (149, end_to)
 
 
 def test_an_early_loop_plays_the_first_pass_whole_then_loops_its_stretch(generator_path):
@@ -192,3 +192,11 @@ def test_an_early_loop_plays_the_first_pass_whole_then_loops_its_stretch(generat
     idx, jumps = old.timeline(3 * F)
     assert old.loop_from == F - 1 and old.end_to == 30
     assert all(idx[t - 1] == F - 1 and idx[t] == 30 for t in jumps)
+
+
+def test_clips_beyond_the_search_limit_keep_the_last_frame_s_loop(monkeypatch):
+    points = _cycles_then_wind_down()
+    F = len(points)
+    assert dna.early_exit(points, 5, 15, 10)[0] < F - 1
+    monkeypatch.setattr(dna, "EARLY_EXIT_MAX_FRAMES", F - 1)   # the search is O(F^2) in memory
+    assert dna.early_exit(points, 5, 15, 10) == (F - 1, 5)
