@@ -42,6 +42,18 @@ def load(path):
     return arrays, meta
 
 
+def _loop_frames_fit(info, F):
+    """The long-run timeline's frames lie in the clip, and a loop leaves after it enters
+    (keys missing in older files take their defaults, as in engine/runtime.py)."""
+    try:
+        loop_to = int(info.get("loop_to", 0))
+        loop_from = int(info.get("loop_from", F - 1))
+        starts = [loop_to, int(info.get("end_to", loop_to)), int(info.get("restart_to", loop_to))]
+    except (TypeError, ValueError):
+        return False
+    return all(0 <= f < F for f in starts) and max(starts) <= loop_from <= F - 1
+
+
 def _check_shapes(name, arrays, meta, skeleton):
     F, D = int(meta["num_frames"]), arrays["mean"].shape[0]
     layout = meta["layout"]
@@ -59,6 +71,7 @@ def _check_shapes(name, arrays, meta, skeleton):
         # Optional (files from before it roll out unbounded): the deviation's trained range.
         ("dev_limit" not in arrays or (arrays["dev_limit"].shape == (m,) and bool(np.all(arrays["dev_limit"] >= 0))),
          "deviation limit does not match the deviation basis"),
+        (_loop_frames_fit(meta["dna_info"], F), "loop frames outside the clip"),
     ]
     for ok, why in checks:
         if not ok:

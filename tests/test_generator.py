@@ -139,6 +139,10 @@ def test_corrupt_truncated_newer_and_foreign_files_are_refused(built, tmp_path):
     _rewrite(path, missing, edit_header=lambda h: h["arrays"].pop("w3"), drop="w3.npy")
     with pytest.raises(fileformat.FormatError, match="missing w3"):
         runtime.Generator.load(str(missing))
+    loops = tmp_path / "loops.mdna"
+    _rewrite(path, loops, edit_header=lambda h: h["meta"]["dna_info"].update(loop_from=0, loop_to=5))
+    with pytest.raises(fileformat.FormatError, match="loop frames outside the clip"):
+        runtime.Generator.load(str(loops))
     clip = tmp_path / "clip.mdna"
     fileformat.save_motion(str(clip), synthetic_clip(10))
     with pytest.raises(fileformat.FormatError, match="expected a 'motiondna.generator'"):
