@@ -29,6 +29,8 @@ DEFAULTS = {
     # when nothing is asked); a slot is asked at most this percentile of the offsets it
     # was trained on; the teacher leaves out the DNA's residual (docs/engine.md, Training).
     "free_prob": 0.4, "slot_clamp_percentile": 90.0, "teach_residual": False,
+    # The unit of the target features (spans; docs/engine.md, Network).
+    "target_unit": 0.1,
 }
 
 
@@ -49,6 +51,8 @@ def resolve_settings(settings):
         raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
     if not 0.0 <= float(s["free_prob"]) < 1.0:
         raise ValueError("settings.free_prob must be in [0, 1): some samples must carry targets")
+    if not float(s["target_unit"]) > 0.0:
+        raise ValueError("settings.target_unit must be positive (a share of the skeleton's span)")
     return s
 
 
@@ -230,7 +234,8 @@ def _training_data(motion, dna, info, layout, base, s, rng):
         "basis_pos": basis[:, cols].astype(f32), "scale_pos": dna["scale"][cols].astype(f32),
         "slot_basis": slot_basis.astype(f32), "pull_gain": pull_gain.astype(f32),
         "dev_basis": basis.astype(f32), "num_events": E, "frames": F,
-        "decay": _decay(s["half_life_s"], motion.fps), "target_unit": 0.1 * sk.span(),
+        "decay": _decay(s["half_life_s"], motion.fps), "target_unit": float(s["target_unit"]) * sk.span(),
+        "reach_unit": REACH_UNIT * sk.span(),
         "target_clamp": float(s["target_clamp"]) * sk.span(),
         "horizon": max(2.0, s["horizon_s"] * motion.fps), "slots": len(effectors), "fps": motion.fps,
     }
@@ -334,6 +339,7 @@ def target_features_torch(torch, cur_dev, want_dev, tau, mask, unit, clamp):
     return torch.cat([off, tau[..., None] * mask[..., None], mask[..., None]], dim=-1).flatten(-2)
 
 
+REACH_UNIT = 0.1  # spans: the effector loss is the slot joint's squared miss in this unit
 CHUNK_STEPS = 50  # batches made together: one set of large tensor ops instead of 50 small sets
 DEV_LIMIT_MARGIN = 1.5  # the rollout's bound, relative to the largest deviation trained on
 
@@ -358,7 +364,7 @@ def _batch(torch, data, T, s, gen, K, B):
     to target 0) instead."""
     from .runtime import pull_rate
     F, S, H = data["frames"], data["slots"], data["horizon"]
-    unit, clamp = data["target_unit"], data["target_clamp"]
+    unit, clamp, reach_unit = data["target_unit"], data["target_clamp"], data["reach_unit"]
     ti = torch.randint(0, max(F - K, 1), (B,), generator=gen)
     frames = torch.clamp(ti[:, None] + torch.arange(K + 1)[None], max=F - 1)
     near = 1 + (torch.rand(B, S, generator=gen) * K).long()
@@ -392,7 +398,7 @@ def _batch(torch, data, T, s, gen, K, B):
         "c0": dev[:, 0] + float(s["noise"]) * noise, "teacher": dev[:, 1:K + 1],
         "static": torch.cat([_rows(torch, T["cond_code"], nxt), feats.flatten(-2)], dim=-1),
         "mu": (m3 / unit).reshape(B, K, 3 * S), "want": want.reshape(B, K, 3 * S),
-        "reach_w": (hit[..., None].expand(B, K, S, 3) / unit ** 2).reshape(B, K, 3 * S),
+        "reach_w": (hit[..., None].expand(B, K, S, 3) / reach_unit ** 2).reshape(B, K, 3 * S),
     }
     if s["pull"]:
         rate = pull_rate(torch, tau * step_mask, H) * step_mask
