@@ -39,9 +39,12 @@ CODE_TOLERANCE_CM = 0.15
 MAX_CODES = 96
 
 
-def metric_scale(skeleton):
-    """Metres per skeleton unit for EVAL-style measurements."""
-    return METRIC_SPAN / max(skeleton.span(), 1e-9)
+def metric_scale(skeleton, translations=None):
+    """Metres per skeleton unit for EVAL-style measurements. Pass the clip's
+    ``translations`` so a moving offset (Bandai Namco's ``joint_Root -> Hips``, wherever the
+    actor stood at rest) is not counted as a bone: counted, it made one clip's span 2.8x
+    too long and every centimetre the DNA measures 2.8x too short."""
+    return METRIC_SPAN / max(skeleton.span(translations), 1e-9)
 
 
 def state_scale(layout, states, span):
@@ -66,13 +69,13 @@ def trajectory_columns(layout):
 def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     """PCA of the normalised states with the fewest components that rebuild the clip."""
     sk = motion.skeleton
-    span = sk.span()
+    span = sk.span(motion.translations)
     mean = enc.states.mean(axis=0)
     scale = state_scale(layout, enc.states, span)
     x = (enc.states - mean) / scale
     _, sv, vt = np.linalg.svd(x, full_matrices=False)
     limit = int(min(max_codes, len(sv)))
-    cm = 100.0 * metric_scale(sk)
+    cm = 100.0 * metric_scale(sk, motion.translations)
     traj = trajectory_columns(layout)
     k, err = limit, None
     for k in _candidate_sizes(limit):
@@ -150,8 +153,7 @@ def _position_error(states, enc, layout, skeleton, joint_translations):
 
 
 def global_features(motion, enc, layout):
-    sk = motion.skeleton
-    ms = metric_scale(sk)
+    ms = metric_scale(motion.skeleton, motion.translations)
     fps = motion.fps
     speed = np.linalg.norm(enc.states[:, layout.vel], axis=-1) * ms * fps
     rel = enc.states[:, layout.pos].reshape(len(enc.states), -1, 3) * ms
@@ -215,11 +217,11 @@ EARLY_EXIT_GAIN = 2.5
 EARLY_EXIT_SKIP_CM = 4.0  # seam centimetres one whole clip of skipped material is worth
 
 
-def pose_points(states, layout, skeleton, fps):
+def pose_points(states, layout, fps, metres_per_unit):
     """EVAL.md's style points per frame, flattened (F, 3P), in cm: joint positions relative to
     the root in its heading frame, root height, and its ground displacement over 0.1 s."""
     F, J = len(states), layout.num_joints
-    cm = 100.0 * metric_scale(skeleton)
+    cm = 100.0 * metres_per_unit
     root = np.zeros((F, 2, 3))
     root[:, 0, 0] = states[:, layout.height]
     root[:, 1, :2] = states[:, layout.vel] * 0.1 * fps
@@ -361,21 +363,21 @@ def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     }
     glob = global_features(motion, enc, layout)
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
-    loops = loop_plan(dna, layout, motion.skeleton, motion.fps)
+    loops = loop_plan(dna, layout, motion.fps, metric_scale(motion.skeleton, motion.translations))
     info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]), code_smooth_s=smooth_s,
                 **loops,
                 effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))
     return dna, info, layout, enc
 
 
-def loop_plan(dna, layout, skeleton, fps):
+def loop_plan(dna, layout, fps, metres_per_unit):
     """How a long run continues past the clip (engine/runtime.py ``timeline``): the first
     pass ends at the last frame and goes on at ``end_to``; later cycles leave at
     ``loop_from`` for ``loop_to``, and every other time for ``restart_to``."""
     codes = dna["codes"]
     min_gap, window = max(2, int(0.5 * fps)), int(round(LOOP_MATCH_S * fps))
     end_to = loop_target(codes, min_gap, window)
-    points = pose_points(baseline_states(dna, layout), layout, skeleton, fps)
+    points = pose_points(baseline_states(dna, layout), layout, fps, metres_per_unit)
     loop_from, loop_to = early_exit(points, end_to, min_gap, window)
     if loop_from == len(codes) - 1:
         restart_to, restart_blend = restart_target(codes, fps, loop_to)

@@ -163,6 +163,7 @@ def _event_joints(skeleton, effectors):
 def _atoms(motion, enc, layout, dna, effectors, eps=0.1):
     """State atoms (E, 9, F, D): normalised state change per radian of a local rotation."""
     sk, F = motion.skeleton, motion.num_frames
+    span = sk.span(motion.translations)  # a moving root offset is not a bone (dna.metric_scale)
     events = _event_joints(sk, effectors)
     state_atoms = np.zeros((len(events), ATOMS_PER_EVENT, F, layout.size))
     for e, joints in enumerate(events):
@@ -200,6 +201,7 @@ def pose_neighbours(codes, fps, count=NEIGHBOURS, min_gap_s=0.25):
 
 def _training_data(motion, dna, info, layout, base, s, rng):
     sk, F = motion.skeleton, motion.num_frames
+    span = sk.span(motion.translations)  # a moving root offset is not a bone (dna.metric_scale)
     effectors = info["effectors"]
     enc = features.encode(motion, forward_local=dna["forward_local"], layout=layout)
     state_atoms = _atoms(motion, enc, layout, dna, effectors)
@@ -234,9 +236,8 @@ def _training_data(motion, dna, info, layout, base, s, rng):
         "basis_pos": basis[:, cols].astype(f32), "scale_pos": dna["scale"][cols].astype(f32),
         "slot_basis": slot_basis.astype(f32), "pull_gain": pull_gain.astype(f32),
         "dev_basis": basis.astype(f32), "num_events": E, "frames": F,
-        "decay": _decay(s["half_life_s"], motion.fps), "target_unit": float(s["target_unit"]) * sk.span(),
-        "reach_unit": REACH_UNIT * sk.span(),
-        "target_clamp": float(s["target_clamp"]) * sk.span(),
+        "decay": _decay(s["half_life_s"], motion.fps), "target_unit": float(s["target_unit"]) * span,
+        "reach_unit": REACH_UNIT * span, "target_clamp": float(s["target_clamp"]) * span,
         "horizon": max(2.0, s["horizon_s"] * motion.fps), "slots": len(effectors), "fps": motion.fps,
     }
 
