@@ -163,7 +163,6 @@ def _event_joints(skeleton, effectors):
 def _atoms(motion, enc, layout, dna, effectors, eps=0.1):
     """State atoms (E, 9, F, D): normalised state change per radian of a local rotation."""
     sk, F = motion.skeleton, motion.num_frames
-    span = sk.span(motion.translations)  # a moving root offset is not a bone (dna.metric_scale)
     events = _event_joints(sk, effectors)
     state_atoms = np.zeros((len(events), ATOMS_PER_EVENT, F, layout.size))
     for e, joints in enumerate(events):
