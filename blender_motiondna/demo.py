@@ -50,7 +50,7 @@ def run(clip=None, out_dir="out", python=None):
     scene.collection.objects.link(result)
     skeleton = armature_io.skeleton_from_armature(source)
     source_motion = armature_io.read_motion(source)
-    result.location.x += 0.6 * skeleton.span() * float(np.mean(source.matrix_world.to_scale()))
+    result.location.x += 0.6 * skeleton.span(source_motion.translations) * float(np.mean(source.matrix_world.to_scale()))
     bpy.context.view_layer.update()
 
     units_per_cm = 0.01 / metrics.metres_per_unit(skeleton, source_motion.translations)  # EVAL.md scaling
