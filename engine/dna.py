@@ -28,10 +28,9 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from . import features
-from .metrics import mean_acceleration
+from .metrics import mean_acceleration, metres_per_unit
 from .skeleton import forward_kinematics
 
-METRIC_SPAN = 1.70  # EVAL.md: distances in metres after scaling the span to 1.70 m
 # The fewest codes that rebuild joint positions within CODE_TOLERANCE_CM (EVAL.md metres),
 # at most MAX_CODES: 0.15 cm rather than 0.3 cm measured edit jitter 1.06 -> 1.01 and
 # style distance 1.45 -> 1.38 cm (docs/benchmark.md, note 5).
@@ -40,11 +39,11 @@ MAX_CODES = 96
 
 
 def metric_scale(skeleton, translations=None):
-    """Metres per skeleton unit for EVAL-style measurements. Pass the clip's
-    ``translations`` so a moving offset (Bandai Namco's ``joint_Root -> Hips``, wherever the
-    actor stood at rest) is not counted as a bone: counted, it made one clip's span 2.8x
-    too long and every centimetre the DNA measures 2.8x too short."""
-    return METRIC_SPAN / max(skeleton.span(translations), 1e-9)
+    """Metres per skeleton unit, as the benchmark measures (metrics.metres_per_unit). Pass
+    the clip's ``translations`` so a moving offset (Bandai Namco's ``joint_Root -> Hips``,
+    wherever the actor stood at rest) is not counted as a bone: counted, it made one clip's
+    span 2.8x too long and every centimetre the DNA measures 2.8x too short."""
+    return metres_per_unit(skeleton, translations)
 
 
 def state_scale(layout, states, span):
@@ -342,6 +341,8 @@ def effector_joints(skeleton, max_slots=5):
 
 def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     """Everything the generator knows about the clip, plus the encoding used to train."""
+    # First: a skeleton with no length cannot be measured (a clear message, not an SVD error).
+    metres = metric_scale(motion.skeleton, motion.translations)
     layout = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
     enc = features.encode(motion, layout=layout)
     joint_translations = motion.translations.mean(axis=0)
@@ -363,7 +364,7 @@ def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     }
     glob = global_features(motion, enc, layout)
     dna["mean_pose"], dna["amplitude"] = glob.pop("mean_pose"), glob.pop("amplitude")
-    loops = loop_plan(dna, layout, motion.fps, metric_scale(motion.skeleton, motion.translations))
+    loops = loop_plan(dna, layout, motion.fps, metres)
     info = dict(glob, code_error_cm=fit["code_error_cm"], num_codes=int(fit["basis"].shape[0]), code_smooth_s=smooth_s,
                 **loops,
                 effectors=effector_joints(motion.skeleton), moving_joints=list(layout.moving))

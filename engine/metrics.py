@@ -36,7 +36,8 @@ def metres_per_unit(skeleton, translations=None):
     Pass the clip's ``translations`` so moving offsets (root motion) are not bones."""
     span = skeleton.span(translations)
     if not span > 0:
-        raise ValueError("the skeleton has zero span (all rest offsets are zero); cannot scale it to metres")
+        raise ValueError("the skeleton has no length (a single joint, or all rest offsets zero); "
+                         "a clip needs at least two joints apart to be measured in metres")
     return SPAN_METRES / span
 
 

@@ -445,3 +445,15 @@ def test_a_moving_root_offset_is_not_measured_as_a_bone(tmp_path):
     rebuilt = features.decode_states(states, layout, floating.skeleton, enc.headings[0], enc.ground[0], jt, 1.0)
     err = _cm_error(rebuilt.positions(), enc.positions, clip.skeleton).mean()
     assert err > 0.01 and fit["code_error_cm"] == pytest.approx(err, rel=1e-6)
+
+
+def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
+    """A single joint (e.g. a one-bone armature) has no span to measure centimetres by:
+    the build says so instead of failing inside the DNA's SVD."""
+    one = Skeleton(["Hips"], [-1], quat.identity((1,)), [[0.0, 0.0, 1.0]], up_axis=2)
+    F = 20
+    trans = np.tile([[0.0, 0.0, 1.0]], (F, 1, 1)) + np.linspace(0, 1, F)[:, None, None] * [1.0, 0.0, 0.0]
+    clip = Motion(one, quat.identity((F, 1)), trans, 30.0, "one joint")
+    with pytest.raises(ValueError, match="at least two joints apart"):
+        train.build_generator(clip, str(tmp_path / "one.mdna"), {"steps": 5})
+    assert not (tmp_path / "one.mdna").exists()
