@@ -2,9 +2,10 @@
 import sys
 
 if __name__ == "__main__":
-    from blender_motiondna.bootstrap import load_extension_package
+    from blender_motiondna import bootstrap
 
-    load_extension_package()
-    from motiondna.blender_motiondna import cli
+    with bootstrap.stdout_to_stderr():  # Blender's start-up messages are not results
+        bootstrap.load_extension_package()
+        from motiondna.blender_motiondna import cli
 
-    sys.exit(cli.main())
+    bootstrap.run_exit_hooks_and_exit(cli.main(sys.argv[1:]))

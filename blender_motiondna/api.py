@@ -4,38 +4,67 @@ line use, callable from Blender's Python console, a script in the UI, ``blender
 in the engine worker (a separate Python with torch), so Blender's interpreter never
 imports torch.
 
-Import it as the extension's subpackage: in Blender
-``from bl_ext.user_default.motiondna.blender_motiondna import api`` (the repository name,
-``user_default`` here, is the one you installed the extension into); with this repository
-and the bpy module, ``from blender_motiondna.bootstrap import load_extension_package``,
-``load_extension_package()`` and then ``from motiondna.blender_motiondna import api``.
+Import it with one line, in Blender (whatever extension repository MotionDNA was installed
+into, once it is enabled) and in this repository with the bpy module alike::
 
-Example (the README's "Scripting" section runs a longer version of this as a test)::
+    from motiondna import api
+
+Joints are bone names, positions are world space and frames are scene frames everywhere
+in this module. Example (the README's "Scripting" section runs a longer version as a test)::
 
     arm = api.import_bvh("data/jumping_jacks.bvh")          # or bpy.data.objects["Armature"]
     api.build_generator(arm, steps=100)                     # trains in the worker, stores it in arm
     api.add_target(arm, "RightWrist", frame=60, location=(0.3, -0.2, 1.9))
     action = api.generate(arm)                              # new action "<source>.mdna"
+    motion = api.generator(arm).generate(                   # no empties, no action: a Motion
+        targets=[{"joint": "RightWrist", "frame": 60, "location": (0.3, -0.2, 1.9)}])
     api.save_generator(arm, "/tmp/jj.mdna")
     print(api.generator_file_info("/tmp/jj.mdna")["frames"])
 
 Errors a user can fix raise ``ValueError`` (``engine.fileformat.FormatError`` is one)
 with a sentence saying what to do; engine failures raise ``worker_client.WorkerError``,
-``WorkerDied`` or ``EngineUnavailable``.
+``WorkerDied`` or ``EngineUnavailable``; calling into an installed but disabled add-on
+raises ``NotEnabled``.
 """
+import functools
 import os
 import tempfile
 
+import numpy as np
+
 from ..engine import generator_file
-from . import bake, build, prefs, store, targets as _targets, worker_client
+from ..engine.targets import Target
+from . import armature_io, bake, build, prefs, store, targets as _targets, worker_client
+
+EXTENSION_PACKAGE = __package__.rpartition(".")[0]  # "bl_ext.<repo>.motiondna" in Blender
 
 __all__ = [
+    "NotEnabled", "ArmatureGenerator",
     "import_bvh", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
     "generate", "apply_result", "revert",
     "save_generator", "load_generator", "export_onnx", "generator_file_info",
     "bake_blend",
 ]
+
+
+class NotEnabled(RuntimeError):
+    """The extension's code is importable but the add-on is not enabled (registered), so
+    armatures have no MotionDNA settings yet."""
+
+
+def _needs_enabled(function):
+    """Refuse with what to do, instead of an AttributeError on ``armature.mdna``."""
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        import bpy
+        if not hasattr(bpy.types.Object, "mdna"):
+            raise NotEnabled(
+                f"MotionDNA is installed but not enabled in this Blender, so api.{function.__name__} cannot "
+                f"run: enable it in Edit > Preferences > Add-ons, or in a script with "
+                f"addon_utils.enable({EXTENSION_PACKAGE!r}, default_set=True)")
+        return function(*args, **kwargs)
+    return checked
 
 
 # -- clips --------------------------------------------------------------------------------
@@ -53,6 +82,7 @@ def import_bvh(path, up_axis=None, scale=1.0):
 
 # -- generators ---------------------------------------------------------------------------
 
+@_needs_enabled
 def build_generator(armature, action=None, frame_range=None, seed=0, steps=None, settings=None,
                     on_progress=None, python=None, timeout=None):
     """Learn a generator from ``armature``'s action (or ``action``) and store it in the
@@ -76,28 +106,95 @@ def build_generator(armature, action=None, frame_range=None, seed=0, steps=None,
     return build.build_generator(armature, action, frame_range, settings, on_progress, python, timeout)
 
 
+@_needs_enabled
 def has_generator(armature):
     """Whether ``armature`` carries a generator."""
     return store.has_generator(armature)
 
 
+@_needs_enabled
 def generator_info(armature):
     """What was recorded when the armature's generator was built or loaded (dict)."""
     return store.generator_info(armature)
 
 
+@_needs_enabled
 def generator(armature):
-    """The armature's generator as a torch-free runtime object: ``.generate(targets=...,
-    num_frames=...)`` returns an engine Motion (docs/engine.md). ValueError if none."""
-    return store.get_generator(armature)
+    """The armature's generator (an ``ArmatureGenerator``: bone names, world positions,
+    scene frames). ValueError if it has none."""
+    return ArmatureGenerator(armature)
 
 
+class ArmatureGenerator:
+    """An armature's generator addressed as the armature is. ``runtime`` is the engine's
+    torch-free runtime underneath (armature space, clip frames from 0, joint indices)."""
+
+    def __init__(self, armature):
+        self.armature = armature
+        self.runtime = store.get_generator(armature)
+
+    @property
+    def joints(self):
+        return list(self.runtime.skeleton.names)
+
+    @property
+    def num_frames(self):
+        return self.runtime.num_frames
+
+    @property
+    def fps(self):
+        return self.runtime.fps
+
+    @property
+    def first_frame(self):
+        """The scene frame the clip's first frame plays at."""
+        return int(self.armature.mdna.clip_frame_start)
+
+    def generate(self, targets=(), num_frames=None):
+        """The motion (an engine ``Motion`` in armature space, nothing baked) under
+        ``targets``: dicts ``{"joint": bone, "frame": scene frame, "location": (x, y, z)}``
+        or, moving, ``{"joint", "frames": [...], "locations": [[x, y, z], ...]}``, with an
+        optional ``"weight"``; target empties (``add_target``'s) are accepted too."""
+        n = self.num_frames if num_frames is None else int(num_frames)
+        targets = list(targets or ())
+        if any(hasattr(t, "mdna_target") for t in targets):
+            import bpy
+            bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until then
+        engine_targets = [self._engine_target(t, i, n) for i, t in enumerate(targets)]
+        return self.runtime.generate(targets=engine_targets, num_frames=n)
+
+    def _engine_target(self, spec, index, num_frames):
+        if hasattr(spec, "mdna_target"):  # a target empty
+            t = spec.mdna_target
+            spec = {"joint": t.joint, "frame": t.frame, "location": tuple(spec.matrix_world.translation),
+                    "weight": t.weight}
+        where = f"target #{index}"
+        if not isinstance(spec, dict) or "joint" not in spec:
+            raise ValueError(f"{where}: give a dict with 'joint', 'frame' and 'location' (or a target empty)")
+        if spec["joint"] not in self.joints:
+            raise ValueError(f"{where}: the generator has no joint {spec['joint']!r} (joints: {', '.join(self.joints[:8])}, ...)")
+        frames = [spec["frame"]] if "frame" in spec else spec.get("frames")
+        locations = [spec.get("location")] if "frame" in spec else spec.get("locations")
+        try:
+            frames = np.asarray(frames, dtype=np.int64).reshape(-1) - self.first_frame
+            locations = np.asarray(locations, dtype=np.float64).reshape(len(frames), 3)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: needs 'frame' + 'location' (x, y, z) or 'frames' + 'locations'") from None
+        if len(frames) == 0 or frames.min() < 0 or frames.max() >= num_frames:
+            last = self.first_frame + num_frames - 1
+            raise ValueError(f"{where}: frames must lie in the generated range {self.first_frame}..{last}")
+        points = armature_io.world_to_armature(self.armature, locations)
+        return Target(self.runtime.skeleton.index(spec["joint"]), frames, points, float(spec.get("weight", 1.0)))
+
+
+@_needs_enabled
 def save_generator(armature, path):
     """Write the armature's generator to a ``.mdna`` file; returns the path."""
     _make_parent(path)
     return store.save_bytes(armature, os.fspath(path))
 
 
+@_needs_enabled
 def load_generator(armature, path):
     """Put the ``.mdna`` generator in ``path`` onto ``armature``; its joints must match
     (ValueError naming the first missing joint otherwise). Returns the runtime object.
@@ -167,6 +264,7 @@ def generator_file_info(path):
 
 # -- targets ------------------------------------------------------------------------------
 
+@_needs_enabled
 def add_target(armature, joint, frame=None, location=None):
     """Add a target empty: bone ``joint`` should be at ``location`` (world space) at scene
     ``frame`` (defaults: the current frame, and where the joint is there). Keyframe the
@@ -174,17 +272,20 @@ def add_target(armature, joint, frame=None, location=None):
     return _targets.add_target(armature, joint, frame, location)
 
 
+@_needs_enabled
 def list_targets(armature):
     """The armature's target empties (objects; ``empty.mdna_target`` has joint, frame,
     enabled, weight)."""
     return _targets.target_empties(armature)
 
 
+@_needs_enabled
 def remove_target(empty):
     """Delete one target empty (the object itself)."""
     _targets.remove_target(empty)
 
 
+@_needs_enabled
 def clear_targets(armature):
     """Remove all of the armature's targets; returns how many there were."""
     return _targets.clear_targets(armature)
@@ -192,6 +293,7 @@ def clear_targets(armature):
 
 # -- generating ---------------------------------------------------------------------------
 
+@_needs_enabled
 def generate(armature, as_nla=False, new_action=True):
     """Regenerate the armature's clip under its targets into a new action named
     ``<source>.mdna`` (or an NLA strip with ``as_nla``) and play it; the source action is
@@ -203,11 +305,13 @@ def generate(armature, as_nla=False, new_action=True):
     return bake.regenerate(armature, as_nla=as_nla, reuse_result=not new_action).action
 
 
+@_needs_enabled
 def apply_result(armature):
     """Keep the generated action as the armature's action; returns it."""
     return bake.apply(armature)
 
 
+@_needs_enabled
 def revert(armature):
     """Play the action the armature had before the result again; returns it."""
     return bake.revert(armature)
@@ -215,6 +319,7 @@ def revert(armature):
 
 # -- .blend files -------------------------------------------------------------------------
 
+@_needs_enabled
 def bake_blend(path, out=None, in_place=False, armatures=None, as_nla=False):
     """Open a .blend, regenerate every armature that has a generator (or those named in
     ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with

@@ -520,7 +520,10 @@ def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=
         container = compat.new_fcurves_container(action, obj)
         co = _key_rows(curves, frames)
         if _rewrite_in_place(container, curves, co):
-            obj.update_tag(refresh={'TIME'})  # re-evaluate the pose from the new keys
+            # Blender 4.2 keeps evaluating the old key values until the action itself is
+            # tagged; the object tag re-evaluates the pose from them.
+            action.update_tag()
+            obj.update_tag(refresh={'TIME'})
         else:
             compat.clear_fcurves(action, obj)
             _write_curves(compat.new_fcurves_container(action, obj), curves, co, obj, select)

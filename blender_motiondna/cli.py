@@ -10,7 +10,6 @@ Exit codes: 0 done, 1 bad input (file, clip, targets), 2 bad arguments, 3 engine
 when every item is done or skipped, else with the most serious item's code
 (130 > 3 > 1)."""
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ import sys
 import time
 
 from ..engine import benchmark
+from .bootstrap import stdout_to_stderr
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_ENGINE, EXIT_CANCELLED = 0, 1, 2, 3, 130
 BENCH_METHODS = benchmark.ALL_METHODS
@@ -153,21 +153,6 @@ def _parser():
 
 
 # -- plumbing -----------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Send everything written to stdout (Python and C level) to stderr meanwhile."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
 
 def _ensure_registered():
     """Under ``python -m`` nothing has registered the add-on's properties yet; inside Blender
@@ -515,7 +500,7 @@ def main(argv=None):
     from . import worker_client
     _ensure_registered()
     try:
-        with _stdout_to_stderr():  # importers and Blender print chatter; stdout is for results
+        with stdout_to_stderr():  # importers and Blender print chatter; stdout is for results
             info, message = COMMANDS[args.command](args)
     except UsageError as e:
         args._parser.print_usage(sys.stderr)

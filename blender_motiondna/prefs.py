@@ -67,6 +67,18 @@ def configured_python():
     return venv if os.path.exists(venv) else None
 
 
+OFFLINE_MESSAGE = ("Set up Engine downloads PyTorch, and Blender's online access is off: allow it in "
+                   "Preferences > System > Network (or start Blender with --online-mode), or set "
+                   "Engine Python to an interpreter that already has torch")
+
+
+def check_online_access():
+    """Raise RuntimeError with what to do when Blender may not go online (an extension
+    must honour ``bpy.app.online_access``, which is off by default in background mode)."""
+    if not getattr(bpy.app, "online_access", True):
+        raise RuntimeError(OFFLINE_MESSAGE)
+
+
 def setup_engine_commands(base_python, requirements=REQUIREMENTS):
     """Commands that create the engine venv with pinned torch (run by mdna.setup_engine)."""
     venv = os.path.dirname(os.path.dirname(engine_venv_python()))
@@ -112,6 +124,7 @@ def start_setup(base_python=None, requirements=REQUIREMENTS):
     global _setup
     if setup_running():
         return _setup
+    check_online_access()
     _setup = SetupJob(setup_engine_commands(base_python or sys.executable, requirements))
     threading.Thread(target=_setup.run, name="mdna-engine-setup", daemon=True).start()
     return _setup
@@ -120,6 +133,7 @@ def start_setup(base_python=None, requirements=REQUIREMENTS):
 def run_setup(base_python=None, requirements=REQUIREMENTS):
     """Set the engine up synchronously (background mode, scripts); returns its Python."""
     global _setup
+    check_online_access()
     _setup = SetupJob(setup_engine_commands(base_python or sys.executable, requirements))
     _setup.run()
     if _setup.error:

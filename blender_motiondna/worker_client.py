@@ -98,18 +98,31 @@ def _is_executable(path):
     return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
 
 
+ENGINE_PYTHON_VARIABLE = "MOTIONDNA_ENGINE_PYTHON"
+
+
+def _usable(python, label, problems):
+    python = os.path.abspath(os.path.expanduser(python))
+    if not _is_executable(python):
+        problems.append(f"{label} '{python}' is not an executable file")
+    elif not can_import_torch(python):
+        problems.append(f"{label} '{python}' cannot import torch")
+    else:
+        return python
+    return None
+
+
 def find_engine_python(preferred=None):
-    """The interpreter to run the engine with: ``preferred`` (the add-on preference) when it
-    is an executable that can import torch, else this process's own Python when it can."""
+    """The interpreter to run the engine with, the first that is an executable that can
+    import torch of: ``preferred`` (the add-on preference), the environment variable
+    ``MOTIONDNA_ENGINE_PYTHON`` (render farms, CI, a stock Blender in batch), this
+    process's own Python."""
     problems = []
-    if preferred:
-        preferred = os.path.abspath(os.path.expanduser(preferred))
-        if not _is_executable(preferred):
-            problems.append(f"the engine interpreter '{preferred}' is not an executable file")
-        elif not can_import_torch(preferred):
-            problems.append(f"the engine interpreter '{preferred}' cannot import torch")
-        else:
-            return preferred
+    for python, label in ((preferred, "the engine interpreter"),
+                          (os.environ.get(ENGINE_PYTHON_VARIABLE), f"${ENGINE_PYTHON_VARIABLE}")):
+        found = python and _usable(python, label, problems)
+        if found:
+            return found
     own = sys.executable
     if _is_executable(own) and can_import_torch(own):
         return own

@@ -25,7 +25,7 @@ import numpy as np
 from . import quat
 from .skeleton import Motion, Skeleton, local_from_world
 
-AXES = "XYZ"
+AXES = quat.AXES
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
 
@@ -88,13 +88,7 @@ def _rotation_from_channels(chans, cols):
     axes = "".join(c[0].upper() for c in chans if c in ROTATION_CHANNELS)
     angles = np.radians(np.stack([cols[:, i] for i, c in enumerate(chans) if c in ROTATION_CHANNELS], -1)) \
         if axes else np.zeros((len(cols), 0))
-    if len(axes) == 3 and len(set(axes)) == 3:
-        return quat.from_euler(angles, axes)
-    q = quat.identity((len(cols),))
-    for k, a in enumerate(axes):
-        axis = np.eye(3)[AXES.index(a)]
-        q = quat.mul(q, quat.from_axis_angle(axis, angles[:, k]))
-    return q
+    return quat.from_euler(angles, axes)  # 1-2 channels too: a product of axis rotations
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,25 +352,6 @@ def motion_to_channels(template, motion):
     return out
 
 
-def euler_from_quat(q, axes):
-    """Intrinsic Euler angles (..., 3) in radians for q (..., 4): R = R_a1 R_a2 R_a3 for
-    ``axes`` like "ZXY" (three different axes); middle angle in [-pi/2, pi/2]. The same
-    result as ``quat.to_euler`` without scipy's per-call overhead (this runs per write)."""
-    i, j, k = ("XYZ".index(a) for a in axes)
-    sgn = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
-    q = np.asarray(q, dtype=float)
-    m = quat.to_matrix(q / np.sqrt(q[..., 0] ** 2 + q[..., 1] ** 2 + q[..., 2] ** 2 + q[..., 3] ** 2)[..., None])
-    b = np.arcsin(np.clip(sgn * m[..., i, k], -1.0, 1.0))
-    a = np.arctan2(-sgn * m[..., j, k], m[..., k, k])
-    c = np.arctan2(-sgn * m[..., i, j], m[..., i, i])
-    # Gimbal lock (middle angle +-90 degrees): only a +- c is defined; put it all in a.
-    lock = np.hypot(m[..., i, i], m[..., i, j]) < 1e-9
-    if np.any(lock):
-        a = np.where(lock, np.arctan2(sgn * m[..., k, j], m[..., j, j]), a)
-        c = np.where(lock, 0.0, c)
-    return np.stack([a, b, c], -1)
-
-
 def continuous_euler(q, axes, ref=None):
     """Radians (F, ..., len(axes)) for rotations q (F, ..., 4), intrinsic in ``axes`` order
     (R = A1 A2 A3), with no 360-degree jumps and no switches between the two Euler
@@ -386,7 +361,7 @@ def continuous_euler(q, axes, ref=None):
     full = axes + "".join(a for a in AXES if a not in axes)  # 1-2 channels: complete the order
     if len(set(full)) != 3:
         raise ValueError(f"unsupported rotation channel order '{axes}'")
-    e = euler_from_quat(q, full)
+    e = quat.to_euler(q, full)
     if not len(e):
         return e[..., :len(axes)]
     # The other solution of the same rotation: (a + pi, pi - b, c + pi).

@@ -6,7 +6,7 @@ weight is 1 in contact and falls off with a raised cosine over ``RELEASE_S`` sec
 around it, so a locked foot is let go (and caught) smoothly.
 """
 import numpy as np
-from scipy.ndimage import distance_transform_edt, uniform_filter1d
+from .filters import distance_to_true, uniform_filter1d
 
 from . import metrics
 
@@ -37,7 +37,7 @@ def contact_mask(motion, feet, span, positions=None):
     low = low & np.concatenate([low[1:], low[-1:]], axis=0)
     vel = np.diff(pos, axis=0, prepend=pos[:1])
     vel[..., up] = 0.0
-    speed = np.linalg.norm(uniform_filter1d(vel, size=max(1, int(round(0.1 * motion.fps))), axis=0, mode="nearest"), axis=-1) * motion.fps
+    speed = np.linalg.norm(uniform_filter1d(vel, size=max(1, int(round(0.1 * motion.fps))), axis=0), axis=-1) * motion.fps
     return low & (speed < LOCK_SPEED)
 
 
@@ -51,6 +51,6 @@ def contact_weights(motion, feet, span, positions=None):
         if not m.any():
             out.append(np.zeros(len(m)))
             continue
-        d = distance_transform_edt(~m)
+        d = distance_to_true(m)
         out.append(0.5 * (1.0 + np.cos(np.pi * np.clip(d / width, 0.0, 1.0))))
     return out

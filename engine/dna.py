@@ -25,7 +25,7 @@ Everything here is numpy; the runtime uses these arrays directly.
 import re
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from .filters import gaussian_filter1d
 
 from . import features
 from .metrics import mean_acceleration, metres_per_unit
@@ -100,7 +100,7 @@ def smooth_codes(codes, fps, sigma_s):
     sigma = sigma_s * fps
     if sigma < 0.25 or len(codes) < 3:
         return codes
-    return gaussian_filter1d(codes, sigma, axis=0, mode="nearest")
+    return gaussian_filter1d(codes, sigma, axis=0)
 
 
 def replay_positions(fit, enc, layout, skeleton, joint_translations, fps, sigma_s):

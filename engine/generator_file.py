@@ -98,4 +98,46 @@ def check_compatible(generator_meta, skeleton):
         if want != have:
             raise ValueError(f"the armature does not fit this generator: joint '{n}' has parent "
                              f"'{have}', the generator expects '{want}'")
+    _check_rest_pose(stored, skeleton)
     return None
+
+
+REST_POSITION_TOLERANCE = 0.02   # of the body span, after removing a uniform scale
+REST_ANGLE_TOLERANCE_DEG = 5.0   # bone axes: a re-exported rig often rolls or flips them
+REST_SCALE_TOLERANCE = 0.01
+
+
+def _check_rest_pose(stored, skeleton):
+    """The generator's rotations are relative to its rest pose: on a rig with the same
+    names but other rest offsets, bone axes or size (the rig exported to FBX or glTF and
+    imported again) they would pose the body wrongly, so such a rig is refused."""
+    index = [skeleton.index(n) for n in stored.names]
+    want_rot, want_pos = stored.rest_transforms()
+    have_rot, have_pos = skeleton.rest_transforms()
+    have_rot, have_pos = have_rot[index], have_pos[index]
+    root = stored.root
+    want_pos, have_pos = want_pos - want_pos[root], have_pos - have_pos[root]
+    bones = stored.parents >= 0
+    want_len = np.linalg.norm(stored.rest_translations[bones], axis=-1).sum()
+    have_len = np.linalg.norm(skeleton.rest_translations[index][bones], axis=-1).sum()
+    if want_len <= 0:
+        return
+    scale = have_len / want_len
+    span = max(stored.span(), 1e-9)
+    off = np.linalg.norm(have_pos / max(scale, 1e-9) - want_pos, axis=-1) / span
+    worst = int(np.argmax(off))
+    if off[worst] > REST_POSITION_TOLERANCE:
+        raise ValueError(f"the armature does not fit this generator: its rest pose differs (joint "
+                         f"'{stored.names[worst]}' is {100 * off[worst]:.0f} % of the body away from where the "
+                         f"generator expects it); build a generator on this rig instead")
+    dot = np.abs(np.sum(have_rot * want_rot, axis=-1)).clip(0.0, 1.0)
+    angle = np.degrees(2 * np.arccos(dot))
+    worst = int(np.argmax(angle))
+    if angle[worst] > REST_ANGLE_TOLERANCE_DEG:
+        raise ValueError(f"the armature does not fit this generator: bone '{stored.names[worst]}' rests "
+                         f"turned {angle[worst]:.0f} degrees from the generator's rig (re-exported rigs often "
+                         f"change bone axes); build a generator on this rig instead")
+    if abs(scale - 1.0) > REST_SCALE_TOLERANCE:
+        raise ValueError(f"the armature does not fit this generator: its bones are {scale:.3g} times the "
+                         f"length of the generator's rig; scale the armature object instead of its bones, "
+                         f"or build a generator on this rig")

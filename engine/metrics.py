@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from .filters import uniform_filter1d
 
 from . import quat
 
@@ -241,7 +241,7 @@ def foot_skate(trk, feet, ground):
     size = max(1, int(round(SKATE_AVERAGE_SECONDS * trk.fps)))
     # Average the velocity (not its magnitude): mocap noise that goes back and forth
     # is fast instantly but does not carry the foot anywhere over 0.25 s.
-    average = np.linalg.norm(uniform_filter1d(velocity, size=size, axis=0, mode="nearest"), axis=-1)
+    average = np.linalg.norm(uniform_filter1d(velocity, size=size, axis=0), axis=-1)
     skating = contact & (speed > SKATE_SPEED) & (average > SKATE_SPEED)
     return float(skating.any(axis=1).mean())
 

@@ -182,17 +182,34 @@ def between(u, v):
     return normalize(q)
 
 
+AXES = "XYZ"
+
+
 def from_euler(angles, order):
-    """Intrinsic Euler angles in radians, ``order`` like 'ZYX' (BVH channel order)."""
-    from scipy.spatial.transform import Rotation
-    r = Rotation.from_euler(order.upper(), np.asarray(angles).reshape(-1, 3))
-    xyzw = r.as_quat()
-    return xyzw[:, [3, 0, 1, 2]].reshape(np.shape(angles)[:-1] + (4,))
+    """Intrinsic Euler angles (..., n) in radians for the n axes of ``order`` like 'ZYX'
+    (BVH channel order): R = R_a1 R_a2 R_a3."""
+    angles = np.asarray(angles, dtype=float)
+    q = identity(angles.shape[:-1])
+    for k, axis_name in enumerate(order.upper()):
+        axis = np.zeros(3)
+        axis[AXES.index(axis_name)] = 1.0
+        q = mul(q, from_axis_angle(axis, angles[..., k]))
+    return q
 
 
 def to_euler(q, order):
-    """Inverse of ``from_euler``; radians, intrinsic, for BVH channel orders."""
-    from scipy.spatial.transform import Rotation
-    flat = np.asarray(q).reshape(-1, 4)
-    e = Rotation.from_quat(flat[:, [1, 2, 3, 0]]).as_euler(order.upper())
-    return e.reshape(np.shape(q)[:-1] + (3,))
+    """Inverse of ``from_euler``: intrinsic Euler angles (..., 3) in radians for ``order``
+    like 'ZXY' (three different axes); the middle angle in [-pi/2, pi/2]."""
+    i, j, k = (AXES.index(a) for a in order.upper())
+    sgn = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
+    q = np.asarray(q, dtype=float)
+    m = to_matrix(q / np.sqrt(q[..., 0] ** 2 + q[..., 1] ** 2 + q[..., 2] ** 2 + q[..., 3] ** 2)[..., None])
+    b = np.arcsin(np.clip(sgn * m[..., i, k], -1.0, 1.0))
+    a = np.arctan2(-sgn * m[..., j, k], m[..., k, k])
+    c = np.arctan2(-sgn * m[..., i, j], m[..., i, i])
+    # Gimbal lock (middle angle +-90 degrees): only a +- c is defined; put it all in a.
+    lock = np.hypot(m[..., i, i], m[..., i, j]) < 1e-9
+    if np.any(lock):
+        a = np.where(lock, np.arctan2(sgn * m[..., k, j], m[..., j, j]), a)
+        c = np.where(lock, 0.0, c)
+    return np.stack([a, b, c], -1)

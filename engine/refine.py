@@ -19,7 +19,7 @@ A few passes fix interactions between groups and the lock; a last limb-only poli
 the key frames (blended) makes reachable targets exact.
 """
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from .filters import gaussian_filter1d
 
 from . import contacts, ik, metrics, quat
 from .skeleton import forward_kinematics
@@ -384,7 +384,7 @@ def _spread(values, frames, T, width, fps, smooth_s=DENSE_SMOOTH_S):
     flat = values.reshape(len(frames), -1)
     gap = np.median(np.diff(frames)) if len(frames) > 2 else np.inf
     if gap <= 1.5 * fps / BODY_KEY_RATE:  # keys on (nearly) every frame: a moving target
-        flat = gaussian_filter1d(flat, smooth_s * fps / gap, axis=0, mode="nearest")
+        flat = gaussian_filter1d(flat, smooth_s * fps / gap, axis=0)
     t = np.arange(T)
     out = np.empty((T, flat.shape[1]))
     for i in range(flat.shape[1]):

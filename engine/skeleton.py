@@ -101,6 +101,10 @@ class Skeleton:
         return cached.copy()
 
     def _compute_rest_positions(self):
+        return self.rest_transforms()[1]
+
+    def rest_transforms(self):
+        """World rest orientations (J, 4) and positions (J, 3) of every joint."""
         rot = np.zeros((self.num_joints, 4))
         pos = np.zeros((self.num_joints, 3))
         for j, p in enumerate(self.parents):
@@ -109,7 +113,7 @@ class Skeleton:
             else:
                 rot[j] = quat.mul(rot[p], self.rest_rotations[j])
                 pos[j] = pos[p] + quat.mul_vec(rot[p], self.rest_translations[j])
-        return pos
+        return rot, pos
 
     def span(self, translations=None):
         """Longest joint-to-joint path through the tree, summing rest bone lengths (EVAL.md).

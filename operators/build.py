@@ -132,6 +132,9 @@ class MDNA_OT_setup_engine(bpy.types.Operator):
         if prefs.setup_running():
             cls.poll_message_set("The engine is being set up")
             return False
+        if not getattr(bpy.app, "online_access", True):
+            cls.poll_message_set(prefs.OFFLINE_MESSAGE)
+            return False
         return True
 
     def execute(self, context):
@@ -145,7 +148,10 @@ class MDNA_OT_setup_engine(bpy.types.Operator):
     def invoke(self, context, event):
         if bpy.app.background:
             return self.execute(context)
-        prefs.start_setup()  # a thread: pip takes minutes and must not freeze Blender
+        try:
+            prefs.start_setup()  # a thread: pip takes minutes and must not freeze Blender
+        except RuntimeError as err:
+            return report_exception(self, err)
         self.report({'INFO'}, "Setting up the engine in the background; see the add-on preferences")
         return {'FINISHED'}
 

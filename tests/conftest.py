@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import sys
 
@@ -8,9 +9,13 @@ SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
 MOTIONS = os.path.join(SHARED, "motions")
 sys.path.insert(0, ROOT)
 
-from blender_motiondna.bootstrap import load_extension_package  # noqa: E402
+from blender_motiondna.bootstrap import load_extension_package, set_exit_code  # noqa: E402
 
 load_extension_package()  # the extension as package ``motiondna`` (bpy side + engine)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    set_exit_code(exitstatus)  # the bpy module of 4.2 ends the process before finalization
 
 
 def shared_clips():
@@ -23,7 +28,17 @@ def shared_clips():
     return sorted(out)
 
 
+# The Python that runs the engine worker: this one, or (the Blender version matrix, whose
+# venvs hold stock Blender's packages only) the one named by MOTIONDNA_ENGINE_PYTHON.
+ENGINE_PYTHON = os.environ.get("MOTIONDNA_ENGINE_PYTHON") or sys.executable
+
 CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")  # the bundled CMU clip
+
+# Tests that train in this process. The Blender version matrix runs the suite in venvs that
+# hold what stock Blender ships (bpy, numpy), where only the worker has torch.
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+NO_TORCH = "torch is not installed in this Python (the engine worker has it)"
+needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason=NO_TORCH)
 
 needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
 

@@ -409,3 +409,28 @@ def test_data_changing_operators_are_undo_aware_and_found_by_f3(addon):
         assert 'UNDO' in options and 'REGISTER' in options, name
     for name in ("cancel_build", "live_toggle", "quality_report", "export_generator", "setup_engine", "check_engine"):
         assert getattr(bpy.ops.mdna, name).get_rna_type().name, name  # labelled: F3 lists it
+
+
+def test_set_up_engine_honours_blender_online_access(addon, monkeypatch):
+    """Set up Engine downloads PyTorch: with online access off (the bpy module's default,
+    and Blender's until the user allows it) nothing runs and the user is told what to do."""
+    import subprocess
+
+    import bpy
+    from motiondna.blender_motiondna import prefs
+    ran = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
+    if bpy.app.online_access:
+        pytest.skip("this Blender runs with online access on")
+    with pytest.raises(RuntimeError, match="online access is off.*Preferences > System > Network"):
+        prefs.run_setup()
+    with pytest.raises(RuntimeError, match="online access is off"):
+        bpy.ops.mdna.setup_engine()
+    assert ran == []
+
+
+def test_manifest_declares_the_network_permission():
+    import tomllib
+    with open(os.path.join(os.path.dirname(CLIP), "..", "blender_manifest.toml"), "rb") as f:
+        manifest = tomllib.load(f)
+    assert "PyTorch" in manifest["permissions"]["network"]

@@ -103,7 +103,7 @@ def test_generator_runtime_and_file_info(api, arm, built):
     motion = gen.generate(num_frames=200)                           # longer than the clip
     assert motion.num_frames == 200 and np.isfinite(motion.rotations).all()
     info = api.generator_file_info(built[3])
-    assert info["frames"] == gen.num_frames == 125 and info["skeleton"]["names"] == list(gen.skeleton.names)
+    assert info["frames"] == gen.num_frames == 125 and info["skeleton"]["names"] == gen.joints
     assert info["network"]["target_slots"] and info["build"]["steps"] == 40
 
 
@@ -140,3 +140,69 @@ def _keys(action, obj):
     from motiondna.blender_motiondna import action_compat
     curves = action_compat.action_fcurves(action, obj)
     return np.array([k.co[1] for c in curves for k in c.keyframe_points])
+
+
+def test_the_one_line_import_is_this_api(api):
+    from motiondna import api as one_line
+    assert one_line is api
+
+
+def world_joint(arm, motion, joint, frame):
+    """World position of ``joint`` in ``motion`` (armature space) at scene ``frame``."""
+    m = np.array(arm.matrix_world)
+    local = motion.positions()[frame - arm.mdna.clip_frame_start, motion.skeleton.index(joint)]
+    return m[:3, :3] @ local + m[:3, 3]
+
+
+def test_generator_targets_are_bone_names_world_positions_and_scene_frames(api, arm):
+    gen = api.generator(arm)
+    frame = gen.first_frame + 60
+    free = gen.generate()
+    goal = world_joint(arm, free, "RightWrist", frame) + np.array([0.0, 0.0, 0.2 * arm.dimensions.z / 1.7])
+    moved = gen.generate(targets=[{"joint": "RightWrist", "frame": frame, "location": tuple(goal)}])
+    assert np.linalg.norm(world_joint(arm, moved, "RightWrist", frame) - goal) < 0.01 * arm.dimensions.z
+    empty = api.add_target(arm, "RightWrist", frame=frame, location=tuple(goal))
+    from_empty = gen.generate(targets=[empty])  # a target empty says the same thing
+    np.testing.assert_allclose(from_empty.rotations, moved.rotations, atol=1e-6)  # float32 matrices
+
+
+@pytest.mark.parametrize("spec,match", [
+    ({"joint": "Tail", "frame": 10, "location": (0, 0, 0)}, "no joint 'Tail'"),
+    ({"joint": "RightWrist", "frame": 100000, "location": (0, 0, 0)}, "generated range"),
+    ({"joint": "RightWrist", "frame": 10, "location": (0, 0)}, "'frame' \\+ 'location'"),
+    ((8, 10, (0, 0, 0)), "give a dict"),
+])
+def test_generator_targets_that_cannot_apply_are_refused(api, arm, spec, match):
+    with pytest.raises(ValueError, match=match):
+        api.generator(arm).generate(targets=[spec])
+
+
+def test_a_disabled_addon_says_how_to_enable_it(api, arm):
+    import motiondna
+    motiondna.unregister()
+    try:
+        with pytest.raises(api.NotEnabled, match=r"not enabled.*addon_utils.enable\('motiondna'"):
+            api.has_generator(arm)
+    finally:
+        motiondna.register()
+    assert api.has_generator(arm)
+
+
+def test_load_generator_refuses_the_same_joints_on_another_rest_pose(api, built, tmp_path):
+    """The rig exported to FBX and imported again keeps its joint names but not its bone
+    axes: the generator's rotations would pose it wrongly, so loading says so."""
+    import bpy
+    from motiondna.blender_motiondna import cli
+    cli.reset_scene()
+    arm = api.import_bvh(CLIP)
+    bpy.ops.object.select_all(action='DESELECT')
+    arm.select_set(True)
+    bpy.context.view_layer.objects.active = arm
+    path = str(tmp_path / "rig.fbx")
+    bpy.ops.export_scene.fbx(filepath=path, use_selection=True, add_leaf_bones=False, bake_anim=False)
+    cli.reset_scene()
+    bpy.ops.import_scene.fbx(filepath=path)
+    (again,) = [o for o in bpy.data.objects if o.type == 'ARMATURE']
+    with pytest.raises(ValueError, match="does not fit this generator: (bone '.*' rests turned|its rest pose)"):
+        api.load_generator(again, built[3])
+    assert not api.has_generator(again)

@@ -355,14 +355,28 @@ def test_bake_in_place_twice_keeps_one_result_action(shots, tmp_path, addon):
     assert done.returncode == 1 and "no armature with a generator named 'Nobody'" in json.loads(done.stdout)["items"][0]["error"]
 
 
-def test_blender_command_entry_point_returns_exit_codes(batch_dir, addon, capfd):
-    """What ``blender --command motiondna ...`` calls: arguments after the id, an int back."""
+def test_blender_command_entry_point_returns_exit_codes(batch_dir, addon, capfd, monkeypatch):
+    """What ``blender --command motiondna ...`` calls: the handler the add-on registers with
+    ``bpy.utils.register_cli_command``, given the arguments after the id; an int back."""
+    import bpy
     from motiondna.blender_motiondna import cli
     assert cli._cli_handle is not None                          # registered with the add-on
-    assert cli._blender_command(["info", str(batch_dir[0] / "out" / "walk_b.mdna"), "--json"]) == 0
+    registered = {}
+
+    def spy(command_id, handler):
+        registered[command_id] = handler
+        return real_register(command_id, handler)
+
+    real_register = bpy.utils.register_cli_command
+    monkeypatch.setattr(bpy.utils, "register_cli_command", spy)
+    cli.unregister_command()
+    cli.register_command()
+    handler = registered["motiondna"]
+    assert handler(["info", str(batch_dir[0] / "out" / "walk_b.mdna"), "--json"]) == 0
     assert json.loads(capfd.readouterr().out)["frames"] == 125
-    assert cli._blender_command(["info", str(batch_dir[0] / "missing.mdna")]) == 1
-    assert cli._blender_command(["build"]) == 2
+    assert handler(["info", str(batch_dir[0] / "missing.mdna")]) == 1
+    assert handler(["build"]) == 2
+    assert handler(["--help"]) == 0 and "bake" in capfd.readouterr().out
 
 
 def test_ctrl_c_cancels_a_batch_and_leaves_no_output(tmp_path):

@@ -9,6 +9,8 @@ from engine import dna, features, generator_file, metrics, quat, runtime, train
 from engine.bvh import read_bvh
 from engine.skeleton import Motion
 
+from conftest import HAVE_TORCH, NO_TORCH
+
 CLIP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "jumping_jacks.bvh")
 
 
@@ -93,6 +95,8 @@ def test_a_loop_match_window_longer_than_the_clip_is_cut_to_it():
 
 @pytest.fixture(scope="module")
 def generator_path(tmp_path_factory):
+    if not HAVE_TORCH:
+        pytest.skip(NO_TORCH)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from test_generator import synthetic_clip
     path = str(tmp_path_factory.mktemp("dna") / "g.mdna")

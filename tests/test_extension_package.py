@@ -11,6 +11,8 @@ import zipfile
 
 import pytest
 
+from conftest import CLIP, ENGINE_PYTHON
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE = "bl_ext.user_default.motiondna"
 
@@ -51,20 +53,26 @@ def test_package_holds_the_code_and_nothing_else(built_zip):
     tops = {n.split("/", 1)[0] for n in names}
     for needed in ("__init__.py", "blender_manifest.toml", "engine", "blender_motiondna", "operators", "panels"):
         assert needed in tops, f"package misses {needed}"
-    for path in ("engine/worker.py", "engine/protocol.py", "blender_motiondna/worker_client.py"):
+    for path in ("engine/worker.py", "engine/protocol.py", "blender_motiondna/worker_client.py",
+                 "requirements-worker.txt"):  # what Set up Engine installs
         assert path in names
     for excluded in ("tests", ".venv", "docs", "Makefile", ".git", ".ci", "pytest.ini",
-                     "requirements.txt", "requirements-worker.txt", "out", "build"):
+                     "requirements.txt", "out", "build", "motiondna.py", ".venvs", "tools",
+                     "CHANGELOG.md"):
         assert excluded not in tops, f"package must not contain {excluded}"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
 # Runs in a fresh interpreter with redirected user folders; prints one JSON report line.
 INSTALL_SCRIPT = r'''
-import json, os, sys
+import atexit, json, os, sys
+BLOCKED = ("torch", "scipy", "matplotlib")  # stock Blender has none of them
+for name in BLOCKED:
+    sys.modules[name] = None  # any import of them fails
+
 import bpy, addon_utils
 
-zip_path, module = sys.argv[1], sys.argv[2]
+zip_path, module, engine_python, clip, work = sys.argv[1:6]
 report = {"errors": []}
 OWNERS = (bpy.types.Object, bpy.types.Scene, bpy.types.Armature, bpy.types.WindowManager)
 
@@ -102,14 +110,51 @@ for _ in range(2):
 
 # The installed copy's worker client starts the worker from the installed files.
 client_mod = __import__(module + ".blender_motiondna.worker_client", fromlist=["WorkerClient"])
-client = client_mod.WorkerClient(python=sys.executable)
+client = client_mod.WorkerClient(python=engine_python)
 try:
     report["ping"] = client.call("ping", timeout=60)
 finally:
     client.shutdown()
 addon_utils.disable(module, default_set=True, handle_error=on_error)
 report["final"] = snapshot()
+
+# A user's whole session in the installed copy: the one-line API import, build (the worker
+# runs elsewhere), a target, generate, a live drag, the quality report, a bake.
+addon_utils.enable(module, default_set=True, handle_error=on_error)
+from motiondna import api
+report["api_module"] = api.__name__
+live = sys.modules[module + ".blender_motiondna.live"]
+arm = api.import_bvh(clip)
+bpy.context.view_layer.objects.active = arm
+report["build"] = api.build_generator(arm, steps=30, python=engine_python)["size_bytes"]
+empty = api.add_target(arm, "RightWrist", frame=61)
+empty.location.z += 0.15 * arm.dimensions.z / 1.7
+report["generated"] = api.generate(arm).name
+
+
+def wrist_gap():
+    bpy.context.scene.frame_set(61)
+    return (arm.matrix_world @ arm.pose.bones["RightWrist"].head - empty.matrix_world.translation).length / arm.dimensions.z
+
+
+report["gap_after_generate"] = wrist_gap()
+report["live_on"] = sorted(bpy.ops.mdna.live_toggle())
+empty.location.x += 0.1 * arm.dimensions.z / 1.7
+bpy.context.view_layer.update()
+report["live_flushed"] = sorted(live.flush())
+report["gap_after_drag"] = wrist_gap()
+report["report_op"] = sorted(bpy.ops.mdna.quality_report())
+report["quality"] = json.loads(arm.mdna.report)
+shot = os.path.join(work, "shot.blend")
+bpy.ops.wm.save_as_mainfile(filepath=shot)
+report["bake"] = api.bake_blend(shot, out=os.path.join(work, "baked.blend"))
+report["blocked_loaded"] = [n for n in BLOCKED if sys.modules.get(n) is not None]
 print("REPORT " + json.dumps(report))
+# The bpy module of Blender 4.2 crashes in interpreter finalization once add-on properties
+# with Python callbacks were registered: run the exit hooks and leave without it.
+atexit._run_exitfuncs()
+sys.stdout.flush()
+os._exit(0)
 '''
 
 
@@ -125,8 +170,10 @@ def install_report(built_zip, tmp_path_factory):
     script.write_text(INSTALL_SCRIPT)
     # cwd and the script's folder are the temp home: the repository is not importable there,
     # so only the installed copy can be what loads.
-    done = subprocess.run([sys.executable, str(script), str(built_zip), MODULE], cwd=str(home), env=env,
-                          capture_output=True, text=True, timeout=180)
+    work = home / "work"
+    work.mkdir()
+    done = subprocess.run([sys.executable, str(script), str(built_zip), MODULE, ENGINE_PYTHON, CLIP, str(work)],
+                          cwd=str(home), env=env, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("REPORT ")]
     assert done.returncode == 0 and lines, f"install script failed (exit {done.returncode}):\n{output[-4000:]}"
@@ -168,3 +215,18 @@ def test_installed_copy_runs_the_worker(install_report):
     ping = install_report["ping"]
     assert ping["torch"] and ping["pid"] > 0
     assert ping["engine_dir"] == os.path.join(install_report["package_dir"], "engine")
+
+
+def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
+    """Enabling, building (the worker elsewhere), a target, generate, a live drag, the
+    quality report and a bake, with torch, scipy and matplotlib unimportable."""
+    r = install_report
+    assert r["errors"] == [] and r["blocked_loaded"] == []
+    assert r["api_module"] == MODULE + ".blender_motiondna.api"  # ``from motiondna import api``
+    assert r["build"] > 0 and r["generated"].endswith(".mdna")
+    assert r["gap_after_generate"] < 0.02                # reached (body-height fractions)
+    assert r["live_on"] == ["FINISHED"] and r["live_flushed"]
+    assert r["gap_after_drag"] < 0.02                    # the live drag re-baked the keys
+    assert r["report_op"] == ["FINISHED"] and r["quality"]["targets"] == 1
+    (baked,) = r["bake"]["armatures"]
+    assert baked["targets"] == 1 and baked["action"].endswith(".mdna") and not baked["unreached"]

@@ -11,6 +11,10 @@ from engine.dna import effector_joints, metric_scale
 from engine.skeleton import Motion, Skeleton
 from engine.targets import Target
 
+from conftest import needs_torch
+
+pytestmark = needs_torch
+
 SHARED_MOTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "motions")
 FAST = {"steps": 150}
 
@@ -457,3 +461,29 @@ def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match="at least two joints apart"):
         train.build_generator(clip, str(tmp_path / "one.mdna"), {"steps": 5})
     assert not (tmp_path / "one.mdna").exists()
+
+
+def test_check_compatible_refuses_another_rest_pose_and_size():
+    from engine import generator_file as gf
+    motion = synthetic_clip(10)
+    meta = {"skeleton": motion.skeleton.to_dict()}
+    sk = motion.skeleton
+    assert gf.check_compatible(meta, sk) is None
+
+    def variant(rest_rotations=None, rest_translations=None):
+        return Skeleton(sk.names, sk.parents, sk.rest_rotations if rest_rotations is None else rest_rotations,
+                        sk.rest_translations if rest_translations is None else rest_translations, sk.up_axis)
+
+    moved_root = sk.rest_translations.copy()
+    moved_root[0] += [5.0, 0.0, 0.0]  # where the rig stands does not matter
+    assert gf.check_compatible(meta, variant(rest_translations=moved_root)) is None
+    turned = sk.rest_rotations.copy()
+    turned[3] = quat.mul(turned[3], quat.from_axis_angle([0, 0, 1], np.radians(30)))
+    with pytest.raises(ValueError, match="bone .* rests turned 30 degrees"):
+        gf.check_compatible(meta, variant(rest_rotations=turned))
+    longer = sk.rest_translations.copy()
+    longer[4] *= 1.5
+    with pytest.raises(ValueError, match="rest pose differs"):
+        gf.check_compatible(meta, variant(rest_translations=longer))
+    with pytest.raises(ValueError, match="2 times the length"):
+        gf.check_compatible(meta, variant(rest_translations=sk.rest_translations * 2.0))

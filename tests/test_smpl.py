@@ -56,6 +56,7 @@ def smplx_joints(model_arrays, clip):
 
 
 def test_kinematic_trees():
+    pytest.importorskip("smplx")
     from smplx.joint_names import JOINT_NAMES, SMPLH_JOINT_NAMES
     assert {t: len(smpl.joint_names(t)) for t in smpl.MODEL_TYPES} == {"smpl": 24, "smplh": 52, "smplx": 55, "body": 22}
     assert smpl.joint_parents("smpl").tolist() == SMPL_PARENTS
@@ -88,6 +89,7 @@ def test_default_skeleton_is_a_standing_symmetric_body():
 
 
 def test_joints_and_poses_match_smplx_exactly(tmp_path):
+    pytest.importorskip("smplx")
     model = synthetic_model(tmp_path / "SMPL_TEST.npz")
     clip = amass_clip(tmp_path / "clip.npz")
     expected = smplx_joints(model, clip)                 # model frame (Y up)

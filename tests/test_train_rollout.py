@@ -3,11 +3,13 @@
 against an SVD."""
 import numpy as np
 import pytest
-from conftest import CLIP
+from conftest import CLIP, needs_torch
 
 from engine import dna as dna_mod
 from engine import train
 from engine.bvh import read_bvh
+
+pytestmark = needs_torch
 
 
 @pytest.fixture(scope="module")

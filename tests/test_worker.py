@@ -15,6 +15,8 @@ import pytest
 from motiondna.blender_motiondna import worker_client as wc
 from motiondna.engine import protocol
 
+from conftest import ENGINE_PYTHON
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -52,7 +54,7 @@ def pump_until(client, condition, timeout=30.0):
 
 @pytest.fixture(scope="module")
 def client():
-    c = wc.WorkerClient(python=sys.executable)
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
     c.start()
     yield c
     c.shutdown()
@@ -187,7 +189,7 @@ def test_heartbeats_arrive_while_idle(client):
 
 
 def test_killed_worker_fails_its_requests_and_restarts():
-    c = wc.WorkerClient(python=sys.executable)
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
     try:
         seen = []
         req = c.submit("sleep", {"seconds": 20.0}, on_event=seen.append)
@@ -207,7 +209,7 @@ def test_killed_worker_fails_its_requests_and_restarts():
 
 
 def test_death_message_includes_the_worker_stderr(monkeypatch):
-    c = wc.WorkerClient(python=sys.executable)
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
     # An extension root whose engine.worker fails at import: the worker dies at start.
     monkeypatch.setattr(c, "root", os.path.join(ROOT, "no-such-dir"))
     try:
@@ -219,7 +221,7 @@ def test_death_message_includes_the_worker_stderr(monkeypatch):
 
 
 def test_hung_worker_is_killed():
-    c = wc.WorkerClient(python=sys.executable, timeout=1.5)
+    c = wc.WorkerClient(python=ENGINE_PYTHON, timeout=1.5)
     try:
         c.call("ping", timeout=30)
         pid = c.pid
@@ -233,7 +235,7 @@ def test_hung_worker_is_killed():
 
 
 def test_shutdown_leaves_no_process():
-    c = wc.WorkerClient(python=sys.executable)
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
     c.call("ping", timeout=30)
     pid = c.pid
     running = c.submit("sleep", {"seconds": 30.0})
@@ -245,7 +247,7 @@ def test_shutdown_leaves_no_process():
 
 def test_worker_exits_on_stdin_eof_even_while_busy():
     env = dict(os.environ, PYTHONPATH=ROOT)
-    proc = subprocess.Popen([sys.executable, "-m", "engine.worker"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([ENGINE_PYTHON, "-m", "engine.worker"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     try:
         protocol.write_frame(proc.stdin, {"id": 1, "cmd": "sleep", "args": {"seconds": 60, "steps": 600}})
@@ -263,7 +265,7 @@ def test_worker_exits_on_stdin_eof_even_while_busy():
 
 def test_printing_to_stdout_does_not_break_framing(monkeypatch):
     monkeypatch.setenv("MOTIONDNA_WORKER_TEST_COMMANDS", "1")
-    c = wc.WorkerClient(python=sys.executable)
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
     try:
         assert c.call("echo_print", {"a": [1, 2]}, timeout=30) == {"echo": {"a": [1, 2]}}
         assert c.call("ping", timeout=10)["pid"] == c.pid
@@ -274,10 +276,10 @@ def test_printing_to_stdout_does_not_break_framing(monkeypatch):
 
 
 def test_find_engine_python(tmp_path):
-    assert wc.find_engine_python() == sys.executable
-    assert wc.find_engine_python(sys.executable) == sys.executable
-    # An invalid preference falls back to this interpreter (it has torch).
-    assert wc.find_engine_python(str(tmp_path / "missing-python")) == sys.executable
+    assert wc.find_engine_python() == ENGINE_PYTHON
+    assert wc.find_engine_python(ENGINE_PYTHON) == ENGINE_PYTHON
+    # An invalid preference falls back to $MOTIONDNA_ENGINE_PYTHON or this interpreter.
+    assert wc.find_engine_python(str(tmp_path / "missing-python")) == ENGINE_PYTHON
     no_torch = tmp_path / "python-without-torch"
     no_torch.write_text("#!/bin/sh\nexit 1\n")
     no_torch.chmod(0o755)
@@ -289,13 +291,14 @@ def test_engine_unavailable_message(monkeypatch, tmp_path):
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(wc.sys, "executable", str(fake))
+    monkeypatch.delenv(wc.ENGINE_PYTHON_VARIABLE, raising=False)
     with pytest.raises(wc.EngineUnavailable, match="engine interpreter in the add-on preferences"):
         wc.find_engine_python(str(tmp_path / "missing"))
 
 
 def test_shared_client_stays_warm_and_restarts():
     try:
-        a = wc.get_client(sys.executable)
+        a = wc.get_client(ENGINE_PYTHON)
         first = a.pid
         assert wc.get_client() is a and a.pid == first  # no argument: keep the running one
         a.kill()
@@ -339,7 +342,7 @@ def test_build_end_to_end(tmp_path, tiny_clip_path):
     out = tmp_path / "g.mdna"
     events = []
     result = wc.build_generator(tiny_clip_path, out, {"steps": 30, "seed": 1}, on_progress=events.append,
-                                python=sys.executable)
+                                python=ENGINE_PYTHON)
     try:
         assert result["path"] == str(out) and result["steps"] == 30 and result["size_bytes"] == out.stat().st_size
         arrays, meta = generator_file.load(str(out))
@@ -360,3 +363,16 @@ def test_build_cancel(client, tmp_path, tiny_clip_path):
         client.wait(req, timeout=20)
     assert not out.exists()
     assert client.call("ping", timeout=10)["pid"] == client.pid
+
+
+def test_engine_python_variable_comes_after_the_preference(monkeypatch, tmp_path):
+    fake = tmp_path / "python-without-torch"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(wc.sys, "executable", str(fake))  # a stock Blender: no torch
+    monkeypatch.setenv(wc.ENGINE_PYTHON_VARIABLE, ENGINE_PYTHON)
+    assert wc.find_engine_python() == ENGINE_PYTHON
+    assert wc.find_engine_python(str(tmp_path / "missing")) == ENGINE_PYTHON
+    monkeypatch.setenv(wc.ENGINE_PYTHON_VARIABLE, str(tmp_path / "nowhere"))
+    with pytest.raises(wc.EngineUnavailable, match=r"\$MOTIONDNA_ENGINE_PYTHON '.*nowhere' is not an executable"):
+        wc.find_engine_python()
