@@ -40,7 +40,7 @@ test-blender: $(STAMP)
 	done
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m engine.benchmark --out out/benchmark
+	$(VENV)/bin/python -m engine.eval.benchmark --out out/benchmark
 
 clean:
 	rm -rf out build .venvs

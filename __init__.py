@@ -12,7 +12,8 @@ import bpy
 from bpy.props import IntProperty
 
 from . import operators, panels
-from .blender_motiondna import api, build, cli, live, prefs, props, worker_client
+from .blender_motiondna import api, cli, worker_client
+from .blender_motiondna.scene import build, live, prefs, props
 
 __all__ = ["api", "register", "unregister", "is_registered"]
 

@@ -32,11 +32,12 @@ import tempfile
 
 import numpy as np
 
-from ..engine import generator_file
-from ..engine.targets import Target
-from . import armature_io, bake, build, prefs, store, targets as _targets, worker_client
+from ..engine.io import generator_file
+from ..engine.motion.targets import Target
+from .io import armature_io
+from .scene import bake, build, prefs, store, targets as _targets
+from . import EXTENSION_PACKAGE, worker_client
 
-EXTENSION_PACKAGE = __package__.rpartition(".")[0]  # "bl_ext.<repo>.motiondna" in Blender
 
 __all__ = [
     "NotEnabled", "ArmatureGenerator",
@@ -75,7 +76,7 @@ def import_bvh(path, up_axis=None, scale=1.0):
 
     >>> arm = api.import_bvh("data/jumping_jacks.bvh")   # doctest: +SKIP
     """
-    from . import bvh_io
+    from .io import bvh_io
     armature, _, _ = bvh_io.import_bvh(path, up_axis=up_axis, scale=scale)
     return armature
 
@@ -199,8 +200,8 @@ def load_generator(armature, path):
     """Put the ``.mdna`` generator in ``path`` onto ``armature``; its joints must match
     (ValueError naming the first missing joint otherwise). Returns the runtime object.
     The clip's frame 0 lands on the scene frame it had when the generator was built."""
-    from ..engine.runtime import Generator
-    from . import armature_io
+    from ..engine.generator.runtime import Generator
+    from .io import armature_io
     import bpy
     generator = Generator.load(os.fspath(path))
     generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(armature))

@@ -32,9 +32,10 @@ import threading
 import time
 import weakref
 
-from ..engine import protocol
+from ..engine.worker import protocol
+from . import EXTENSION_ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the extension root
+ROOT = EXTENSION_ROOT
 WORKER_MODULE = "engine.worker"
 DEFAULT_TIMEOUT = 30.0
 # Until the worker says 'ready' it may be importing torch, which holds the GIL in long

@@ -6,9 +6,11 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..blender_motiondna import armature_io, prefs, store, worker_client
-from ..engine import generator_file
-from ..engine.runtime import Generator
+from ..blender_motiondna.io import armature_io
+from ..blender_motiondna.scene import prefs, store
+from ..blender_motiondna import worker_client
+from ..engine.io import generator_file
+from ..engine.generator.runtime import Generator
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
 
 EXPORT_TIMEOUT = 600.0

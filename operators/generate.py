@@ -3,7 +3,7 @@ the quality report."""
 import bpy
 from bpy.props import BoolProperty
 
-from ..blender_motiondna import bake, live, report
+from ..blender_motiondna.scene import bake, live, report
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
 
 

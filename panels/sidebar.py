@@ -2,7 +2,7 @@
 targets, generate / live, quality report."""
 import bpy
 
-from ..blender_motiondna import build, live, report, store
+from ..blender_motiondna.scene import build, live, report, store
 from ..operators.common import active_armature
 
 

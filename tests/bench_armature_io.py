@@ -30,9 +30,9 @@ load_extension_package()
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
-from motiondna.blender_motiondna import armature_io as aio  # noqa: E402
-from motiondna.engine import quat  # noqa: E402
-from motiondna.engine.skeleton import Motion  # noqa: E402
+from motiondna.blender_motiondna.io import armature_io as aio  # noqa: E402
+from motiondna.engine.motion import quat  # noqa: E402
+from motiondna.engine.motion.skeleton import Motion  # noqa: E402
 
 CLIP = os.path.join(ROOT, "..", "shared", "motions", "cmu_iclone_cc", "002_05_punch_strike.bvh")
 

@@ -15,7 +15,7 @@ from conftest import CLIP
 @pytest.fixture
 def armature(addon, fresh_scene):
     import bpy
-    from motiondna.blender_motiondna import bvh_io
+    from motiondna.blender_motiondna.io import bvh_io
     obj, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = obj
     return obj
@@ -25,7 +25,7 @@ def armature(addon, fresh_scene):
 def generator_file(addon, tmp_path_factory):
     """One generator built through the operators, exported through the operators."""
     import bpy
-    from motiondna.blender_motiondna import bvh_io
+    from motiondna.blender_motiondna.io import bvh_io
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = arm
@@ -43,7 +43,7 @@ def with_generator(armature, generator_file):
 
 
 def fcurve_values(action, obj):
-    from motiondna.blender_motiondna import action_compat
+    from motiondna.blender_motiondna.io import action_compat
     out = {}
     for c in action_compat.action_fcurves(action, obj):
         vals = np.zeros(len(c.keyframe_points) * 2)
@@ -124,7 +124,7 @@ def test_apply_keeps_the_result_and_revert_goes_back(with_generator):
 
 def test_targets_add_remove_clear(with_generator):
     import bpy
-    from motiondna.blender_motiondna import targets
+    from motiondna.blender_motiondna.scene import targets
     arm = with_generator
     bpy.context.scene.frame_set(20)
     for joint in ("LeftWrist", "RightAnkle", "Head"):
@@ -154,7 +154,7 @@ def test_pose_mode_active_bone_is_the_default_joint(with_generator):
 
 def test_moving_target_follows_an_animated_empty(with_generator):
     import bpy
-    from motiondna.blender_motiondna import bake
+    from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     empty = bpy.data.objects[bpy.ops.mdna.add_target(joint="LeftWrist") and f"MDNA_LeftWrist_f{bpy.context.scene.frame_current}"]
     start = empty.location.copy()
@@ -171,7 +171,7 @@ def test_moving_target_follows_an_animated_empty(with_generator):
 
 def test_quality_report(with_generator):
     import bpy
-    from motiondna.blender_motiondna import report
+    from motiondna.blender_motiondna.scene import report
     arm = with_generator
     assert not bpy.ops.mdna.quality_report.poll()  # nothing generated yet
     bpy.context.scene.frame_set(60)
@@ -200,7 +200,7 @@ def test_export_onnx(with_generator, tmp_path):
 # -- builds: cancel, a dying worker -------------------------------------------------------
 
 def pump_until(condition, timeout=120.0):
-    from motiondna.blender_motiondna import build
+    from motiondna.blender_motiondna.scene import build
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the build"
@@ -210,7 +210,7 @@ def pump_until(condition, timeout=120.0):
 
 def test_build_cancel_through_operators(armature):
     import bpy
-    from motiondna.blender_motiondna import build
+    from motiondna.blender_motiondna.scene import build
     assert not bpy.ops.mdna.cancel_build.poll()
     assert bpy.ops.mdna.build_generator(steps=100000, wait=False) == {'FINISHED'}
     job = build.running_job(armature)
@@ -227,7 +227,7 @@ def test_build_cancel_through_operators(armature):
 
 def test_killed_worker_mid_build_is_reported_and_the_next_build_works(armature):
     import bpy
-    from motiondna.blender_motiondna import build
+    from motiondna.blender_motiondna.scene import build
     assert bpy.ops.mdna.build_generator(steps=100000, wait=False) == {'FINISHED'}
     job = build.running_job(armature)
     pump_until(lambda: job.request.progress is not None)
@@ -242,7 +242,7 @@ def test_killed_worker_mid_build_is_reported_and_the_next_build_works(armature):
 
 def test_worker_dying_during_a_waiting_build_is_an_error(armature, monkeypatch):
     import bpy
-    from motiondna.blender_motiondna import build
+    from motiondna.blender_motiondna.scene import build
 
     def kill_on_first_progress(event, killed=[]):
         if not killed:
@@ -299,7 +299,7 @@ def test_one_frame_clip_is_refused(armature):
 
 def test_nan_keys_are_refused(armature):
     import bpy
-    from motiondna.blender_motiondna import action_compat
+    from motiondna.blender_motiondna.io import action_compat
     fc = [c for c in action_compat.action_fcurves(armature.animation_data.action, armature)
           if "rotation" in c.data_path][0]
     fc.keyframe_points[10].co.y = float("nan")
@@ -310,7 +310,7 @@ def test_nan_keys_are_refused(armature):
 
 def test_missing_joint_is_refused_or_skipped(with_generator):
     import bpy
-    from motiondna.blender_motiondna import bake
+    from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     with pytest.raises(RuntimeError, match="no bone named 'NoSuchBone'"):
         bpy.ops.mdna.add_target(joint="NoSuchBone")
@@ -325,7 +325,7 @@ def test_missing_joint_is_refused_or_skipped(with_generator):
 
 def test_target_outside_the_clip_and_nan_target_are_skipped(with_generator):
     import bpy
-    from motiondna.blender_motiondna import bake
+    from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     bpy.ops.mdna.add_target(joint="LeftWrist")
     empty = bpy.context.view_layer.objects.active
@@ -341,7 +341,7 @@ def test_target_outside_the_clip_and_nan_target_are_skipped(with_generator):
 def test_unreachable_target_is_reported(with_generator):
     """Wrists pulled three body heights apart at the same frame: no body reaches both."""
     import bpy
-    from motiondna.blender_motiondna import bake
+    from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     bpy.context.scene.frame_set(40)
     for joint, dz in (("RightWrist", 1.5), ("LeftWrist", -1.5)):
@@ -373,7 +373,7 @@ def test_corrupt_generator_file_is_refused(armature, generator_file, tmp_path):
 
 def test_corrupt_generator_inside_the_file_is_reported(with_generator):
     import bpy
-    from motiondna.blender_motiondna import store
+    from motiondna.blender_motiondna.scene import store
     arm = with_generator
     store._cache.clear()
     arm.mdna.generator_digest = ""
@@ -417,7 +417,7 @@ def test_set_up_engine_honours_blender_online_access(addon, monkeypatch):
     import subprocess
 
     import bpy
-    from motiondna.blender_motiondna import prefs
+    from motiondna.blender_motiondna.scene import prefs
     ran = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
     if bpy.app.online_access:

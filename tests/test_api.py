@@ -137,7 +137,7 @@ def test_public_functions_are_documented(api):
 
 
 def _keys(action, obj):
-    from motiondna.blender_motiondna import action_compat
+    from motiondna.blender_motiondna.io import action_compat
     curves = action_compat.action_fcurves(action, obj)
     return np.array([k.co[1] for c in curves for k in c.keyframe_points])
 

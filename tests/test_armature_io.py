@@ -8,10 +8,10 @@ import pytest
 
 import bpy
 from conftest import needs_shared, shared_clips
-from motiondna.blender_motiondna import action_compat as compat
-from motiondna.blender_motiondna import armature_io as aio
-from motiondna.engine import quat
-from motiondna.engine.skeleton import Motion
+from motiondna.blender_motiondna.io import action_compat as compat
+from motiondna.blender_motiondna.io import armature_io as aio
+from motiondna.engine.motion import quat
+from motiondna.engine.motion.skeleton import Motion
 
 MODES = ["QUATERNION", "XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX", "AXIS_ANGLE"]
 MAX_FRAMES = 200      # long clips: the first 200 frames keep the suite fast
@@ -495,7 +495,7 @@ def test_write_onto_a_rig_with_other_rest_frames(fresh_scene):
     for j, p in enumerate(skel.parents):
         if p >= 0:
             plain.rest_translations[j] = skel.rest_positions()[j] - skel.rest_positions()[p]
-    from motiondna.engine.skeleton import local_from_world
+    from motiondna.engine.motion.skeleton import local_from_world
     delta = quat.mul(w_rot, quat.inv(rest_world))          # world rotation from rest
     rot, trans = local_from_world(plain, delta, w_pos)
     aio.write_action(obj, Motion(plain, rot, trans, motion.fps, "plain", {"frame_start": 1}))

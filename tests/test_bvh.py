@@ -11,10 +11,11 @@ import pytest
 import bpy
 from bpy_extras.io_utils import axis_conversion as bpy_axis_conversion
 from conftest import needs_shared, shared_clips
-from motiondna.blender_motiondna import armature_io as aio
-from motiondna.blender_motiondna import bvh_io
-from motiondna.engine import bvh, quat
-from motiondna.engine.skeleton import Motion, Skeleton
+from motiondna.blender_motiondna.io import armature_io as aio
+from motiondna.blender_motiondna.io import bvh_io
+from motiondna.engine.io import bvh
+from motiondna.engine.motion import quat
+from motiondna.engine.motion.skeleton import Motion, Skeleton
 
 POS_TOL = 1e-4   # x skeleton span
 
@@ -295,7 +296,7 @@ def test_blender_round_trip_with_scale_and_edit(fresh_scene, tmp_path):
     pivot = w_pos[:, spine]
     w_pos[:, 2] = pivot + quat.mul_vec(turn, w_pos[:, 2] - pivot)
     w_rot[:, 2] = quat.mul(turn, w_rot[:, 2])
-    from motiondna.engine.skeleton import local_from_world
+    from motiondna.engine.motion.skeleton import local_from_world
     edited.rotations, edited.translations = local_from_world(motion.skeleton, w_rot, w_pos)
     out = tmp_path / "edited.bvh"
     bvh_io.export_bvh(out, obj, edited, src, info)

@@ -28,7 +28,8 @@ def generator_path(tmp_path_factory):
 
 
 def test_generate_keeps_file_conventions_and_reaches_target(generator_path, tmp_path):
-    from engine import bvh, metrics
+    from motiondna.engine.io import bvh
+    from motiondna.engine.motion import metrics
     source = bvh.read_bvh(CLIP)
     motion = source.to_motion()
     positions = motion.positions()
@@ -56,7 +57,8 @@ def test_generate_keeps_file_conventions_and_reaches_target(generator_path, tmp_
 
 
 def test_generate_without_targets_reconstructs(generator_path, tmp_path):
-    from engine import bvh, metrics
+    from motiondna.engine.io import bvh
+    from motiondna.engine.motion import metrics
     out = tmp_path / "same.bvh"
     done = run_cli("generate", "--generator", str(generator_path), "--clip", CLIP, "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -125,7 +127,7 @@ def batch_dir(tmp_path_factory):
 
 
 def test_batch_build_runs_in_parallel_and_reports_each_clip(batch_dir):
-    from engine import generator_file
+    from motiondna.engine.io import generator_file
     d, result = batch_dir
     by_name = {os.path.basename(i["input"]): i for i in result["items"]}
     assert [os.path.basename(i["input"]) for i in result["items"]] == ["walk_a.bvh", "walk_b.bvh", "broken.bvh"]
@@ -152,7 +154,7 @@ def test_batch_build_resumes_and_prints_a_table(batch_dir):
 
 
 def test_batch_stale_and_broken_outputs_are_redone(tmp_path):
-    from motiondna.blender_motiondna import batch
+    from motiondna.blender_motiondna.cli import batch
     clip = tmp_path / "c.bvh"
     clip.write_text("x")
     out = tmp_path / "c.mdna"
@@ -166,7 +168,7 @@ def test_batch_stale_and_broken_outputs_are_redone(tmp_path):
 
 
 def test_batch_inputs_are_checked_before_anything_runs(tmp_path):
-    from motiondna.blender_motiondna import batch
+    from motiondna.blender_motiondna.cli import batch
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     for sub in ("a", "b"):
@@ -191,7 +193,7 @@ def test_info_reads_a_generator_without_torch(batch_dir):
     assert "torch" not in imported and "numpy" in imported
     info = json.loads(done.stdout)
     assert info["frames"] == 125 and info["skeleton"]["joints"] == 31 and info["fps"] == pytest.approx(30.003, abs=1e-3)
-    from engine import generator_file
+    from motiondna.engine.io import generator_file
     assert info["format_version"] == generator_file.VERSION and info["size_bytes"] == os.path.getsize(path)
     assert len(info["source_hash"]) == 64 and info["build"]["steps"] == 40
     assert info["dna"]["num_codes"] > 0 and "RightWrist" in info["dna"]["effectors"]
@@ -228,7 +230,7 @@ def test_bench_wraps_the_engine_benchmark(tmp_path):
 
 def test_bench_accepts_every_option_of_the_engine_benchmark():
     import re
-    engine_help = subprocess.run([sys.executable, "-m", "engine.benchmark", "--help"], cwd=ROOT,
+    engine_help = subprocess.run([sys.executable, "-m", "engine.eval.benchmark", "--help"], cwd=ROOT,
                                  capture_output=True, text=True).stdout
     ours = run_cli("bench", "--help").stdout
     assert set(re.findall(r"--[a-z][a-z-]+", engine_help)) <= set(re.findall(r"--[a-z][a-z-]+", ours))
@@ -289,7 +291,7 @@ bpy.ops.wm.save_as_mainfile(filepath={str(d / "plain.blend")!r})
 def read_baked(path):
     """(active action, wrist-to-target distance at the target frame, all actions) of a .blend."""
     import bpy
-    from motiondna.blender_motiondna import targets
+    from motiondna.blender_motiondna.scene import targets
     bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
     arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")
     (empty,) = targets.target_empties(arm)

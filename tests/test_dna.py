@@ -1,13 +1,15 @@
-"""engine/dna.py: the codes' low-pass, the loop points and the runtime timeline that uses them."""
+"""engine/generator/dna.py: the codes' low-pass, the loop points and the runtime timeline that uses them."""
 import os
 import sys
 
 import numpy as np
 import pytest
 
-from engine import dna, features, generator_file, metrics, quat, runtime, train
-from engine.bvh import read_bvh
-from engine.skeleton import Motion
+from motiondna.engine.generator import dna, runtime, train
+from motiondna.engine.motion import features, metrics, quat
+from motiondna.engine.io import generator_file
+from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion.skeleton import Motion
 
 from conftest import HAVE_TORCH, NO_TORCH
 

@@ -70,7 +70,7 @@ def ran_examples(workspace):
 
 
 def test_readme_examples_make_what_they_say(workspace, ran_examples):
-    from engine import bvh, generator_file
+    from motiondna.engine.io import bvh, generator_file
     out = workspace / "out"
     for name in ("generators/jumping_jacks.mdna", "generators/jj_scripted.mdna"):
         generator_file.load(str(out / name))
@@ -98,8 +98,8 @@ def test_cli_reference_lists_every_option():
 
 def test_formats_doc_matches_the_readers():
     import numpy as np
-    from engine import bvh, generator_file
-    from engine.targets import parse_targets
+    from motiondna.engine.io import bvh, generator_file
+    from motiondna.engine.motion.targets import parse_targets
     text = open(os.path.join(ROOT, "docs", "formats.md"), encoding="utf-8").read()
     for key in generator_file.REQUIRED_ARRAYS + generator_file.REQUIRED_META:
         assert f"`{key}`" in text, key

@@ -53,7 +53,7 @@ def test_package_holds_the_code_and_nothing_else(built_zip):
     tops = {n.split("/", 1)[0] for n in names}
     for needed in ("__init__.py", "blender_manifest.toml", "engine", "blender_motiondna", "operators", "panels"):
         assert needed in tops, f"package misses {needed}"
-    for path in ("engine/worker.py", "engine/protocol.py", "blender_motiondna/worker_client.py",
+    for path in ("engine/worker/server.py", "engine/worker/protocol.py", "blender_motiondna/worker_client.py",
                  "requirements-worker.txt"):  # what Set up Engine installs
         assert path in names
     for excluded in ("tests", ".venv", "docs", "Makefile", ".git", ".ci", "pytest.ini",
@@ -123,7 +123,7 @@ report["final"] = snapshot()
 addon_utils.enable(module, default_set=True, handle_error=on_error)
 from motiondna import api
 report["api_module"] = api.__name__
-live = sys.modules[module + ".blender_motiondna.live"]
+live = sys.modules[module + ".blender_motiondna.scene.live"]
 arm = api.import_bvh(clip)
 bpy.context.view_layer.objects.active = arm
 report["build"] = api.build_generator(arm, steps=30, python=engine_python)["size_bytes"]

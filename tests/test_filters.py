@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from motiondna.engine import filters, quat
+from motiondna.engine.motion import filters, quat
 
 ndimage = pytest.importorskip("scipy.ndimage")
 Rotation = pytest.importorskip("scipy.spatial.transform").Rotation

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import bpy
-from motiondna.blender_motiondna import armature_io as aio
-from motiondna.blender_motiondna import formats
+from motiondna.blender_motiondna.io import armature_io as aio
+from motiondna.blender_motiondna.io import formats
 
 FRAMES = 12
 TOL = 1e-4

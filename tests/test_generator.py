@@ -6,10 +6,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from engine import fileformat, generator_file, quat, runtime, train
-from engine.dna import effector_joints, metric_scale
-from engine.skeleton import Motion, Skeleton
-from engine.targets import Target
+from motiondna.engine.io import fileformat, generator_file
+from motiondna.engine.motion import quat
+from motiondna.engine.generator import runtime, train
+from motiondna.engine.generator.dna import effector_joints, metric_scale
+from motiondna.engine.motion.skeleton import Motion, Skeleton
+from motiondna.engine.motion.targets import Target
 
 from conftest import needs_torch
 
@@ -232,7 +234,7 @@ def test_onnx_export_matches_numpy_step(built, tmp_path):
     pytest.importorskip("onnxruntime")
     import onnxruntime as ort
 
-    from engine import export_onnx
+    from motiondna.engine.generator import export_onnx
     _, path, _, _ = built
     info = export_onnx.export(path, str(tmp_path / "g.onnx"))
     g = runtime.Generator.load(path)
@@ -267,7 +269,7 @@ def test_the_rollout_never_leaves_the_deviation_range_it_was_trained_on(built):
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_MOTIONS), reason="../shared/motions is absent")
 def test_reconstructs_a_shared_mocap_clip(tmp_path):
-    from engine.bvh import read_bvh
+    from motiondna.engine.io.bvh import read_bvh
     clip = read_bvh(os.path.join(SHARED_MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")).to_motion()
     path = str(tmp_path / "jj.mdna")
     train.build_generator(clip, path, {"steps": 300})
@@ -340,7 +342,7 @@ def test_pull_reaches_a_target_in_state_space(pulled):
     moved = g._rollout_targets(idx, base, plan, theta0, ground0) - g._rollout_free(idx)
     s = g.slots.index(j)
     got = moved[frame] @ g.slot_basis[:, 3 * s:3 * s + 3]
-    from engine import features
+    from motiondna.engine.motion import features
     theta = features.integrate_root(base, g.layout, theta0, ground0)[0][frame]
     free = g.generate(refine=False).positions()[frame, j]
     want = features.heading_frame_offsets(goal - free, theta, clip.skeleton.up_axis)
@@ -351,7 +353,7 @@ def test_onnx_export_matches_numpy_step_with_the_pull(pulled, tmp_path):
     pytest.importorskip("onnxruntime")
     import onnxruntime as ort
 
-    from engine import export_onnx
+    from motiondna.engine.generator import export_onnx
     _, path = pulled
     info = export_onnx.export(path, str(tmp_path / "p.onnx"))
     g = runtime.Generator.load(path)
@@ -439,7 +441,8 @@ def test_a_moving_root_offset_is_not_measured_as_a_bone(tmp_path):
     assert g.target_unit == pytest.approx(0.1 * body)
     # The code error the DNA reports (which decides how many codes it keeps) is in body
     # centimetres: the same as measured here from the rebuilt poses.
-    from engine import dna as dna_mod, features
+    from motiondna.engine.generator import dna as dna_mod
+    from motiondna.engine.motion import features
     layout = features.Layout(floating.skeleton.num_joints, features.moving_joints(floating))
     enc = features.encode(floating, layout=layout)
     jt = floating.translations.mean(axis=0)
@@ -464,7 +467,7 @@ def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
 
 
 def test_check_compatible_refuses_another_rest_pose_and_size():
-    from engine import generator_file as gf
+    from motiondna.engine.io import generator_file as gf
     motion = synthetic_clip(10)
     meta = {"skeleton": motion.skeleton.to_dict()}
     sk = motion.skeleton

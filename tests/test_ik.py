@@ -1,13 +1,14 @@
-"""engine/ik.py: DLS chain IK and classic chain selection (synthetic arm + the shared rigs)."""
+"""engine/refine/ik.py: DLS chain IK and classic chain selection (synthetic arm + the shared rigs)."""
 import os
 
 import numpy as np
 import pytest
 
-from engine import ik, quat
-from engine.metrics import end_effectors
-from engine.bvh import read_bvh
-from engine.skeleton import Skeleton, forward_kinematics
+from motiondna.engine.refine import ik
+from motiondna.engine.motion import quat
+from motiondna.engine.motion.metrics import end_effectors
+from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion.skeleton import Skeleton, forward_kinematics
 
 # Same definitions as conftest (imported by path there; this file runs on its own too).
 MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))

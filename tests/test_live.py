@@ -11,7 +11,8 @@ from conftest import CLIP
 @pytest.fixture(scope="module")
 def generator_file(addon, tmp_path_factory):
     import bpy
-    from motiondna.blender_motiondna import build, bvh_io, store
+    from motiondna.blender_motiondna.scene import build, store
+    from motiondna.blender_motiondna.io import bvh_io
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
     build.build_generator(arm, settings={"steps": 150})
@@ -22,7 +23,7 @@ def generator_file(addon, tmp_path_factory):
 def live_rig(addon, fresh_scene, generator_file):
     """An armature with a generator, a RightWrist target at frame 60, live mode on."""
     import bpy
-    from motiondna.blender_motiondna import bvh_io
+    from motiondna.blender_motiondna.io import bvh_io
     arm, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = arm
     assert bpy.ops.mdna.import_generator(filepath=generator_file) == {'FINISHED'}
@@ -48,7 +49,7 @@ def drag(empty, offset):
 
 def test_moving_a_target_marks_dirty_and_flush_rewrites_the_keys(live_rig):
     import bpy
-    from motiondna.blender_motiondna import live
+    from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     result = arm.mdna.result_action
     actions_before = len(bpy.data.actions)
@@ -67,7 +68,7 @@ def test_moving_a_target_marks_dirty_and_flush_rewrites_the_keys(live_rig):
 
 def test_moving_an_unrelated_object_or_with_live_off_does_nothing(live_rig):
     import bpy
-    from motiondna.blender_motiondna import live
+    from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     other = bpy.data.objects.new("Other", None)
     bpy.context.scene.collection.objects.link(other)
@@ -79,7 +80,7 @@ def test_moving_an_unrelated_object_or_with_live_off_does_nothing(live_rig):
 
 
 def test_changing_a_target_setting_marks_dirty(live_rig):
-    from motiondna.blender_motiondna import live
+    from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     empty.mdna_target.enabled = False
     assert live.is_dirty(arm)
@@ -87,7 +88,7 @@ def test_changing_a_target_setting_marks_dirty(live_rig):
 
 
 def test_flush_is_not_reentrant(live_rig, monkeypatch):
-    from motiondna.blender_motiondna import bake, live
+    from motiondna.blender_motiondna.scene import bake, live
     arm, empty = live_rig
     inner = []
     real = bake.regenerate
@@ -105,7 +106,7 @@ def test_flush_is_not_reentrant(live_rig, monkeypatch):
 
 
 def test_a_failing_regeneration_stops_live_mode_and_says_why(live_rig):
-    from motiondna.blender_motiondna import live, store
+    from motiondna.blender_motiondna.scene import live, store
     arm, empty = live_rig
     store._cache.clear()
     arm.mdna.generator_digest = ""
@@ -120,7 +121,7 @@ def test_removing_a_target_regenerates_without_it(live_rig):
     arm, empty = live_rig
     unit = arm.dimensions.z / 1.7
     drag(empty, (0, 0, 0.3 * unit))
-    from motiondna.blender_motiondna import live
+    from motiondna.blender_motiondna.scene import live
     live.flush()
     moved = wrist(arm)
     assert bpy.ops.mdna.remove_target(name=empty.name) == {'FINISHED'}
@@ -132,7 +133,7 @@ def test_undo_around_apply(live_rig):
     honoured by the UI's operator loop only), but ed.undo_push / ed.undo work. So this
     pushes the step the UI would push for Apply and checks what undoing it restores."""
     import bpy
-    from motiondna.blender_motiondna import live
+    from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     name, unit = arm.name, arm.dimensions.z / 1.7
     drag(empty, (0, 0, 0.2 * unit))

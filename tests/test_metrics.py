@@ -1,14 +1,15 @@
-"""engine/metrics.py, engine/ikwarp.py and engine/benchmark.py on cases with known answers."""
+"""engine/motion/metrics.py, engine/eval/ikwarp.py and engine/eval/benchmark.py on cases with known answers."""
 import json
 import os
 
 import numpy as np
 import pytest
 
-from engine import benchmark, ikwarp, metrics, quat
-from engine.bvh import read_bvh
-from engine.skeleton import Motion, Skeleton
-from engine.targets import Target
+from motiondna.engine.eval import benchmark, ikwarp
+from motiondna.engine.motion import metrics, quat
+from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion.skeleton import Motion, Skeleton
+from motiondna.engine.motion.targets import Target
 
 MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
 needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")

@@ -1,13 +1,14 @@
-"""engine/refine.py: whole-body target refinement (exact, planted feet stay, smooth)."""
+"""engine/refine/refinement.py: whole-body target refinement (exact, planted feet stay, smooth)."""
 import os
 
 import numpy as np
 import pytest
 
-from engine import contacts, metrics, quat, refine
-from engine.bvh import read_bvh
-from engine.skeleton import Motion, Skeleton
-from engine.targets import Target
+from motiondna.engine.motion import contacts, metrics, quat
+from motiondna.engine.refine import refinement as refine
+from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion.skeleton import Motion, Skeleton
+from motiondna.engine.motion.targets import Target
 
 MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
 needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")

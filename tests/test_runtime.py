@@ -11,7 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_runtime_imports_no_torch(tmp_path):
     code = (
         "import sys, numpy as np\n"
-        "from engine import runtime, generator_file, features, dna\n"
+        "from engine.generator import runtime, dna\n"
+        "from engine.io import generator_file\n"
+        "from engine.motion import features\n"
         "assert 'torch' not in sys.modules, 'runtime pulled in torch'\n"
         "print('ok')\n"
     )
@@ -26,7 +28,7 @@ def test_generate_in_a_torch_free_process(tmp_path):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from test_generator import synthetic_clip  # noqa: E402
 
-    from engine import train
+    from motiondna.engine.generator import train
     path = str(tmp_path / "g.mdna")
     train.build_generator(synthetic_clip(60), path, {"steps": 30})
     code = (
@@ -34,8 +36,8 @@ def test_generate_in_a_torch_free_process(tmp_path):
         "for name in ('torch', 'scipy', 'matplotlib'):\n"
         "    sys.modules[name] = None  # any import of them now fails, as in stock Blender\n"
         "import numpy as np\n"
-        "from engine.runtime import Generator\n"
-        "from engine.targets import Target\n"
+        "from engine.generator.runtime import Generator\n"
+        "from engine.motion.targets import Target\n"
         f"g = Generator.load({path!r})\n"
         "m = g.generate(num_frames=200)\n"
         "p = g.generate().positions()\n"

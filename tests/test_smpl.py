@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import bpy
-from motiondna.blender_motiondna import armature_io as aio
-from motiondna.blender_motiondna import smpl_io
-from motiondna.engine import quat
-from motiondna.engine import smpl
+from motiondna.blender_motiondna.io import armature_io as aio
+from motiondna.blender_motiondna.io import smpl_io
+from motiondna.engine.motion import quat
+from motiondna.engine.io import smpl
 
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import CLIP, needs_torch
 
-from engine import dna as dna_mod
-from engine import train
-from engine.bvh import read_bvh
+from motiondna.engine.generator import dna as dna_mod
+from motiondna.engine.generator import train
+from motiondna.engine.io.bvh import read_bvh
 
 pytestmark = needs_torch
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from motiondna.blender_motiondna import worker_client as wc
-from motiondna.engine import protocol
+from motiondna.engine.worker import protocol
 
 from conftest import ENGINE_PYTHON
 
@@ -314,8 +314,8 @@ def test_shared_client_stays_warm_and_restarts():
 def tiny_clip(frames=48):
     """A small biped swinging its limbs for two seconds while walking along Y."""
     import numpy as np
-    from motiondna.engine import quat
-    from motiondna.engine.skeleton import Motion, Skeleton
+    from motiondna.engine.motion import quat
+    from motiondna.engine.motion.skeleton import Motion, Skeleton
     names = ["hips", "spine", "head", "arm_l", "hand_l", "arm_r", "hand_r", "leg_l", "foot_l", "leg_r", "foot_r"]
     parents = [-1, 0, 1, 1, 3, 1, 5, 0, 7, 0, 9]
     offsets = [[0, 0, 1], [0, 0, .3], [0, 0, .3], [.2, 0, .2], [.3, 0, 0], [-.2, 0, .2], [-.3, 0, 0],
@@ -331,14 +331,14 @@ def tiny_clip(frames=48):
 
 @pytest.fixture(scope="module")
 def tiny_clip_path(tmp_path_factory):
-    from motiondna.engine import fileformat
+    from motiondna.engine.io import fileformat
     path = tmp_path_factory.mktemp("clip") / "clip.npz"
     fileformat.save_motion(str(path), tiny_clip())
     return path
 
 
 def test_build_end_to_end(tmp_path, tiny_clip_path):
-    from motiondna.engine import generator_file
+    from motiondna.engine.io import generator_file
     out = tmp_path / "g.mdna"
     events = []
     result = wc.build_generator(tiny_clip_path, out, {"steps": 30, "seed": 1}, on_progress=events.append,

@@ -1,0 +1,592 @@
+"""The project's benchmark: EVAL.md's edit, long-run and speed protocols on real clips.
+
+    python -m engine.eval.benchmark [--clips PATHS...] [--out DIR] [--edits 24] [--seed 0]
+                               [--quick] [--methods replay,ikwarp,generator]
+
+Clips: every BVH under ../shared/motions (relative to the repository root; skipped with
+a message when absent) plus any ``--clips``. Methods, judged on the same seeded edits in
+the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/ikwarp.py) and
+``generator`` (engine.train.build_generator + engine.runtime.Generator; skipped with a
+note when they cannot be imported). Writes DIR/benchmark.json and DIR/benchmark.md.
+
+Long run (10 x L frames): the baselines loop the source (each copy continues from where
+the previous one ended, turned to its heading); the moving target is a hand following a
+slow random path within 30 cm of where that method's own free long run puts the hand
+(the same seeded offset for every method).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+import numpy as np
+
+from . import ikwarp
+from ..motion import metrics, quat
+from ..io.bvh import read_bvh
+from ..motion.skeleton import Motion
+from ..motion.targets import Target
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
+OFFSETS_CM = (0, 10, 20, 30)
+EDIT_WINDOW = (0.2, 0.8)
+LONG_RUN_FACTOR = 10
+MOVING_TARGET_CM = 30.0
+TIMING_RUNS = 5
+ALL_METHODS = ("replay", "ikwarp", "generator")
+QUICK_GENERATOR = {"steps": 40}  # a tiny generator for smoke runs
+
+
+# ---------------------------------------------------------------------------------------
+# clips and edits
+
+def default_clips():
+    """Every BVH under ../shared/motions (sorted), or [] when it is absent."""
+    if not os.path.isdir(SHARED_MOTIONS):
+        return []
+    out = []
+    for d, _, files in os.walk(SHARED_MOTIONS):
+        out += [os.path.join(d, f) for f in files if f.lower().endswith(".bvh")]
+    return sorted(os.path.abspath(p) for p in out)
+
+
+def load_clip(path):
+    return read_bvh(path).to_motion()
+
+
+def make_edits(ref, count, seed):
+    """EVAL.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
+    source position at T + r (cycled through 0/10/20/30 cm so each r gets a quarter of
+    the edits) in a uniformly random direction; a foot target is lifted to no lower than
+    the ground (and not below the lowest height that foot reaches in the source)."""
+    rng = np.random.default_rng([int(seed), zlib.crc32(ref.motion.name.encode())])
+    L = ref.motion.num_frames
+    names = sorted(ref.effectors)
+    positions = ref.track.positions
+    edits = []
+    for i in range(int(count)):
+        r_cm = OFFSETS_CM[i % len(OFFSETS_CM)]
+        picked = rng.choice(names, size=min(len(names), int(rng.integers(1, 3))), replace=False)
+        frame = int(np.clip(round(rng.uniform(*EDIT_WINDOW) * (L - 1)), 0, L - 1))
+        targets = []
+        for key in sorted(picked):
+            j = ref.effectors[key]
+            direction = rng.normal(size=3)
+            direction /= np.linalg.norm(direction)
+            goal = positions[frame, j] + direction * r_cm / 100.0
+            if key.endswith("foot"):
+                floor = max(ref.ground, float(np.percentile(positions[:, j, ref.track.up_axis], 5)))
+                goal[ref.track.up_axis] = max(goal[ref.track.up_axis], min(floor, positions[frame, j, ref.track.up_axis]))
+            targets.append((key, j, goal))
+        edits.append({"index": i, "frame": frame, "r_cm": r_cm,
+                      "effectors": [k for k, _, _ in targets],
+                      "targets": [Target(j, [frame], ref.to_units(g)[None]) for _, j, g in targets],
+                      "targets_m": [g.tolist() for _, _, g in targets]})
+    return edits
+
+
+# ---------------------------------------------------------------------------------------
+# long-run material
+
+def loop_motion(motion, num_frames):
+    """The clip repeated to ``num_frames``; each copy is turned about the up axis and
+    moved on the ground so it starts where (and facing where) the previous copy ended,
+    one frame step further on. The pose itself jumps at the seams, as a replay does."""
+    skel = motion.skeleton
+    root, up = skel.root, skel.up_axis
+    wrot, wpos = motion.world()
+    heading = metrics.heading_quaternion(skel, wrot)
+    step_rot = quat.mul(heading[-1], quat.inv(heading[0]))
+    rest = skel.rest_rotations[root]
+    copies = int(math.ceil(num_frames / motion.num_frames))
+    rots, trans = [], []
+    turn, shift = quat.identity(), np.zeros(3)
+    for _ in range(copies):
+        r = motion.rotations.copy()
+        t = motion.translations.copy()
+        # World root rotation R -> turn * R; local = rest^-1 * turn * rest * local.
+        r[:, root] = quat.mul(quat.inv(rest), quat.mul(turn, quat.mul(rest, r[:, root])))
+        t[:, root] = quat.mul_vec(turn, t[:, root]) + shift
+        rots.append(r)
+        trans.append(t)
+        # The next copy's first frame lands one (last) frame step beyond this copy's end.
+        end = t[-1, root] + (t[-1, root] - t[-2, root] if len(t) > 1 else 0.0)
+        turn = quat.mul(turn, step_rot)
+        shift = end - quat.mul_vec(turn, motion.translations[0, root])
+        shift[up] = 0.0
+    return Motion(skel, np.concatenate(rots)[:num_frames], np.concatenate(trans)[:num_frames],
+                  motion.fps, f"{motion.name}_loop", dict(motion.meta))
+
+
+def moving_hand_target(ref, looped, seed):
+    """A hand target on every frame: the hand of ``looped`` (a free long run) plus a slow
+    random offset (a few low-frequency sinusoids per axis) no farther than 30 cm."""
+    key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
+    j = ref.effectors[key]
+    hand = ref.track_of(looped).positions[:, j]
+    rng = np.random.default_rng([int(seed), 7])
+    t = np.arange(len(hand)) / looped.fps
+    offset = np.zeros((len(hand), 3))
+    for axis in range(3):
+        for _ in range(3):
+            period = rng.uniform(3.0, 8.0)  # slow: several seconds per swing
+            offset[:, axis] += rng.normal() * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
+    offset *= (MOVING_TARGET_CM / 100.0) / max(np.linalg.norm(offset, axis=-1).max(), 1e-9)
+    return key, Target(j, np.arange(len(hand)), ref.to_units(hand + offset))
+
+
+# ---------------------------------------------------------------------------------------
+# methods
+
+class Replay:
+    name = "replay"
+
+    def __init__(self, motion):
+        self.motion = motion
+
+    def edit(self, targets):
+        return self.motion
+
+    def long_run(self, num_frames, targets=()):
+        return loop_motion(self.motion, num_frames)
+
+
+class IkWarp(Replay):
+    name = "ikwarp"
+
+    def edit(self, targets):
+        return ikwarp.ik_warp(self.motion, targets)
+
+    def long_run(self, num_frames, targets=()):
+        return ikwarp.ik_warp(loop_motion(self.motion, num_frames), targets)
+
+
+class GeneratorMethod:
+    name = "generator"
+
+    def __init__(self, motion, workdir, settings=None):
+        from ..generator.runtime import Generator
+        from ..generator.train import build_generator
+        self.path = os.path.join(workdir, f"{_slug(motion.name)}.mdna")
+        t0 = time.perf_counter()
+        self.info = build_generator(motion, self.path, settings=settings)
+        self.build_seconds = time.perf_counter() - t0
+        self.generator = Generator.load(self.path)
+        self.motion = motion
+
+    def edit(self, targets):
+        return self.generator.generate(targets=targets)
+
+    def long_run(self, num_frames, targets=()):
+        return self.generator.generate(targets=list(targets), num_frames=num_frames)
+
+
+def generator_available():
+    """(True, '') when engine.train and engine.runtime import, else (False, why)."""
+    try:
+        from ..generator import runtime, train  # noqa: F401
+        if not hasattr(train, "build_generator") or not hasattr(runtime, "Generator"):
+            return False, "engine.train.build_generator or engine.runtime.Generator is missing"
+        return True, ""
+    except Exception as e:  # an unfinished module may fail in many ways
+        return False, f"generator not importable ({type(e).__name__}: {e})"
+
+
+# ---------------------------------------------------------------------------------------
+# running
+
+def run_edits(ref, method, edits):
+    rows, seconds = [], []
+    for e in edits:
+        t0 = time.perf_counter()
+        out = method.edit(e["targets"])
+        seconds.append(time.perf_counter() - t0)
+        m = ref.edit_metrics(out, e["targets"])
+        m.update(index=e["index"], r_cm=e["r_cm"])
+        rows.append(m)
+    return {"per_edit": rows, "summary": summarise_edits(rows, seconds)}
+
+
+def summarise_edits(rows, seconds):
+    errors = [x for r in rows if r.get("finite") for x in r["target_errors_cm"]]
+    recon = [r["reconstruction_cm"] for r in rows if r.get("finite") and r["r_cm"] == 0]
+    return {
+        "finite_share": float(np.mean([bool(r.get("finite")) for r in rows])) if rows else float("nan"),
+        "target_error_cm_mean": _mean(errors),
+        "target_error_cm_p95": float(np.percentile(errors, 95)) if errors else float("nan"),
+        "reconstruction_cm": _mean(recon),
+        "foot_skate_delta": _mean([r["foot_skate_delta"] for r in rows if r.get("finite")]),
+        "jitter_ratio": _mean([r["jitter_ratio"] for r in rows if r.get("finite")]),
+        "style_distance_cm": _mean([r["style_distance_cm"] for r in rows if r.get("finite")]),
+        "seconds_per_edit": float(np.median(seconds)) if seconds else float("nan"),
+        "target_errors_cm": errors,
+    }
+
+
+def run_long(ref, method, num_frames, seed):
+    """EVAL.md long run. The moving hand target follows the method's own free run plus a
+    slow random offset (the same for every method): a looped clip and a generator that
+    loops elsewhere travel different paths, and a target left behind on another path
+    would measure the path, not the hand."""
+    free_motion = method.long_run(num_frames)
+    free = ref.long_run_metrics(free_motion)
+    _, moving = moving_hand_target(ref, free_motion, seed)
+    with_target = ref.long_run_metrics(method.long_run(num_frames, [moving]), [moving])
+    if "target_errors_cm" in with_target:
+        errs = with_target.pop("target_errors_cm")
+        with_target["target_error_cm_mean"] = _mean(errs)
+        with_target["target_error_cm_p95"] = float(np.percentile(errs, 95))
+    return {"free": free, "moving_target": with_target}
+
+
+def generator_speed(method, edits, num_frames):
+    """Rollout frames/s (no targets), regeneration latency after a moved target, size."""
+    gen = method.generator
+    rollout = _median_seconds(lambda: gen.generate(num_frames=num_frames))
+    edit = next((e for e in edits if e["r_cm"] > 0), edits[0]) if edits else None
+    regen = _median_seconds(lambda: gen.generate(targets=edit["targets"])) if edit else float("nan")
+    info = method.info
+    return {"build_seconds_in_process": method.build_seconds,
+            "train_seconds": info.get("train_seconds"),
+            "torch_import_seconds_in_process": info.get("torch_import_seconds"),
+            "rollout_frames": num_frames, "rollout_fps": num_frames / rollout if rollout > 0 else float("nan"),
+            "regen_latency_s": regen, "size_bytes": os.path.getsize(method.path)}
+
+
+def _median_seconds(fn, runs=TIMING_RUNS):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def process_timings(runs=3):
+    """Process start and torch import, measured in fresh interpreters (EVAL.md 'build')."""
+    def timed(code):
+        return _median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True,
+                                                      capture_output=True, cwd=ROOT), runs)
+    out = {"python_start_s": timed("pass")}
+    try:
+        out["torch_import_s"] = timed("import torch")
+    except subprocess.CalledProcessError:
+        out["torch_import_s"] = None
+    out["worker_ready_s"] = _worker_ready_seconds()
+    return out
+
+
+def _worker_ready_seconds(timeout=120.0):
+    """Seconds from starting ``python -m engine.worker`` to its 'ready' event and one
+    ping round trip; None when the worker cannot be run."""
+    try:
+        from ..worker import protocol
+    except ImportError:
+        return None
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "engine.worker"], cwd=ROOT, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    try:
+        ready = _wait_event(proc, protocol, "ready", t0 + timeout)
+        if ready is None:
+            return None
+        protocol.write_frame(proc.stdin, {"id": 1, "cmd": "ping", "args": {}})
+        t_ping = time.perf_counter()
+        got = _wait_event(proc, protocol, "result", t0 + timeout)
+        return {"ready_s": ready, "ping_round_trip_s": (time.perf_counter() - t_ping) if got is not None else None}
+    except (OSError, ValueError, RuntimeError):
+        return None
+    finally:
+        try:
+            protocol.write_frame(proc.stdin, {"id": 2, "cmd": "shutdown", "args": {}})
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_event(proc, protocol, event, deadline):
+    t0 = time.perf_counter()
+    while time.perf_counter() < deadline:
+        frame = protocol.read_frame(proc.stdout)
+        if frame is None:
+            return None
+        if frame.get("event") == event:
+            return time.perf_counter() - t0
+    return None
+
+
+def machine_info():
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__}
+
+
+def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings):
+    motion = load_clip(path)
+    ref = metrics.Reference(motion)
+    edits = make_edits(ref, edits_count, seed)
+    skel = motion.skeleton
+    long_frames = int(long_factor * motion.num_frames)
+    hand_key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
+    clip = {"name": motion.name, "path": os.path.abspath(path), "frames": motion.num_frames, "fps": motion.fps,
+            "joints": skel.num_joints, "up_axis": "XYZ"[skel.up_axis], "metres_per_unit": ref.scale,
+            "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground,
+            "effectors": {k: skel.names[j] for k, j in ref.effectors.items()},
+            "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter},
+            "edits": [{k: e[k] for k in ("index", "frame", "r_cm", "effectors", "targets_m")} for e in edits],
+            "long_run": {"frames": long_frames, "moving_target_joint": skel.names[ref.effectors[hand_key]], "moving_target_effector": hand_key},
+            "methods": {}, "notes": []}
+    for name in methods:
+        t0 = time.perf_counter()
+        try:
+            method = make_method(name, motion, workdir, generator_settings)
+        except Exception as e:  # report and carry on with the other methods
+            clip["notes"].append(f"{name}: could not be built ({type(e).__name__}: {e})")
+            continue
+        result = run_edits(ref, method, edits)
+        result["long_run"] = run_long(ref, method, long_frames, seed)
+        if name == "generator":
+            result["speed"] = generator_speed(method, edits, long_frames)
+        result["seconds"] = time.perf_counter() - t0
+        clip["methods"][name] = result
+        if timings is not None:
+            timings(f"{motion.name} {name}: {result['seconds']:.1f} s")
+    return clip
+
+
+def make_method(name, motion, workdir, generator_settings):
+    if name == "replay":
+        return Replay(motion)
+    if name == "ikwarp":
+        return IkWarp(motion)
+    if name == "generator":
+        return GeneratorMethod(motion, workdir, generator_settings)
+    raise ValueError(f"unknown method '{name}' (known: {', '.join(ALL_METHODS)})")
+
+
+def summarise(clips, methods):
+    out = {}
+    for name in methods:
+        rows = [c["methods"][name] for c in clips if name in c["methods"]]
+        if not rows:
+            continue
+        errors = [x for r in rows for x in r["summary"]["target_errors_cm"]]
+        keys = ("reconstruction_cm", "foot_skate_delta", "jitter_ratio", "style_distance_cm", "seconds_per_edit")
+        s = {"clips": len(rows), "target_error_cm_mean": _mean(errors),
+             "target_error_cm_p95": float(np.percentile(errors, 95)) if errors else float("nan")}
+        s.update({k: _mean([r["summary"][k] for r in rows]) for k in keys})
+        for part in ("free", "moving_target"):
+            runs = [r["long_run"][part] for r in rows]
+            s[f"long_{part}_stable_share"] = _mean([float(bool(x.get("stable"))) for x in runs])
+            for k in ("coverage", "style_distance_cm", "foot_skate_delta", "jitter_ratio"):
+                s[f"long_{part}_{k}"] = _mean([x.get(k, float("nan")) for x in runs])
+        out[name] = s
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# output
+
+EDIT_ROWS = [("target error mean (cm)", "target_error_cm_mean", "{:.2f}"),
+             ("target error p95 (cm)", "target_error_cm_p95", "{:.2f}"),
+             ("reconstruction, r=0 (cm)", "reconstruction_cm", "{:.2f}"),
+             ("foot skate (gen - source)", "foot_skate_delta", "{:+.3f}"),
+             ("jitter ratio", "jitter_ratio", "{:.3f}"),
+             ("style distance (cm)", "style_distance_cm", "{:.2f}"),
+             ("seconds per edit (median)", "seconds_per_edit", "{:.3f}")]
+LONG_ROWS = [("stable", "stable", "{}"), ("coverage", "coverage", "{:.2f}"),
+             ("style distance (cm)", "style_distance_cm", "{:.2f}"),
+             ("foot skate (gen - source)", "foot_skate_delta", "{:+.3f}"),
+             ("jitter ratio", "jitter_ratio", "{:.3f}"),
+             ("target error mean (cm)", "target_error_cm_mean", "{:.2f}")]
+SPEED_ROWS = [("build, in process (s)", "build_seconds_in_process", "{:.1f}"),
+              ("train (s)", "train_seconds", "{:.1f}"),
+              ("torch import, in process (s)", "torch_import_seconds_in_process", "{:.2f}"),
+              ("rollout (frames/s)", "rollout_fps", "{:.0f}"),
+              ("regen latency (s)", "regen_latency_s", "{:.3f}"),
+              ("size (bytes)", "size_bytes", "{:d}")]
+
+
+def _fmt(fmt, v):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    try:
+        return fmt.format(v)
+    except (ValueError, TypeError):
+        return str(v)
+
+
+def _table(title, methods, rows, get):
+    lines = [f"| {title} | " + " | ".join(methods) + " |", "| --- |" + " --- |" * len(methods)]
+    for label, key, fmt in rows:
+        lines.append(f"| {label} | " + " | ".join(_fmt(fmt, get(m, key)) for m in methods) + " |")
+    return lines
+
+
+def to_markdown(report):
+    lines = ["# MotionDNA benchmark (EVAL.md)", ""]
+    m = report["machine"]
+    lines += [f"Machine: {m['platform']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}. "
+              f"Edits per clip: {report['settings']['edits']}, seed {report['settings']['seed']}, "
+              f"long run {report['settings']['long_factor']} x L.", ""]
+    for note in report["notes"]:
+        lines.append(f"- note: {note}")
+    if report["notes"]:
+        lines.append("")
+    t = report.get("process_timings")
+    if t:
+        lines += [f"Process timings (medians): python start {_fmt('{:.2f}', t.get('python_start_s'))} s, "
+                  f"torch import {_fmt('{:.2f}', t.get('torch_import_s'))} s, worker {t.get('worker_ready_s')}.", ""]
+    methods = report["settings"]["methods"]
+    if report["summary"]:
+        ms = [x for x in methods if x in report["summary"]]
+        lines += ["## Summary across clips", ""]
+        rows = EDIT_ROWS + [(f"long run {p}: {lab}", f"long_{p}_{k if k != 'stable' else 'stable_share'}", f)
+                            for p in ("free", "moving_target") for lab, k, f in LONG_ROWS[:5]]
+        lines += _table("metric", ms, rows, lambda x, k: report["summary"][x].get(k)) + [""]
+    for c in report["clips"]:
+        ms = [x for x in methods if x in c["methods"]]
+        lines += [f"## {c['name']} ({c['frames']} frames, {c['fps']:.0f} fps, {c['metres_per_unit']:.4f} m/unit)", ""]
+        lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k: c["methods"][x]["summary"].get(k)) + [""]
+        for part in ("free", "moving_target"):
+            lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
+                            lambda x, k: c["methods"][x]["long_run"][part].get(k)) + [""]
+        if "generator" in c["methods"]:
+            lines += _table("generator speed/size", ["generator"], SPEED_ROWS,
+                            lambda x, k: c["methods"][x]["speed"].get(k)) + [""]
+        for note in c["notes"]:
+            lines.append(f"- note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _mean(values):
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _json_safe(x):
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _json_safe(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(float(x)) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _slug(name):
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:80] or "clip"
+
+
+# ---------------------------------------------------------------------------------------
+# command line
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_arguments(p):
+    """The benchmark's options, shared with the ``motiondna bench`` command."""
+    p.add_argument("--clips", nargs="*", default=[], help="extra BVH clips (besides ../shared/motions)")
+    p.add_argument("--out", default=os.path.join("out", "benchmark"), help="output folder (default out/benchmark)")
+    p.add_argument("--edits", type=_positive_int, default=24, help="edits per clip (default 24)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, replay+ikwarp")
+    p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
+    p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
+    p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    return p
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m engine.eval.benchmark", description=__doc__.split("\n\n")[0])
+    return add_arguments(p).parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    notes = []
+    shared = [] if args.no_shared else default_clips()
+    if not shared and not args.no_shared:
+        notes.append(f"no shared clips: {os.path.normpath(SHARED_MOTIONS)} is absent")
+    clips = [os.path.abspath(p) for p in args.clips]
+    edits, long_factor = args.edits, LONG_RUN_FACTOR
+    methods = list(ALL_METHODS) if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
+    settings = json.loads(args.generator_settings) if args.generator_settings else None
+    if args.quick:
+        edits, long_factor = min(edits, 4), 2
+        if args.methods is None:
+            methods = ["replay", "ikwarp"]
+        if not clips:
+            clips = sorted(shared, key=lambda p: os.path.getsize(p))[:1]
+        settings = settings or QUICK_GENERATOR
+    else:
+        clips = shared + [c for c in clips if c not in shared]
+    unknown = [m for m in methods if m not in ALL_METHODS]
+    if unknown:
+        raise SystemExit(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(ALL_METHODS)}")
+    if "generator" in methods:
+        ok, why = generator_available()
+        if not ok:
+            methods.remove("generator")
+            notes.append(f"generator column skipped: {why}")
+    if not clips:
+        print("benchmark: no clips to run (../shared/motions is absent and no --clips given)")
+        return 0
+    os.makedirs(args.out, exist_ok=True)
+    report = {"machine": machine_info(), "notes": notes,
+              "settings": {"edits": edits, "seed": args.seed, "long_factor": long_factor, "methods": methods,
+                           "quick": bool(args.quick), "generator_settings": settings},
+              "clips": []}
+    if "generator" in methods:
+        report["process_timings"] = process_timings()
+    with tempfile.TemporaryDirectory(prefix="mdna_bench_") as workdir:
+        for path in clips:
+            print(f"benchmark: {os.path.basename(path)}", flush=True)
+            report["clips"].append(run_clip(path, methods, edits, args.seed, long_factor, workdir, settings,
+                                            lambda msg: print(f"  {msg}", flush=True)))
+    report["summary"] = summarise(report["clips"], methods)
+    report = _json_safe(report)
+    with open(os.path.join(args.out, "benchmark.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(args.out, "benchmark.md"), "w") as f:
+        f.write(to_markdown(report))
+    print(f"benchmark: wrote {os.path.join(args.out, 'benchmark.json')} and benchmark.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Export a generator's per-step network to ONNX (for game engines and other runtimes).
+
+The ONNX graph is one step of engine/runtime.py: inputs ``dev`` (B, m) — the deviation
+state — and ``cond`` (B, k + 1 + 5 S) — the DNA code and phase of the next frame followed
+by the per-slot target features; output ``next_dev`` (B, m). The DNA arrays, the bases and
+the decoding to joint rotations stay in the .mdna file (documented in docs/engine.md).
+Uses the TorchScript-based exporter (``dynamo=False``), which works offline without
+onnxscript.
+"""
+import os
+
+from ..io import generator_file
+
+OPSET = 17
+
+
+def export(generator_path, onnx_path):
+    import torch
+
+    from .model import Stepper
+    arrays, meta = generator_file.load(generator_path)
+    from .runtime import Generator
+    gen = Generator(arrays, meta)
+    net = Stepper.from_arrays(arrays, float(meta["network"]["decay"]), gen.slot_basis, gen.target_unit,
+                              gen.horizon).eval()
+    m = arrays["w1_dev"].shape[0]
+    cond_dim = arrays["w1_code"].shape[0] + arrays["w1_target"].shape[0]
+    dev = torch.zeros(1, m)
+    cond = torch.zeros(1, cond_dim)
+    kwargs = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
+    torch.onnx.export(net, (dev, cond), str(onnx_path), input_names=["dev", "cond"], output_names=["next_dev"],
+                      dynamic_axes={"dev": {0: "batch"}, "cond": {0: "batch"}, "next_dev": {0: "batch"}},
+                      opset_version=OPSET, **kwargs)
+    return {"path": str(onnx_path), "size_bytes": os.path.getsize(onnx_path), "opset": OPSET,
+            "inputs": {"dev": [None, m], "cond": [None, cond_dim]}, "outputs": {"next_dev": [None, m]},
+            "slots": meta["network"]["slots"], "num_codes": int(arrays["basis"].shape[0])}

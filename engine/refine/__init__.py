@@ -1,0 +1,1 @@
+"""Reaching targets: inverse kinematics and the whole-body refinement with foot locks."""
