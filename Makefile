@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 BLENDER_VERSIONS ?= 4.2.23 4.5.15 5.0.1 5.3.0
 CI_BLENDER_VERSIONS := 4.2.23 5.3.0
 
-.PHONY: demo test test-main test-blender bench venv clean
+.PHONY: demo test test-main test-fast test-blender lint package bench venv clean
 
 venv: $(STAMP)
 
@@ -26,8 +26,19 @@ demo: $(STAMP)
 test: test-main
 	$(MAKE) test-blender BLENDER_VERSIONS="$(CI_BLENDER_VERSIONS)"
 
-test-main: $(STAMP)
+test-main: $(STAMP) lint
 	$(VENV)/bin/python -m pytest -q tests
+
+# The suite without the tests marked slow (worker processes, README examples, packaging).
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not slow" tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# The extension zip, built by Blender's own extension tool, in out/package/.
+package: $(STAMP)
+	$(VENV)/bin/python tools/package.py
 
 # The suite in each Blender's own packages (bpy, numpy; no torch, no scipy). The engine
 # worker runs in .venv's Python, as "Engine Python" would point it in Blender. Tests that

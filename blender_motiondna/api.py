@@ -26,22 +26,30 @@ with a sentence saying what to do; engine failures raise ``worker_client.WorkerE
 ``WorkerDied`` or ``EngineUnavailable``; calling into an installed but disabled add-on
 raises ``NotEnabled``.
 """
+from __future__ import annotations
+
 import functools
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 
+import bpy
 import numpy as np
 
+from ..engine.generator.runtime import Generator
 from ..engine.io import generator_file
+from ..engine.motion.skeleton import Motion
 from ..engine.motion.targets import Target
-from .io import armature_io
-from .scene import bake, build, prefs, store, targets as _targets
 from . import EXTENSION_PACKAGE, worker_client
+from .io import armature_io, blend_file, bvh_io, formats
+from .scene import bake, build, prefs, store
+from .scene import targets as _targets
 
+PathLike = str | os.PathLike
 
 __all__ = [
     "NotEnabled", "ArmatureGenerator",
-    "import_bvh", "build_generator", "has_generator", "generator_info", "generator",
+    "import_bvh", "import_motion", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
     "generate", "apply_result", "revert",
     "save_generator", "load_generator", "export_onnx", "generator_file_info",
@@ -58,7 +66,6 @@ def _needs_enabled(function):
     """Refuse with what to do, instead of an AttributeError on ``armature.mdna``."""
     @functools.wraps(function)
     def checked(*args, **kwargs):
-        import bpy
         if not hasattr(bpy.types.Object, "mdna"):
             raise NotEnabled(
                 f"MotionDNA is installed but not enabled in this Blender, so api.{function.__name__} cannot "
@@ -70,22 +77,31 @@ def _needs_enabled(function):
 
 # -- clips --------------------------------------------------------------------------------
 
-def import_bvh(path, up_axis=None, scale=1.0):
+def import_bvh(path: PathLike, up_axis: str | None = None, scale: float = 1.0) -> bpy.types.Object:
     """Import a BVH clip with Blender's importer (axes chosen so the character stands up);
     returns the new armature object, its action active.
 
     >>> arm = api.import_bvh("data/jumping_jacks.bvh")   # doctest: +SKIP
     """
-    from .io import bvh_io
     armature, _, _ = bvh_io.import_bvh(path, up_axis=up_axis, scale=scale)
     return armature
+
+
+def import_motion(path: PathLike, **options) -> bpy.types.Object:
+    """Import a motion file with Blender's importers by its extension: BVH, FBX, glTF
+    (``.glb``/``.gltf``) or an AMASS/SMPL ``.npz``; returns the armature that carries the
+    animation. Options per type (``scale``, ``axis_up``, ``model_path`` ...):
+    ``io/formats.py``. ValueError for an unsupported, missing or unreadable file."""
+    return formats.import_motion_file(path, **options)
 
 
 # -- generators ---------------------------------------------------------------------------
 
 @_needs_enabled
-def build_generator(armature, action=None, frame_range=None, seed=0, steps=None, settings=None,
-                    on_progress=None, python=None, timeout=None):
+def build_generator(armature: bpy.types.Object, action: bpy.types.Action | None = None,
+                    frame_range: tuple[int, int] | None = None, seed: int = 0, steps: int | None = None,
+                    settings: dict | None = None, on_progress: Callable[[dict], None] | None = None,
+                    python: str | None = None, timeout: float | None = None) -> dict:
     """Learn a generator from ``armature``'s action (or ``action``) and store it in the
     armature (it is saved with the .blend). Returns the build info (``train_seconds``,
     ``size_bytes``, ``build_seconds``, ...).
@@ -108,19 +124,19 @@ def build_generator(armature, action=None, frame_range=None, seed=0, steps=None,
 
 
 @_needs_enabled
-def has_generator(armature):
+def has_generator(armature: bpy.types.Object) -> bool:
     """Whether ``armature`` carries a generator."""
     return store.has_generator(armature)
 
 
 @_needs_enabled
-def generator_info(armature):
+def generator_info(armature: bpy.types.Object) -> dict:
     """What was recorded when the armature's generator was built or loaded (dict)."""
     return store.generator_info(armature)
 
 
 @_needs_enabled
-def generator(armature):
+def generator(armature: bpy.types.Object) -> ArmatureGenerator:
     """The armature's generator (an ``ArmatureGenerator``: bone names, world positions,
     scene frames). ValueError if it has none."""
     return ArmatureGenerator(armature)
@@ -151,7 +167,7 @@ class ArmatureGenerator:
         """The scene frame the clip's first frame plays at."""
         return int(self.armature.mdna.clip_frame_start)
 
-    def generate(self, targets=(), num_frames=None):
+    def generate(self, targets: Iterable = (), num_frames: int | None = None) -> Motion:
         """The motion (an engine ``Motion`` in armature space, nothing baked) under
         ``targets``: dicts ``{"joint": bone, "frame": scene frame, "location": (x, y, z)}``
         or, moving, ``{"joint", "frames": [...], "locations": [[x, y, z], ...]}``, with an
@@ -159,7 +175,6 @@ class ArmatureGenerator:
         n = self.num_frames if num_frames is None else int(num_frames)
         targets = list(targets or ())
         if any(hasattr(t, "mdna_target") for t in targets):
-            import bpy
             bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until then
         engine_targets = [self._engine_target(t, i, n) for i, t in enumerate(targets)]
         return self.runtime.generate(targets=engine_targets, num_frames=n)
@@ -189,20 +204,17 @@ class ArmatureGenerator:
 
 
 @_needs_enabled
-def save_generator(armature, path):
+def save_generator(armature: bpy.types.Object, path: PathLike) -> str:
     """Write the armature's generator to a ``.mdna`` file; returns the path."""
     _make_parent(path)
     return store.save_bytes(armature, os.fspath(path))
 
 
 @_needs_enabled
-def load_generator(armature, path):
+def load_generator(armature: bpy.types.Object, path: PathLike) -> Generator:
     """Put the ``.mdna`` generator in ``path`` onto ``armature``; its joints must match
     (ValueError naming the first missing joint otherwise). Returns the runtime object.
     The clip's frame 0 lands on the scene frame it had when the generator was built."""
-    from ..engine.generator.runtime import Generator
-    from .io import armature_io
-    import bpy
     generator = Generator.load(os.fspath(path))
     generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(armature))
     store.store_generator(armature, os.fspath(path), {"imported_from": os.path.basename(os.fspath(path))})
@@ -211,7 +223,8 @@ def load_generator(armature, path):
     return generator
 
 
-def export_onnx(source, out, python=None, timeout=None):
+def export_onnx(source: bpy.types.Object | PathLike, out: PathLike, python: str | None = None,
+                timeout: float | None = None) -> dict:
     """Export a generator's per-frame network to ONNX (for game engines). ``source`` is an
     armature with a generator or a ``.mdna`` path. Runs in the engine worker (torch).
     Returns {path, size_bytes, opset, inputs, outputs, slots, num_codes}."""
@@ -227,7 +240,7 @@ def export_onnx(source, out, python=None, timeout=None):
         return client.call("export_onnx", {"generator": mdna, "out": out}, timeout=timeout)
 
 
-def generator_file_info(path):
+def generator_file_info(path: PathLike) -> dict:
     """What a ``.mdna`` file holds, read without torch (the CLI's ``info``): format
     version, size, source name and hash, fps, frames, duration, skeleton, DNA summary,
     network, build info and training settings. FormatError for a bad file."""
@@ -237,7 +250,6 @@ def generator_file_info(path):
     names = list(skel["names"])
     dna = dict(meta.get("dna_info", {}))
     net = dict(meta.get("network", {}))
-    weights = ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")
     fps, frames = float(meta["fps"]), int(meta["num_frames"])
     return {
         "path": os.path.abspath(path),
@@ -256,7 +268,7 @@ def generator_file_info(path):
                 "restart_to": dna.get("restart_to", dna.get("loop_to")),
                 "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
         "network": {"hidden": net.get("hidden"), "deviation_dims": int(arrays["dev_basis"].shape[0]),
-                    "parameters": int(sum(arrays[k].size for k in weights if k in arrays)),
+                    "parameters": int(sum(arrays[k].size for k in generator_file.NETWORK_WEIGHTS)),
                     "target_slots": [names[j] for j in net.get("slots", []) if 0 <= j < len(names)]},
         "build": dict(meta.get("build", {})),
         "settings": dict(meta.get("settings", {})),
@@ -266,7 +278,8 @@ def generator_file_info(path):
 # -- targets ------------------------------------------------------------------------------
 
 @_needs_enabled
-def add_target(armature, joint, frame=None, location=None):
+def add_target(armature: bpy.types.Object, joint: str, frame: int | None = None,
+               location: Sequence[float] | None = None) -> bpy.types.Object:
     """Add a target empty: bone ``joint`` should be at ``location`` (world space) at scene
     ``frame`` (defaults: the current frame, and where the joint is there). Keyframe the
     empty's location to make it a moving target over its keyed range. Returns the empty."""
@@ -274,20 +287,20 @@ def add_target(armature, joint, frame=None, location=None):
 
 
 @_needs_enabled
-def list_targets(armature):
+def list_targets(armature: bpy.types.Object) -> list:
     """The armature's target empties (objects; ``empty.mdna_target`` has joint, frame,
     enabled, weight)."""
     return _targets.target_empties(armature)
 
 
 @_needs_enabled
-def remove_target(empty):
+def remove_target(empty: bpy.types.Object) -> None:
     """Delete one target empty (the object itself)."""
     _targets.remove_target(empty)
 
 
 @_needs_enabled
-def clear_targets(armature):
+def clear_targets(armature: bpy.types.Object) -> int:
     """Remove all of the armature's targets; returns how many there were."""
     return _targets.clear_targets(armature)
 
@@ -295,7 +308,7 @@ def clear_targets(armature):
 # -- generating ---------------------------------------------------------------------------
 
 @_needs_enabled
-def generate(armature, as_nla=False, new_action=True):
+def generate(armature: bpy.types.Object, as_nla: bool = False, new_action: bool = True) -> bpy.types.Action:
     """Regenerate the armature's clip under its targets into a new action named
     ``<source>.mdna`` (or an NLA strip with ``as_nla``) and play it; the source action is
     never modified. ``new_action=False`` rewrites the previous result action instead of
@@ -307,13 +320,13 @@ def generate(armature, as_nla=False, new_action=True):
 
 
 @_needs_enabled
-def apply_result(armature):
+def apply_result(armature: bpy.types.Object) -> bpy.types.Action:
     """Keep the generated action as the armature's action; returns it."""
     return bake.apply(armature)
 
 
 @_needs_enabled
-def revert(armature):
+def revert(armature: bpy.types.Object) -> bpy.types.Action | None:
     """Play the action the armature had before the result again; returns it."""
     return bake.revert(armature)
 
@@ -321,7 +334,8 @@ def revert(armature):
 # -- .blend files -------------------------------------------------------------------------
 
 @_needs_enabled
-def bake_blend(path, out=None, in_place=False, armatures=None, as_nla=False):
+def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = False,
+               armatures: Sequence[str] | None = None, as_nla: bool = False) -> dict:
     """Open a .blend, regenerate every armature that has a generator (or those named in
     ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with
     ``in_place``). Rebaking rewrites the same result action, so it does not pile up actions.
@@ -330,13 +344,12 @@ def bake_blend(path, out=None, in_place=False, armatures=None, as_nla=False):
     "skipped", "unreached", "max_error", "seconds"}]} (``max_error`` in world units;
     ``unreached``: joints that stayed visibly away from their target). ValueError when the file cannot be opened or
     holds no armature with a generator. This replaces the open file (like File > Open)."""
-    import bpy
     path = os.path.abspath(os.fspath(path))
     if bool(out) == bool(in_place):
         raise ValueError("say where the result goes: an output .blend, or in place")
     if not os.path.isfile(path):
         raise ValueError(f"{path}: no such file")
-    if not _looks_like_blend(path):
+    if not blend_file.looks_like_blend(path):
         raise ValueError(f"{os.path.basename(path)}: not a .blend file")
     try:
         bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
@@ -365,15 +378,6 @@ def bake_blend(path, out=None, in_place=False, armatures=None, as_nla=False):
     _make_parent(target)
     bpy.ops.wm.save_as_mainfile(filepath=target, check_existing=False)
     return {"file": path, "out": target, "armatures": report}
-
-
-BLEND_MAGICS = (b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b")  # plain, zstd, gzip (old)
-
-
-def _looks_like_blend(path):
-    with open(path, "rb") as f:
-        head = f.read(7)
-    return head.startswith(BLEND_MAGICS)
 
 
 def _make_parent(path):

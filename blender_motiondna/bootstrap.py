@@ -60,6 +60,8 @@ def stdout_to_stderr():
 
 def _install_exit_guard(package):
     # Registered before anything the package registers at exit, so it runs after them.
+    # bpy is imported here, not at the top: __main__ imports this module before it sends
+    # stdout to stderr for Blender's start-up messages.
     import bpy
     if bpy.app.version < CRASHES_AT_FINALIZE:
         _record_exit_codes()

@@ -25,6 +25,7 @@ import itertools
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -453,9 +454,8 @@ class WorkerClient:
 def _describe_exit(code):
     if code < 0:
         try:
-            import signal
             return f"exit code {code}, killed by {signal.Signals(-code).name}"
-        except (ValueError, ImportError):
+        except ValueError:
             pass
     return f"exit code {code}"
 

@@ -3,8 +3,8 @@ cancel it, and set up / check the engine interpreter."""
 import bpy
 from bpy.props import BoolProperty, IntProperty
 
-from ..blender_motiondna.scene import build, prefs
 from ..blender_motiondna import worker_client
+from ..blender_motiondna.scene import build, prefs
 from .common import USER_ERRORS, active_armature, poll_armature, redraw_ui, report_exception
 
 

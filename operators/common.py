@@ -1,8 +1,6 @@
 """Shared pieces of the operators: polls that explain themselves, and error reporting."""
 import traceback
 
-import bpy
-
 from ..blender_motiondna import worker_client
 
 # What an operator reports as a plain one-line error (no traceback in the console).
@@ -50,7 +48,3 @@ def redraw_ui(context):
         for area in window.screen.areas:
             if area.type in {'VIEW_3D', 'PROPERTIES', 'PREFERENCES'}:
                 area.tag_redraw()
-
-
-def in_background():
-    return bpy.app.background

@@ -6,11 +6,11 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..blender_motiondna.io import armature_io
-from ..blender_motiondna.scene import prefs, store
 from ..blender_motiondna import worker_client
-from ..engine.io import generator_file
+from ..blender_motiondna.io import armature_io, formats
+from ..blender_motiondna.scene import prefs, store
 from ..engine.generator.runtime import Generator
+from ..engine.io import generator_file
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
 
 EXPORT_TIMEOUT = 600.0
@@ -56,6 +56,26 @@ class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
         return {'FINISHED'}
 
 
+class MDNA_OT_import_motion(bpy.types.Operator, ImportHelper):
+    """Import a clip to learn from: BVH, FBX, glTF or an AMASS/SMPL .npz, as an armature with its action"""
+    bl_idname = "mdna.import_motion"
+    bl_label = "Import Motion"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    filter_glob: StringProperty(default="*" + ";*".join(formats.EXTENSIONS), options={'HIDDEN'})
+
+    def execute(self, context):
+        try:
+            arm = formats.import_motion_file(bpy.path.abspath(self.filepath))
+        except USER_ERRORS as err:
+            return report_exception(self, err)
+        for obj in context.view_layer.objects:
+            obj.select_set(obj == arm)
+        context.view_layer.objects.active = arm
+        self.report({'INFO'}, f"Imported '{arm.name}' ({len(arm.pose.bones)} bones)")
+        return {'FINISHED'}
+
+
 class MDNA_OT_import_generator(bpy.types.Operator, ImportHelper):
     """Load a .mdna generator onto the active armature (its joints must match)"""
     bl_idname = "mdna.import_generator"
@@ -92,4 +112,4 @@ class MDNA_OT_import_generator(bpy.types.Operator, ImportHelper):
         return {'FINISHED'}
 
 
-CLASSES = (MDNA_OT_export_generator, MDNA_OT_import_generator)
+CLASSES = (MDNA_OT_import_motion, MDNA_OT_export_generator, MDNA_OT_import_generator)

@@ -2,7 +2,7 @@
 import bpy
 from bpy.props import StringProperty
 
-from ..blender_motiondna.scene import targets
+from ..blender_motiondna.scene import live, targets
 from .common import active_armature, poll_armature, report_exception
 
 
@@ -116,7 +116,6 @@ class MDNA_OT_clear_targets(bpy.types.Operator):
 
 def _regenerate_live(armatures):
     """A removed target is an edit too: live armatures regenerate without it."""
-    from ..blender_motiondna.scene import live
     for arm in armatures:
         live.mark_dirty(arm)
     if armatures:

@@ -119,6 +119,7 @@ class MDNA_PT_main(bpy.types.Panel):
         arm = active_armature(context)
         if arm is None:
             layout.label(text="Select an armature with an action", icon='INFO')
+            layout.operator("mdna.import_motion", icon='IMPORT')
             return
         _draw_source(layout, arm)
         if store.has_generator(arm):

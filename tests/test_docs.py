@@ -13,7 +13,10 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # engine worker processes and CLI subprocesses
+
 MARK = "# test: run"
 # Blocks a test does not run, by their first line, and why.
 NOT_RUN = {
@@ -98,6 +101,7 @@ def test_cli_reference_lists_every_option():
 
 def test_formats_doc_matches_the_readers():
     import numpy as np
+
     from motiondna.engine.io import bvh, generator_file
     from motiondna.engine.motion.targets import parse_targets
     text = open(os.path.join(ROOT, "docs", "formats.md"), encoding="utf-8").read()

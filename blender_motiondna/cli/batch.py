@@ -13,14 +13,23 @@
 - At the end a summary table (text) or the items as JSON.
 """
 import glob
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 
-from .. import EXTENSION_ROOT
+import bpy
+
+from ...engine.io import fileformat, generator_file
+from ...engine.io.fileformat import FormatError
+from .. import EXTENSION_ROOT, worker_client
+from ..io import blend_file, formats
+from ..scene import build
+from .common import EXIT_CANCELLED, EXIT_ENGINE, EXIT_INPUT, ProgressBar, WithExit, reset_scene
 
 ROOT = EXTENSION_ROOT
 DONE, SKIPPED, FAILED, CANCELLED, PENDING = "done", "skipped", "failed", "cancelled", "pending"
@@ -111,7 +120,6 @@ def plan(inputs, out_dir, suffix):
 # -- resuming -----------------------------------------------------------------------------
 
 def valid_generator(path):
-    from ...engine.io import fileformat, generator_file
     try:
         generator_file.load(path)
         return True
@@ -120,12 +128,7 @@ def valid_generator(path):
 
 
 def valid_blend(path):
-    from ..api import BLEND_MAGICS
-    try:
-        with open(path, "rb") as f:
-            return f.read(7).startswith(BLEND_MAGICS)
-    except OSError:
-        return False
+    return blend_file.looks_like_blend(path)
 
 
 def finished(item, is_valid):
@@ -195,7 +198,6 @@ def run_builds(items, jobs, python=None, settings=None, overall=None):
     """Build a generator for every pending item (BVH in, .mdna out) in ``jobs`` workers.
     Per-item failures are recorded on the item; KeyboardInterrupt cancels what runs and
     marks the rest cancelled, then re-raises."""
-    from .. import worker_client
     pending = [i for i in items if i.status == PENDING]
     if not pending:
         return
@@ -221,7 +223,7 @@ def run_builds(items, jobs, python=None, settings=None, overall=None):
             if slot.item is not None:
                 slot.item.status, slot.item.error, slot.item.exit_code = CANCELLED, "cancelled", 130
         for item in queue:
-            item.status, item.error, item.exit_code = CANCELLED, "cancelled", 130
+            item.status, item.error, item.exit_code = CANCELLED, "cancelled", EXIT_CANCELLED
         raise
     finally:
         for slot in slots:
@@ -232,20 +234,16 @@ def run_builds(items, jobs, python=None, settings=None, overall=None):
 
 def _start_build(slot, item, settings, overall):
     """Import the clip with Blender, hand it to the slot's worker (or fail the item)."""
-    from ...engine.io import fileformat
-    from ..scene import build
-    from ..io import bvh_io
-    from .. import cli, worker_client
     slot.started = time.perf_counter()
     try:
-        cli.reset_scene()
-        armature, _, _ = bvh_io.import_bvh(item.input)
+        reset_scene()
+        armature = formats.import_motion_file(item.input)
         motion, _ = build.read_clip(armature)
         slot.workdir = tempfile.mkdtemp(prefix="mdna_batch_")
         clip = os.path.join(slot.workdir, "clip.npz")
         fileformat.save_motion(clip, motion)
     except (ValueError, OSError) as e:
-        _fail(item, str(e), cli.EXIT_INPUT, slot.started)
+        _fail(item, str(e), EXIT_INPUT, slot.started)
         if overall:
             overall.finish(item.input, item)
         return
@@ -262,12 +260,11 @@ def _start_build(slot, item, settings, overall):
                                           on_event=on_event)
     except worker_client.EngineUnavailable as e:
         slot.request = None
-        _fail(item, str(e), cli.EXIT_ENGINE, slot.started)
+        _fail(item, str(e), EXIT_ENGINE, slot.started)
         _release(slot, overall)
 
 
 def _finish_build(slot, overall):
-    from .. import cli, worker_client
     item, request = slot.item, slot.request
     if request.state == worker_client.DONE:
         item.status, item.seconds = DONE, time.perf_counter() - slot.started
@@ -275,9 +272,9 @@ def _finish_build(slot, overall):
         item.info = {k: result[k] for k in ("train_seconds", "size_bytes", "steps", "num_codes", "code_error_cm")
                      if k in result}
     elif request.state == worker_client.CANCELLED:
-        _fail(item, "cancelled", cli.EXIT_CANCELLED, slot.started, CANCELLED)
+        _fail(item, "cancelled", EXIT_CANCELLED, slot.started, CANCELLED)
     else:
-        _fail(item, f"engine failed: {request.error}", cli.EXIT_ENGINE, slot.started)
+        _fail(item, f"engine failed: {request.error}", EXIT_ENGINE, slot.started)
     _release(slot, overall)
 
 
@@ -290,7 +287,6 @@ def _release(slot, overall):
 
 
 def _cleanup(slot):
-    import shutil
     if slot.workdir:
         shutil.rmtree(slot.workdir, ignore_errors=True)
     slot.workdir = None
@@ -306,7 +302,6 @@ def _fail(item, message, code, started, status=FAILED):
 def child_command():
     """The command that runs this CLI in a fresh process: the bpy module's Python, or the
     Blender binary with ``--command`` when running inside Blender."""
-    import bpy
     if bpy.app.binary_path:  # a real Blender; the enabled extension registers the command
         return [bpy.app.binary_path, "--command", "motiondna"]
     return [sys.executable, "-m", "blender_motiondna"]
@@ -322,7 +317,6 @@ def run_children(items, jobs, argv_for, overall=None):
     """Run ``child_command() + argv_for(item)`` for every pending item, ``jobs`` at a time.
     The child prints its result as JSON (``--json``); its exit code and last error line
     are recorded on the item."""
-    import json
     pending = [i for i in items if i.status == PENDING]
     queue, running = list(pending), {}
     jobs = max(1, min(int(jobs), len(pending) or 1))
@@ -337,22 +331,22 @@ def run_children(items, jobs, argv_for, overall=None):
                 running[proc] = (item, out, err, time.perf_counter())
             for proc in [p for p in running if p.poll() is not None]:
                 item, out, err, started = running.pop(proc)
-                _collect_child(item, proc.returncode, out, err, started, json)
+                _collect_child(item, proc.returncode, out, err, started)
                 if overall:
                     overall.finish(item.input, item)
             time.sleep(0.05)
     except KeyboardInterrupt:
-        for proc, (item, out, err, _) in running.items():
+        for proc, (item, *_files) in running.items():
             proc.terminate()
-            item.status, item.error, item.exit_code = CANCELLED, "cancelled", 130
+            item.status, item.error, item.exit_code = CANCELLED, "cancelled", EXIT_CANCELLED
         for proc in running:
             proc.wait()
         for item in queue:
-            item.status, item.error, item.exit_code = CANCELLED, "cancelled", 130
+            item.status, item.error, item.exit_code = CANCELLED, "cancelled", EXIT_CANCELLED
         raise
 
 
-def _collect_child(item, code, out, err, started, json):
+def _collect_child(item, code, out, err, started):
     """Record a child's outcome. The child is this CLI run on one input with ``--json``, so
     its stdout is a one-item batch result whose item says what happened."""
     out.seek(0)
@@ -370,7 +364,7 @@ def _collect_child(item, code, out, err, started, json):
     if code == 0:
         item.status, item.info = DONE, (child or {}).get("info", {})
         return
-    item.status = CANCELLED if code == 130 else FAILED
+    item.status = CANCELLED if code == EXIT_CANCELLED else FAILED
     if child and child.get("error"):
         item.error = child["error"]
         return
@@ -382,8 +376,6 @@ def _collect_child(item, code, out, err, started, json):
 
 def run_in_process(items, work, overall=None):
     """Run ``work(item) -> info`` for each pending item here, one after the other."""
-    from ...engine.io.fileformat import FormatError
-    from .. import cli
     for item in items:
         if item.status != PENDING:
             continue
@@ -392,7 +384,7 @@ def run_in_process(items, work, overall=None):
             item.info = work(item)
             item.status, item.seconds = DONE, time.perf_counter() - started
         except (ValueError, FormatError, OSError) as e:
-            _fail(item, str(e), cli.EXIT_INPUT, started)
+            _fail(item, str(e), EXIT_INPUT, started)
         if overall:
             overall.finish(item.input, item)
 
@@ -436,3 +428,22 @@ def _short(path):
     except ValueError:  # another drive (Windows)
         return path
     return rel if not rel.startswith("..") else path
+
+
+def run_batch(items, jobs, label, run, describe):
+    """Run a batch, then the summary: (info, table) for main; the exit code rides in info."""
+    jobs = max(1, min(jobs, sum(1 for i in items if i.status == PENDING) or 1))
+    bar = ProgressBar(label)
+    overall = Overall(items, bar)
+    started = time.perf_counter()
+    cancelled = False
+    try:
+        run(overall, jobs)
+    except KeyboardInterrupt:
+        cancelled = True
+    finally:
+        bar.close()
+    wall = time.perf_counter() - started
+    info = {"items": [i.to_dict() for i in items], "summary": summary(items, wall, jobs)}
+    code = EXIT_CANCELLED if cancelled else exit_code(items)
+    return WithExit(info, code), table(items, wall, jobs, describe)

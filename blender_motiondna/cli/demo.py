@@ -1,20 +1,33 @@
-"""The main job on the bundled clip: build a generator through the worker, drag two joint
-targets away from the source pose, regenerate, bake to a new action, and write
-out/demo.blend, out/demo.bvh and out/demo.png. Every number it prints is measured."""
+"""``motiondna demo``: the main job on the bundled clip. Build a generator through the
+worker, drag two joint targets away from the source pose, regenerate, bake to a new
+action, and write out/demo.blend, out/demo.bvh and out/demo.png. Every number it prints
+is measured."""
 import os
 import time
 
 import bpy
 import numpy as np
 
-from ...engine.motion import metrics
 from ...engine.eval import preview
+from ...engine.motion import metrics
+from .. import EXTENSION_ROOT
 from ..io import armature_io, bvh_io
 from ..scene import bake, build, targets
-from .. import EXTENSION_ROOT
+from .common import reset_scene
 
-ROOT = EXTENSION_ROOT
-DEFAULT_CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
+DEFAULT_CLIP = os.path.join(EXTENSION_ROOT, "data", "jumping_jacks.bvh")
+
+
+def add_parser(subparsers):
+    d = subparsers.add_parser("demo", help="the whole product on the bundled clip (writes out/demo.*)")
+    d.add_argument("--clip", help="BVH clip (default: the bundled CMU jumping jacks)")
+    d.add_argument("--out-dir", default="out", help="where demo.blend, demo.bvh and demo.png go")
+    d.add_argument("--python", help="interpreter with torch for the engine worker")
+    return d
+
+
+def run(args):
+    return run_demo(clip=args.clip, out_dir=args.out_dir, python=args.python)
 
 
 def _edits(skeleton, motion, units_per_cm):
@@ -30,10 +43,9 @@ def _edits(skeleton, motion, units_per_cm):
             (foot, t_foot, positions[t_foot, foot] + 20 * units_per_cm * side)]
 
 
-def run(clip=None, out_dir="out", python=None):
+def run_demo(clip=None, out_dir="out", python=None):
     clip = clip or DEFAULT_CLIP
     os.makedirs(out_dir, exist_ok=True)
-    from . import reset_scene
     reset_scene()
     scene = bpy.context.scene
     source, template, mapping = bvh_io.import_bvh(clip)

@@ -5,6 +5,7 @@ layer's keyframe strip) and 5.0 removed the legacy ``Action.fcurves``. 4.2/4.3 o
 ``Action.fcurves``. Everything else in the add-on goes through these functions.
 """
 import bpy
+from bpy_extras import anim_utils
 
 SLOTTED = bpy.app.version >= (4, 4, 0)
 # 5.0 added group_name to ActionChannelbagFCurves.new and anim_utils'
@@ -38,7 +39,6 @@ def new_fcurves_container(action, obj):
 
 
 def _ensure_channelbag(action, slot):
-    from bpy_extras import anim_utils
     ensure = getattr(anim_utils, "action_ensure_channelbag_for_slot", None)
     if ensure is not None:
         return ensure(action, slot)
@@ -48,7 +48,6 @@ def _ensure_channelbag(action, slot):
 
 
 def _get_channelbag(action, slot):
-    from bpy_extras import anim_utils
     get = getattr(anim_utils, "action_get_channelbag_for_slot", None)
     if get is not None:
         return get(action, slot)
@@ -77,13 +76,6 @@ def container_copy_fcurve(container, source, data_path, group):
     fc = container.fcurves.new_from_fcurve(source, data_path=data_path)
     fc.group = container.groups.get(group) or container.groups.new(group)
     return fc
-
-
-def ensure_fcurve(action, obj, data_path, index, group):
-    """The F-curve for (data_path, index), created in ``group`` when missing."""
-    container = new_fcurves_container(action, obj)
-    fc = container.fcurves.find(data_path, index=index)
-    return fc if fc is not None else container_new_fcurve(container, data_path, index, group)
 
 
 def clear_fcurves(action, obj):

@@ -12,8 +12,8 @@ import warnings
 import bpy
 import numpy as np
 
-from ...engine.motion import quat
 from ...engine.io.bvh import continuous_euler
+from ...engine.motion import quat
 from ...engine.motion.skeleton import Motion, Skeleton, forward_kinematics, local_from_world
 from . import action_compat as compat
 
@@ -418,7 +418,7 @@ def _write_curves(container, curves, co, obj, select):
     try:
         bag = compat.new_fcurves_container(scratch, obj)
         templates = {}
-        for path, index, group, _ in curves:
+        for _, index, _, _ in curves:
             if index not in templates:
                 templates[index] = bag.fcurves.new("mdna", index=index)
                 _fill_keys(templates[index], co[0], n, select)

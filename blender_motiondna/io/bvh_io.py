@@ -8,6 +8,7 @@ the input's axes, units, frame time, joint names, hierarchy and channel orders.
 """
 import os
 
+import addon_utils
 import bpy
 import numpy as np
 
@@ -20,7 +21,6 @@ INFO_KEY = "mdna_bvh"
 
 def _ensure_importer():
     if not hasattr(bpy.ops.import_anim, "bvh"):
-        import addon_utils
         addon_utils.enable("io_anim_bvh", default_set=True)
 
 

@@ -21,8 +21,8 @@ import bpy
 import numpy as np
 
 from ...engine.io import bvh as engine_bvh
-from . import armature_io, bvh_io, smpl_io
 from . import action_compat as compat
+from . import armature_io, bvh_io, smpl_io
 
 EXTENSIONS = (".bvh", ".fbx", ".glb", ".gltf", ".npz")
 AXES = ("X", "Y", "Z", "-X", "-Y", "-Z")

@@ -11,7 +11,8 @@ import numpy as np
 from ...engine.motion.metrics import metres_per_unit
 from ...engine.motion.skeleton import forward_kinematics
 from ..io import action_compat, armature_io
-from . import store, targets as target_io
+from . import store
+from . import targets as target_io
 
 UNREACHED_FRACTION = 0.02  # of the skeleton span (~3.4 cm on a 1.7 m human): "missed"
 

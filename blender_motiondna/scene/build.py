@@ -16,9 +16,9 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ...engine.io import fileformat
+from .. import worker_client
 from ..io import armature_io
 from . import prefs, store
-from .. import worker_client
 
 _jobs = {}  # armature name -> BuildJob still running
 

@@ -3,8 +3,9 @@
 Everything here is plain Blender properties, so a file saved with MotionDNA opens cleanly
 without it (the properties are simply ignored) and keeps its generator when reopened."""
 import bpy
-from bpy.props import (BoolProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import BoolProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+
+from . import live
 
 
 def _is_armature(self, obj):
@@ -13,10 +14,9 @@ def _is_armature(self, obj):
 
 def _target_changed(self, context):
     """Enabling, weighting or re-timing a target is an edit like moving it: live mode
-    regenerates (imported lazily: live imports bake, which imports this module's users)."""
+    regenerates."""
     arm = self.armature
     if arm is not None and arm.mdna.live:
-        from . import live
         live.mark_dirty(arm)
 
 

@@ -13,7 +13,8 @@ import numpy as np
 from ...engine.motion.metrics import Reference
 from ...engine.motion.skeleton import Motion, forward_kinematics, local_from_world
 from ..io import armature_io
-from . import store, targets as target_io
+from . import store
+from . import targets as target_io
 
 
 def _on_skeleton(motion, skeleton):

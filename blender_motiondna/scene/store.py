@@ -10,8 +10,8 @@ import json
 import os
 import tempfile
 
-from ...engine.io import fileformat
 from ...engine.generator.runtime import Generator
+from ...engine.io import fileformat
 
 _cache = {}  # digest -> Generator
 CACHE_SIZE = 8
@@ -112,9 +112,3 @@ def save_bytes(armature, path):
     with open(path, "wb") as f:
         f.write(base64.b64decode(armature.mdna.generator_data))
     return path
-
-
-def forget(armature):
-    armature.mdna.generator_data = ""
-    armature.mdna.generator_digest = ""
-    armature.mdna.generator_info = ""

@@ -27,11 +27,11 @@ import zlib
 
 import numpy as np
 
-from . import ikwarp
-from ..motion import metrics, quat
 from ..io.bvh import read_bvh
+from ..motion import metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
+from . import ikwarp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
@@ -470,13 +470,13 @@ def to_markdown(report):
     for c in report["clips"]:
         ms = [x for x in methods if x in c["methods"]]
         lines += [f"## {c['name']} ({c['frames']} frames, {c['fps']:.0f} fps, {c['metres_per_unit']:.4f} m/unit)", ""]
-        lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k: c["methods"][x]["summary"].get(k)) + [""]
+        lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k, c=c: c["methods"][x]["summary"].get(k)) + [""]
         for part in ("free", "moving_target"):
             lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
-                            lambda x, k: c["methods"][x]["long_run"][part].get(k)) + [""]
+                            lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
         if "generator" in c["methods"]:
             lines += _table("generator speed/size", ["generator"], SPEED_ROWS,
-                            lambda x, k: c["methods"][x]["speed"].get(k)) + [""]
+                            lambda x, k, c=c: c["methods"][x]["speed"].get(k)) + [""]
         for note in c["notes"]:
             lines.append(f"- note: {note}")
     return "\n".join(lines) + "\n"

@@ -11,8 +11,8 @@ over the same 0.5 s.
 """
 import numpy as np
 
-from ..refine import ik
 from ..motion import quat
+from ..refine import ik
 
 BLEND_SECONDS = 0.5
 IK_ITERATIONS = 60

@@ -25,25 +25,16 @@ Everything here is numpy; the runtime uses these arrays directly.
 import re
 
 import numpy as np
-from ..motion.filters import gaussian_filter1d
 
 from ..motion import features
+from ..motion.filters import gaussian_filter1d
 from ..motion.metrics import mean_acceleration, metres_per_unit
 from ..motion.skeleton import forward_kinematics
 
-# The fewest codes that rebuild joint positions within CODE_TOLERANCE_CM (EVAL.md metres),
-# at most MAX_CODES: 0.15 cm rather than 0.3 cm measured edit jitter 1.06 -> 1.01 and
-# style distance 1.45 -> 1.38 cm (docs/benchmark.md, note 5).
+# The fewest codes that rebuild joint positions within CODE_TOLERANCE_CM (body-span
+# centimetres, docs/evaluation.md), at most MAX_CODES (docs/decisions.md: the finer DNA).
 CODE_TOLERANCE_CM = 0.15
 MAX_CODES = 96
-
-
-def metric_scale(skeleton, translations=None):
-    """Metres per skeleton unit, as the benchmark measures (metrics.metres_per_unit). Pass
-    the clip's ``translations`` so a moving offset (Bandai Namco's ``joint_Root -> Hips``,
-    wherever the actor stood at rest) is not counted as a bone: counted, it made one clip's
-    span 2.8x too long and every centimetre the DNA measures 2.8x too short."""
-    return metres_per_unit(skeleton, translations)
 
 
 def state_scale(layout, states, span):
@@ -74,7 +65,7 @@ def fit_codes(motion, enc, layout, joint_translations, tolerance_cm=CODE_TOLERAN
     x = (enc.states - mean) / scale
     _, sv, vt = np.linalg.svd(x, full_matrices=False)
     limit = int(min(max_codes, len(sv)))
-    cm = 100.0 * metric_scale(sk, motion.translations)
+    cm = 100.0 * metres_per_unit(sk, motion.translations)
     traj = trajectory_columns(layout)
     k, err = limit, None
     for k in _candidate_sizes(limit):
@@ -152,7 +143,7 @@ def _position_error(states, enc, layout, skeleton, joint_translations):
 
 
 def global_features(motion, enc, layout):
-    ms = metric_scale(motion.skeleton, motion.translations)
+    ms = metres_per_unit(motion.skeleton, motion.translations)
     fps = motion.fps
     speed = np.linalg.norm(enc.states[:, layout.vel], axis=-1) * ms * fps
     rel = enc.states[:, layout.pos].reshape(len(enc.states), -1, 3) * ms
@@ -292,8 +283,8 @@ def restart_target(x, fps, loop_to, exit_frame=None):
     Each candidate j costs seconds: the blend (the pose gap crossed at the clip's median
     pose speed) plus the share of the clip it still skips (frames before j); the blend's
     half-life makes its starting speed the clip's median speed. The gap is the exit
-    frame's alone: the long blend hides a velocity mismatch, and matching the lead-in here
-    was measured worse (wave_hello's long run: style distance 1.4 -> 1.6 cm)."""
+    frame's alone: the long blend hides a velocity mismatch (docs/decisions.md, "Long runs
+    loop on a matched lead-in")."""
     if loop_to < max(2, int(0.5 * fps)):
         return int(loop_to), 0.0
     exit_frame = len(x) - 1 if exit_frame is None else int(exit_frame)
@@ -342,7 +333,7 @@ def effector_joints(skeleton, max_slots=5):
 def build_dna(motion, tolerance_cm=CODE_TOLERANCE_CM, max_codes=MAX_CODES):
     """Everything the generator knows about the clip, plus the encoding used to train."""
     # First: a skeleton with no length cannot be measured (a clear message, not an SVD error).
-    metres = metric_scale(motion.skeleton, motion.translations)
+    metres = metres_per_unit(motion.skeleton, motion.translations)
     layout = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
     enc = features.encode(motion, layout=layout)
     joint_translations = motion.translations.mean(axis=0)

@@ -1,6 +1,6 @@
 """Export a generator's per-step network to ONNX (for game engines and other runtimes).
 
-The ONNX graph is one step of engine/runtime.py: inputs ``dev`` (B, m) — the deviation
+The ONNX graph is one step of engine/generator/runtime.py: inputs ``dev`` (B, m) — the deviation
 state — and ``cond`` (B, k + 1 + 5 S) — the DNA code and phase of the next frame followed
 by the per-slot target features; output ``next_dev`` (B, m). The DNA arrays, the bases and
 the decoding to joint rotations stay in the .mdna file (documented in docs/engine.md).
@@ -19,10 +19,7 @@ def export(generator_path, onnx_path):
 
     from .model import Stepper
     arrays, meta = generator_file.load(generator_path)
-    from .runtime import Generator
-    gen = Generator(arrays, meta)
-    net = Stepper.from_arrays(arrays, float(meta["network"]["decay"]), gen.slot_basis, gen.target_unit,
-                              gen.horizon).eval()
+    net = Stepper.from_arrays(arrays, float(meta["network"]["decay"])).eval()
     m = arrays["w1_dev"].shape[0]
     cond_dim = arrays["w1_code"].shape[0] + arrays["w1_target"].shape[0]
     dev = torch.zeros(1, m)

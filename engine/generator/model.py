@@ -1,8 +1,8 @@
-"""The per-step network (torch), trained per clip and run in numpy by engine/runtime.py.
+"""The per-step network (torch), trained per clip and run in numpy by engine/generator/runtime.py.
 
 next deviation = decay * deviation + MLP(deviation, DNA code of the next frame, phase,
 target features). The *deviation* is the state's offset from the DNA's own frame (in a
-small learned-by-PCA subspace of body-wide deviations, see engine/train.py); with no
+small learned-by-PCA subspace of body-wide deviations, see engine/generator/train.py); with no
 targets and no deviation the clip replays, so the network's job is to move the body
 toward targets in the clip's manner and to bring it back smoothly afterwards. The fixed
 ``decay`` (a half-life of ~0.15 s) is a stability prior: any error the network makes
@@ -16,48 +16,31 @@ that multiplies the target features.
 import torch
 from torch import nn
 
-from .runtime import pull_rate
-
 TARGET_FEATURES = 5  # per slot: offset (3), time to target, mask
 
 
 class Stepper(nn.Module):
-    """next = decay * dev + MLP(dev, cond), then the *pull*: a learned linear map
-    ``pull_gain`` (3S -> m, initialised to the clip-like least-change deviation that moves
-    each slot joint, see engine/train.py) applied to the offset still missing after the
-    MLP's step, scaled by the fixed schedule ``pull_rate``."""
+    """next = decay * dev + MLP(dev, cond), bounded per coordinate by ``dev_limit``."""
 
-    def __init__(self, dev_dim, code_dim, slots, hidden=128, decay=0.9, slot_basis=None, pull_gain=None,
-                 target_unit=1.0, horizon=30.0):
+    def __init__(self, dev_dim, code_dim, slots, hidden=128, decay=0.9):
         super().__init__()
         self.dev_dim, self.code_dim, self.slots = dev_dim, code_dim, slots
         self.decay = float(decay)
-        self.target_unit, self.horizon = float(target_unit), float(horizon)
         cond = code_dim + 1 + slots * TARGET_FEATURES
         self.l1 = nn.Linear(dev_dim + cond, hidden)
         self.l2 = nn.Linear(hidden, hidden)
         self.l3 = nn.Linear(hidden, dev_dim)
         nn.init.zeros_(self.l3.weight)  # start as "fade the deviation": a stable rollout
         nn.init.zeros_(self.l3.bias)
-        sb = torch.zeros(dev_dim, 3 * slots) if slot_basis is None else torch.as_tensor(slot_basis, dtype=torch.float32)
-        pg = torch.zeros(3 * slots, dev_dim) if pull_gain is None else torch.as_tensor(pull_gain, dtype=torch.float32)
-        self.register_buffer("slot_basis", sb.clone())   # (m, 3S): deviation -> slot joint offsets
         # Per coordinate, the largest deviation the rollout may hold (set after training
         # from the range it was trained on; infinite until then).
         self.register_buffer("dev_limit", torch.full((dev_dim,), float("inf")))
-        self.pull_gain = nn.Parameter(pg.clone())         # (3S, m)
 
     def forward(self, dev, cond):
         """dev (B, m), cond (B, code_dim + 1 + slots*5) -> next dev (B, m)."""
         h = torch.relu(self.l1(torch.cat([dev, cond], dim=-1)))
         h = torch.relu(self.l2(h))
         nxt = self.decay * dev + self.l3(h)
-        if self.slots:
-            f = cond[:, self.code_dim + 1:].reshape(-1, self.slots, TARGET_FEATURES)
-            # offset still missing after the MLP's step: unit*off is (want - slot(dev)).
-            missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, self.slots, 3)
-            rate = pull_rate(torch, f[..., 3], self.horizon) * f[..., 4]
-            nxt = nxt + (rate[..., None] * missing).reshape(-1, 3 * self.slots) @ self.pull_gain
         # Min/Max (not Clip): per-coordinate bounds export to ONNX as plain broadcasts.
         return torch.maximum(torch.minimum(nxt, self.dev_limit), -self.dev_limit)
 
@@ -71,19 +54,18 @@ class Stepper(nn.Module):
             "b2": self.l2.bias.detach().cpu().numpy().astype("float32"),
             "w3": self.l3.weight.detach().cpu().numpy().T.astype("float32"),
             "b3": self.l3.bias.detach().cpu().numpy().astype("float32"),
-            "pull_gain": self.pull_gain.detach().cpu().numpy().astype("float32"),
             "dev_limit": self.dev_limit.detach().cpu().numpy().astype("float32"),
         }
 
     @classmethod
-    def from_arrays(cls, arrays, decay, slot_basis, target_unit, horizon):
+    def from_arrays(cls, arrays, decay):
         """Rebuild the torch module from runtime arrays (used by the ONNX export)."""
         import numpy as np
         m = arrays["w1_dev"].shape[0]
         k = arrays["w1_code"].shape[0] - 1
         slots = arrays["w1_target"].shape[0] // TARGET_FEATURES
         hidden = arrays["b1"].shape[0]
-        net = cls(m, k, slots, hidden, decay, slot_basis, arrays["pull_gain"], target_unit, horizon)
+        net = cls(m, k, slots, hidden, decay)
         w1 = np.concatenate([arrays["w1_dev"], arrays["w1_code"], arrays["w1_target"]], axis=0).T
         with torch.no_grad():
             net.l1.weight.copy_(torch.from_numpy(np.ascontiguousarray(w1, dtype="float32")))
@@ -92,6 +74,6 @@ class Stepper(nn.Module):
             net.l2.bias.copy_(torch.from_numpy(arrays["b2"].astype("float32")))
             net.l3.weight.copy_(torch.from_numpy(np.ascontiguousarray(arrays["w3"].T, dtype="float32")))
             net.l3.bias.copy_(torch.from_numpy(arrays["b3"].astype("float32")))
-            if "dev_limit" in arrays:  # files from before the limit: unbounded
+            if "dev_limit" in arrays:  # a file without it: unbounded
                 net.dev_limit.copy_(torch.from_numpy(arrays["dev_limit"].astype("float32")))
         return net

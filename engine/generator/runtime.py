@@ -9,30 +9,19 @@ loop), then converts all states to a Motion at once, then refines targets:
 2. rollout: deviation c_t in the learned deviation subspace; per step two small matmuls
    plus, only when targets are active, the target features from the state's own
    root-relative joint positions (no forward kinematics inside the loop);
-3. decode: states -> Motion, vectorised (engine/features.py);
-4. refine: for each target, an IK correction (engine/ik.py) at its frames, blended in and
+3. decode: states -> Motion, vectorised (engine/motion/features.py);
+4. refine: for each target, an IK correction (engine/refine/ik.py) at its frames, blended in and
    out smoothly over ``refine_window_s`` — small, because the network already moved the
    body toward the target, and exact at the target frames.
 """
 import numpy as np
 
-from ..motion import features, quat
 from ..io import generator_file
-from ..refine.refinement import refine_targets
+from ..motion import features, quat
 from ..motion.skeleton import Skeleton
+from ..refine.refinement import refine_targets
 
 TARGET_FEATURES = 5
-PULL_KNEE = 3.0  # pull schedule: the last n frames close the offset at rate knee / (n + knee)
-
-
-def pull_rate(lib, tau, horizon):
-    """Share of a target's remaining offset the network's pull closes this step, from the
-    time to target ``tau`` (/horizon, in [0, 1]; ``lib`` numpy or torch): eases in over the
-    far half of the horizon, then knee / (frames left + knee) — 1 at the target frame, so
-    the network itself hits a target it can represent exactly."""
-    n = lib.clip(tau, 0.0, 1.0) * horizon
-    ramp = lib.clip((horizon - n) / (0.5 * horizon), 0.0, 1.0)
-    return ramp * ramp * (3.0 - 2.0 * ramp) * PULL_KNEE / (n + PULL_KNEE)
 
 
 class Generator:
@@ -57,8 +46,8 @@ class Generator:
         clamps = net.get("slot_clamp", [self.target_clamp] * len(self.slots))
         self.slot_clamp = np.minimum(self.target_clamp, np.asarray(clamps, dtype=np.float64)).reshape(-1, 1)
         self.weights = {k: np.ascontiguousarray(arrays[k], dtype=np.float32)
-                        for k in ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")}
-        # Per coordinate bound on the deviation (the trained range); files from before it: none.
+                        for k in generator_file.NETWORK_WEIGHTS}
+        # Per coordinate bound on the deviation (the trained range); a file without it: none.
         m = self.weights["w1_dev"].shape[0]
         self.dev_limit = np.ascontiguousarray(arrays.get("dev_limit", np.full(m, np.inf)), dtype=np.float32)
         self.dev_basis = arrays["dev_basis"].astype(np.float64)
@@ -91,7 +80,6 @@ class Generator:
         self.dev_state = (self.dev_basis * self.scale).astype(np.float64)      # (m, D)
         self.slot_cols = np.concatenate([lay.pos_index(j) for j in self.slots]) if self.slots else np.zeros(0, int)
         self.root_cols = np.array([lay.turn, lay.vel.start, lay.vel.start + 1, lay.height])
-        self.slot_basis = np.ascontiguousarray(self.dev_state[:, self.slot_cols], dtype=np.float32)  # (m, 3S)
 
     @property
     def source_first_pose(self):
@@ -258,12 +246,6 @@ class Generator:
             W1s.append((w["w1_dev"] + fold).astype(np.float32))
         W2, b2, W3, b3, dec = w["w2"], w["b2"], w["w3"], w["b3"], self.decay
         pat_index = pat_index.reshape(-1)
-        # The pull: per frame and slot, the share of the missing offset closed this step.
-        rate = (pull_rate(np, tau, self.horizon) * mask).astype(np.float32)      # (T, S)
-        goal = want.reshape(T, -1).astype(np.float32)
-        rate3 = np.repeat(rate, 3, axis=1)
-        pulling = (rate.max(axis=1) > 0) & bool(np.any(w["pull_gain"]))
-        P, G = self.slot_basis, w["pull_gain"]
         hi, lo = self.dev_limit, -self.dev_limit
         out = np.zeros((T, w["w1_dev"].shape[0]), dtype=np.float32)
         c = out[0]
@@ -271,8 +253,6 @@ class Generator:
             h = np.maximum(c @ W1s[pat_index[t]] + bias[t], 0.0)
             h = np.maximum(h @ W2 + b2, 0.0)
             c = dec * c + (h @ W3 + b3)
-            if pulling[t]:
-                c = c + (rate3[t] * (goal[t] - c @ P)) @ G
             np.maximum(np.minimum(c, hi, out=c), lo, out=c)
             out[t] = c
         return out.astype(np.float64)
@@ -296,11 +276,5 @@ class Generator:
         h = np.maximum(dev @ w["w1_dev"] + cond[..., :k1] @ w["w1_code"] + cond[..., k1:] @ w["w1_target"] + w["b1"], 0.0)
         h = np.maximum(h @ w["w2"] + w["b2"], 0.0)
         nxt = self.decay * dev + (h @ w["w3"] + w["b3"])
-        S = len(self.slots)
-        if S:
-            f = cond[..., k1:].reshape(-1, S, TARGET_FEATURES)
-            missing = self.target_unit * f[..., :3] + ((dev - nxt) @ self.slot_basis).reshape(-1, S, 3)
-            rate = pull_rate(np, f[..., 3], self.horizon) * f[..., 4]
-            nxt = nxt + (rate[..., None] * missing).reshape(len(f), -1) @ w["pull_gain"]
         return np.clip(nxt, -self.dev_limit, self.dev_limit)
 

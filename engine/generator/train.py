@@ -8,54 +8,87 @@ on short rollouts of its own steps (truncated BPTT) toward those sequences, with
 the effectors at the target frames; input noise keeps long rollouts stable. torch is
 imported lazily. See docs/engine.md.
 """
+import dataclasses
 import os
 import platform
 import time
 
 import numpy as np
 
-from . import dna as dna_mod
-from ..motion import features, quat
 from ..io import generator_file
-from ..refine import ik
 from ..io.fileformat import motion_hash
+from ..motion import features, quat
+from ..refine import ik
+from . import dna as dna_mod
 
-DEFAULTS = {
-    "seed": 0, "steps": 300, "batch": 64, "lr": 3e-3, "hidden": 128, "device": "auto",
-    "threads": 1, "dev_dims": 48, "noise": 0.2, "rollout": 8, "effector_weight": 1.0,
-    "target_prob": 0.6, "move_prob": 0.25, "crossfade_prob": 0.5, "warp_prob": 0.2,
-    "horizon_s": 1.0, "half_life_s": 0.15, "offset_half_life_s": 0.12, "layer_angle": 0.3,
-    "target_clamp": 0.3, "pull": False, "contract_weight": 1.0, "contract_noise": 1.0,
-    "code_tolerance_cm": dna_mod.CODE_TOLERANCE_CM, "max_codes": dna_mod.MAX_CODES,
-    # Samples with no variation and no target (the network learns to replay the clip
-    # when nothing is asked); a slot is asked at most this percentile of the offsets it
-    # was trained on; the teacher leaves out the DNA's residual (docs/engine.md, Training).
-    "free_prob": 0.4, "slot_clamp_percentile": 90.0, "teach_residual": False,
-    # The unit of the target features (spans; docs/engine.md, Network).
-    "target_unit": 0.1,
-}
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The build's settings (docs/engine.md, API). ``resolve_settings`` makes one from a
+    dict; the generator file keeps them as a dict (``dataclasses.asdict``)."""
+
+    seed: int = 0                    # seeds numpy's and torch's random streams: a build is repeatable
+    steps: int = 300                 # training steps (at least 1)
+    batch: int = 64                  # rollouts per training step
+    lr: float = 3e-3                 # peak learning rate of Adam's one-cycle schedule
+    hidden: int = 128                # units in each of the network's two hidden layers
+    device: str = "auto"             # torch device: "auto" picks CUDA when present, else the CPU
+    threads: int = 1                 # torch CPU threads (the matrices are small)
+    dev_dims: int = 48               # dimensions of the deviation subspace (at most)
+    noise: float = 0.2               # noise added to each rollout's start: the network learns to recover
+    rollout: int = 8                 # steps per training rollout (truncated BPTT)
+    effector_weight: float = 1.0     # weight of the slot joints' miss at target frames in the loss
+    target_prob: float = 0.6         # chance that a slot carries a target in a varied sample
+    move_prob: float = 0.25          # share of samples whose targets move with the variation every frame
+    crossfade_prob: float = 0.5      # share of variations that cross-fade to a similar moment
+    warp_prob: float = 0.2           # share of variations that time-warp this moment (the rest: atom layers)
+    horizon_s: float = 1.0           # how far ahead a target is seen (s): time to target is scaled by it
+    half_life_s: float = 0.15        # half-life of the network's fixed decay toward the clip (s)
+    offset_half_life_s: float = 0.12  # half-life of the offsets that hide timeline jumps (s)
+    layer_angle: float = 0.3         # spread of an atom layer's rotations (radians)
+    target_clamp: float = 0.3        # longest offset any slot is asked for (spans)
+    contract_weight: float = 1.0     # weight of the contraction term (a step's stretch above 1)
+    contract_noise: float = 1.0      # spread of the states the contraction term probes around the rollouts
+    code_tolerance_cm: float = dna_mod.CODE_TOLERANCE_CM  # the DNA rebuilds joint positions within this
+    max_codes: int = dna_mod.MAX_CODES  # most DNA codes per frame
+    free_prob: float = 0.4           # share of samples with no variation and no target: the clip replays
+    slot_clamp_percentile: float = 90.0  # a slot is asked at most this percentile of its trained offsets
+    target_unit: float = 0.1         # unit of the target features (spans; the effector loss keeps 0.1)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            try:
+                object.__setattr__(self, f.name, f.type(value))  # field types are int, float, str
+            except (TypeError, ValueError):
+                raise ValueError(f"settings.{f.name} must be {f.type.__name__}, not {value!r}") from None
+        if self.steps < 1:
+            raise ValueError("settings.steps must be at least 1")
+        if not 0.0 < self.slot_clamp_percentile <= 100.0:
+            raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
+        if not 0.0 <= self.free_prob < 1.0:
+            raise ValueError("settings.free_prob must be in [0, 1): some samples must carry targets")
+        if not self.target_unit > 0.0:
+            raise ValueError("settings.target_unit must be positive (a share of the skeleton's span)")
+
+
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 
 
 class Cancelled(Exception):
     """The build was stopped by ``should_stop``."""
 
 
-def resolve_settings(settings):
-    s = dict(DEFAULTS)
-    unknown = set(settings or {}) - set(DEFAULTS)
+def resolve_settings(settings=None):
+    """``Settings`` from a dict of overrides (None: the defaults; a ``Settings`` is returned
+    as it is). Unknown keys and out-of-range values raise ValueError."""
+    if isinstance(settings, Settings):
+        return settings
+    unknown = set(settings or {}) - set(SETTING_NAMES)
     if unknown:
         raise ValueError(f"unknown generator setting(s): {', '.join(sorted(unknown))} "
-                         f"(known: {', '.join(sorted(DEFAULTS))})")
-    s.update(settings or {})
-    if int(s["steps"]) < 1:
-        raise ValueError("settings.steps must be at least 1")
-    if not 0.0 < float(s["slot_clamp_percentile"]) <= 100.0:
-        raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
-    if not 0.0 <= float(s["free_prob"]) < 1.0:
-        raise ValueError("settings.free_prob must be in [0, 1): some samples must carry targets")
-    if not float(s["target_unit"]) > 0.0:
-        raise ValueError("settings.target_unit must be positive (a share of the skeleton's span)")
-    return s
+                         f"(known: {', '.join(sorted(SETTING_NAMES))})")
+    return Settings(**(settings or {}))
 
 
 def import_torch():
@@ -86,16 +119,16 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     motion.validate(min_frames=4)
     torch = import_torch()
     t_torch = time.perf_counter() - t_start
-    torch.manual_seed(int(s["seed"]))
-    torch.set_num_threads(max(1, int(s["threads"])))
-    device = _device(torch, s["device"])
-    rng = np.random.default_rng(int(s["seed"]))
+    torch.manual_seed(s.seed)
+    torch.set_num_threads(max(1, s.threads))
+    device = _device(torch, s.device)
+    rng = np.random.default_rng(s.seed)
     stop = should_stop or (lambda: False)
     report = progress or (lambda fraction, message="", **fields: None)
 
     report(0.0, "reading the clip's DNA")
     t_train0 = time.perf_counter()
-    dna, info, layout, enc = dna_mod.build_dna(motion, s["code_tolerance_cm"], s["max_codes"])
+    dna, info, layout, enc = dna_mod.build_dna(motion, s.code_tolerance_cm, s.max_codes)
     base = dna_mod.baseline_states(dna, layout)
     if stop():
         raise Cancelled("build cancelled")
@@ -114,19 +147,19 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
         "source_name": motion.name, "source_hash": motion_hash(motion),
         "layout": {"num_joints": layout.num_joints, "moving": list(layout.moving)},
         "dna_info": info,
-        "network": {"decay": data["decay"], "hidden": int(s["hidden"]), "slots": info["effectors"],
+        "network": {"decay": data["decay"], "hidden": s.hidden, "slots": info["effectors"],
                     "target_unit": data["target_unit"], "horizon": data["horizon"],
                     "target_clamp": data["target_clamp"], "slot_clamp": slot_clamp,
-                    "offset_decay": _decay(s["offset_half_life_s"], motion.fps)},
-        "settings": s,
+                    "offset_decay": _decay(s.offset_half_life_s, motion.fps)},
+        "settings": dataclasses.asdict(s),
         "build": {"train_seconds": train_seconds, "torch_import_seconds": t_torch, "device": device,
-                  "steps": int(s["steps"]), "final_loss": loss, "torch": torch.__version__,
+                  "steps": s.steps, "final_loss": loss, "torch": torch.__version__,
                   "python": platform.python_version(), "created": time.strftime("%Y-%m-%dT%H:%M:%S")},
     }
     generator_file.save(out_path, arrays, meta)
-    report(1.0, "saved", step=int(s["steps"]), total=int(s["steps"]), loss=loss, eta_s=0.0)
+    report(1.0, "saved", step=s.steps, total=s.steps, loss=loss, eta_s=0.0)
     return {"path": str(out_path), "train_seconds": train_seconds, "torch_import_seconds": t_torch,
-            "size_bytes": os.path.getsize(out_path), "steps": int(s["steps"]), "final_loss": loss,
+            "size_bytes": os.path.getsize(out_path), "steps": s.steps, "final_loss": loss,
             "device": device, "num_codes": info["num_codes"], "code_error_cm": info["code_error_cm"],
             "total_seconds": time.perf_counter() - t_start}
 
@@ -202,7 +235,7 @@ def pose_neighbours(codes, fps, count=NEIGHBOURS, min_gap_s=0.25):
 
 def _training_data(motion, dna, info, layout, base, s, rng):
     sk, F = motion.skeleton, motion.num_frames
-    span = sk.span(motion.translations)  # a moving root offset is not a bone (dna.metric_scale)
+    span = sk.span(motion.translations)  # a moving root offset is not a bone (metrics.metres_per_unit)
     effectors = info["effectors"]
     enc = features.encode(motion, forward_local=dna["forward_local"], layout=layout)
     state_atoms = _atoms(motion, enc, layout, dna, effectors)
@@ -216,30 +249,24 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     i = rng.integers(0, F, 3000)
     pairs = norm[neighbours[i, rng.integers(0, NEIGHBOURS, len(i))]] - norm[i]
     atoms = state_atoms.reshape(-1, layout.size)
-    atoms = atoms[rng.permutation(len(atoms))[:3000]] * float(s["layer_angle"])
+    atoms = atoms[rng.permutation(len(atoms))[:3000]] * s.layer_angle
     residual_full = (enc.states - base) / dna["scale"]
     pool = np.concatenate([pairs, atoms, residual_full[rng.integers(0, F, 500)]])
-    basis = principal_directions(pool, int(min(s["dev_dims"], *pool.shape)))
+    basis = principal_directions(pool, int(min(s.dev_dims, *pool.shape)))
     cols = np.concatenate([layout.pos_index(j) for j in effectors]) if effectors else np.zeros(0, int)
-    slot_basis = basis[:, cols] * dna["scale"][cols]                  # (m, 3S) deviation -> slot offsets
-    coords = pool @ basis.T
-    pull_gain = least_change_gain(coords.T @ coords / len(coords), slot_basis)
-    if not s["pull"]:
-        pull_gain = np.zeros_like(pull_gain)
     cond_code = np.concatenate([dna["codes"], dna["phase"][:, None]], axis=1)
     f32 = np.float32
     return {
         # (E, F, 9 m): one gather per batch picks every atom of an event at every frame.
         "atom_table": np.ascontiguousarray((state_atoms @ basis.T).transpose(0, 2, 1, 3)).reshape(E, F, -1).astype(f32),
         "clip_coords": (norm @ basis.T).astype(f32),                 # (F, m) pose part of each frame
-        "neighbours": neighbours, "residual": (residual_full @ basis.T).astype(f32),
+        "neighbours": neighbours,
         "cond_code": cond_code.astype(f32),
         "basis_pos": basis[:, cols].astype(f32), "scale_pos": dna["scale"][cols].astype(f32),
-        "slot_basis": slot_basis.astype(f32), "pull_gain": pull_gain.astype(f32),
         "dev_basis": basis.astype(f32), "num_events": E, "frames": F,
-        "decay": _decay(s["half_life_s"], motion.fps), "target_unit": float(s["target_unit"]) * span,
-        "reach_unit": REACH_UNIT * span, "target_clamp": float(s["target_clamp"]) * span,
-        "horizon": max(2.0, s["horizon_s"] * motion.fps), "slots": len(effectors), "fps": motion.fps,
+        "decay": _decay(s.half_life_s, motion.fps), "target_unit": s.target_unit * span,
+        "reach_unit": REACH_UNIT * span, "target_clamp": s.target_clamp * span,
+        "horizon": max(2.0, s.horizon_s * motion.fps), "slots": len(effectors), "fps": motion.fps,
     }
 
 
@@ -250,17 +277,6 @@ def principal_directions(rows, count):
     values, vectors = np.linalg.eigh(rows.T @ rows)
     basis = vectors[:, np.argsort(values)[::-1][:count]].T
     return basis * np.sign(basis[np.arange(len(basis)), np.abs(basis).argmax(axis=1)])[:, None]
-
-
-def least_change_gain(cov, slot_basis, ridge=1e-3):
-    """(3S, m): for slot offsets y, the deviation c = y @ G with slot_basis^T c = y that is
-    most likely under a Gaussian with the variations' covariance ``cov`` (m, m):
-    G^T = cov P (P^T cov P)^-1. The deviation that reaches a target is thus made of the
-    clip's own co-variations (other moments' poses), and keeps the other slots still."""
-    P = slot_basis
-    a = P.T @ cov @ P
-    a = a + ridge * np.trace(a) / max(len(a), 1) * np.eye(len(a))
-    return np.linalg.solve(a, (cov @ P).T)
 
 
 def _rows(torch, table, idx):
@@ -295,14 +311,14 @@ def _sample_variations(torch, data, T, frames, s, gen):
     w = _window(torch, frames, centre, width)
     # Cross-fade / time-warp: the pose of moment src(t) = j + speed * (t - t0).
     kind = torch.rand(B, generator=gen)
-    fade_kind = kind < float(s["crossfade_prob"])
+    fade_kind = kind < s.crossfade_prob
     pick = torch.randint(0, NEIGHBOURS, (B,), generator=gen)
     j = torch.where(fade_kind, T["neighbours"][frames[:, 0], pick], frames[:, 0]).float()
     warp = torch.where(fade_kind, 0.1, 0.2)
     speed = 1.0 + warp * (2 * torch.rand(B, generator=gen) - 1)
     src = j[:, None] + speed[:, None] * (frames.float() - t0[:, None])
     fade = _lerp_rows(torch, T["clip_coords"], src) - _rows(torch, T["clip_coords"], frames)
-    is_atom = kind >= float(s["crossfade_prob"]) + float(s["warp_prob"])
+    is_atom = kind >= s.crossfade_prob + s.warp_prob
     dev = torch.where(is_atom[:, None, None], 0.0, w[..., None] * fade)
     rows, layer = _atom_layer(torch, data, T, frames, is_atom, s, gen)
     dev[rows] = w[rows, :, None] * layer
@@ -319,7 +335,7 @@ def _atom_layer(torch, data, T, frames, wanted, s, gen):
     are not computed (the atom table gather is the costliest part of a batch)."""
     B, n = frames.shape
     ev = torch.randint(0, data["num_events"], (B,), generator=gen)
-    amp = torch.randn(B, ATOMS_PER_EVENT, generator=gen) * float(s["layer_angle"])
+    amp = torch.randn(B, ATOMS_PER_EVENT, generator=gen) * s.layer_angle
     rows = (wanted & (torch.rand(B, generator=gen) < 0.8)).nonzero().squeeze(1)
     table = T["atom_table"]
     A = _rows(torch, table.view(-1, table.shape[-1]), ev[rows, None] * table.shape[1] + frames[rows])  # (b, n, 9 m)
@@ -332,7 +348,7 @@ def _atom_layer(torch, data, T, frames, wanted, s, gen):
 def target_features_torch(torch, cur_dev, want_dev, tau, mask, unit, clamp):
     """Per-slot target features (..., S*5): the deviation from the clip that the target
     asks for at its frame (heading frame; its length clamped to ``clamp`` so a far target
-    pulls hard but never out of the trained range) minus the slot joint's current
+    asks much but never beyond the trained range) minus the slot joint's current
     deviation; time to target; mask. Comparing deviations (not raw positions) makes the
     feature independent of where the clip itself moves the joint meanwhile."""
     norm = want_dev.norm(dim=-1, keepdim=True)
@@ -357,14 +373,11 @@ def _batch(torch, data, T, s, gen, K, B):
       deviation in the target features (see ``target_features_torch``);
     - ``want`` (K, 3S) and ``reach_w`` (K, 3S): where the slots should be and the weight of
       the squared miss in the loss (the effector loss applies at the target frame, every
-      frame for moving targets);
-    - with the pull on, ``rate`` (K, 3S) (the pull schedule times mask), ``want_m`` (K, 3S)
-      (clamped wanted deviation * mask) and ``mask3`` (K, 3S).
+      frame for moving targets).
 
     Static targets sit half inside the rollout (the loss sees them reached), half up to the
     horizon ahead; a share of the samples follow a moving target (one on every frame, time
     to target 0) instead."""
-    from .runtime import pull_rate
     F, S, H = data["frames"], data["slots"], data["horizon"]
     unit, clamp, reach_unit = data["target_unit"], data["target_clamp"], data["reach_unit"]
     ti = torch.randint(0, max(F - K, 1), (B,), generator=gen)
@@ -375,16 +388,14 @@ def _batch(torch, data, T, s, gen, K, B):
     teach_frames = torch.cat([frames, tt], dim=1)
     dev = _sample_variations(torch, data, T, teach_frames, s, gen)
     varied = torch.ones(B)
-    if float(s["free_prob"]) > 0:  # the clip itself, nothing asked
-        varied = (torch.rand(B, generator=gen) >= float(s["free_prob"])).float()
+    if s.free_prob > 0:  # the clip itself, nothing asked
+        varied = (torch.rand(B, generator=gen) >= s.free_prob).float()
         dev = dev * varied[:, None, None]
-    if s["teach_residual"]:
-        dev = dev + _rows(torch, T["residual"], teach_frames)
     pos = (dev @ T["slot_map"]).view(B, -1, S, 3)                      # slot deviations
     want_static = pos[:, K + 1:][:, torch.arange(S), torch.arange(S)]   # (B, S, 3): slot k at tt_k
     nxt = frames[:, 1:]                                                  # frame each step predicts
-    mask = (torch.rand(B, S, generator=gen) < float(s["target_prob"])).float() * varied[:, None]
-    moving = (torch.rand(B, 1, generator=gen) < float(s["move_prob"])).float()[..., None]
+    mask = (torch.rand(B, S, generator=gen) < s.target_prob).float() * varied[:, None]
+    moving = (torch.rand(B, 1, generator=gen) < s.move_prob).float()[..., None]
     noise = torch.randn(B, dev.shape[-1], generator=gen)
     live = (nxt[:, :, None] <= tt[:, None]).float()                      # target still ahead
     tau = (tt[:, None] - nxt[:, :, None]).float().clamp(min=0) / H * (1 - moving)
@@ -396,24 +407,18 @@ def _batch(torch, data, T, s, gen, K, B):
     want_c = want * torch.clamp(clamp / torch.clamp(norm, min=1e-9), max=1.0)
     m3 = step_mask[..., None].expand(B, K, S, 3)
     feats = torch.cat([want_c / unit * m3, (tau * step_mask)[..., None], step_mask[..., None]], dim=-1)
-    out = {
-        "c0": dev[:, 0] + float(s["noise"]) * noise, "teacher": dev[:, 1:K + 1],
+    return {
+        "c0": dev[:, 0] + s.noise * noise, "teacher": dev[:, 1:K + 1],
         "static": torch.cat([_rows(torch, T["cond_code"], nxt), feats.flatten(-2)], dim=-1),
         "mu": (m3 / unit).reshape(B, K, 3 * S), "want": want.reshape(B, K, 3 * S),
         "reach_w": (hit[..., None].expand(B, K, S, 3) / reach_unit ** 2).reshape(B, K, 3 * S),
     }
-    if s["pull"]:
-        rate = pull_rate(torch, tau * step_mask, H) * step_mask
-        out["rate"] = rate[..., None].expand(B, K, S, 3).reshape(B, K, 3 * S)
-        out["want_m"] = (want_c * m3).reshape(B, K, 3 * S)
-        out["mask3"] = m3.reshape(B, K, 3 * S)
-    return out
 
 
 def _batch_chunk(torch, data, T, s, gen, K, count):
     """``count`` batches made at once (the samples are independent, so one large draw is
     ``count`` batches' worth): a list of per-step dicts of ``_batch``."""
-    B = int(s["batch"])
+    B = s.batch
     big = _batch(torch, data, T, s, gen, K, B * count)
     return [{k: v[i * B:(i + 1) * B] for k, v in big.items()} for i in range(count)]
 
@@ -424,7 +429,7 @@ def target_offset_columns(torch, code_dim, slots):
     return code_dim + 1 + torch.arange(slots * TARGET_FEATURES).view(-1, TARGET_FEATURES)[:, :3].reshape(-1)
 
 
-def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
+def _rollout_loss(torch, net, b, K, slot_map, probe=None):
     """The training loss of one batch: K steps of ``net`` (Stepper.forward) from ``c0``
     toward ``teacher`` (mean squared coordinate error per step) plus the weighted squared
     misses of the slot joints (``reach_w``), over K.
@@ -466,11 +471,7 @@ def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
         if S3:  # the slot offsets' part: -(cur * mask / unit) @ w_off
             pre = torch.addmm(pre, cur * mu[k], w_off, alpha=-1)
         h = torch.relu_(torch.addmm(net.l2.bias, torch.relu_(pre), w2))
-        nxt = torch.addmm(c, h, w3, beta=net.decay) + net.l3.bias        # decay * c + l3(h)
-        if pull and S3:
-            missing = b["want_m"][:, k] - cur * b["mask3"][:, k] + (c - nxt) @ net.slot_basis
-            nxt = nxt + (b["rate"][:, k] * missing) @ net.pull_gain
-        c = nxt
+        c = torch.addmm(c, h, w3, beta=net.decay) + net.l3.bias          # decay * c + l3(h)
         devs.append(c)
         if k < K - 1:
             pre, cur = project(c, k + 1)
@@ -495,12 +496,12 @@ def _rollout_loss(torch, net, b, K, slot_map, pull, probe=None):
 
 
 # The contraction term (``contract_weight``): a step that stretches some direction of the
-# deviation (spectral norm of its Jacobian > 1) lets a long run grow along it — under a
-# target held out of reach for seconds, such a mode grew 1.5 % per frame until the
-# numbers overflowed (wave_hello, finer DNA). Penalising the stretch at noisy states
-# near the training rollouts, under their targets, teaches steps that do not stretch there.
+# deviation (spectral norm of its Jacobian > 1) lets a long run grow along it, under a
+# target held out of reach for seconds as far as overflow (docs/decisions.md). Penalising
+# the stretch at noisy states near the training rollouts, under their targets, teaches
+# steps that do not stretch there.
 POWER_ITERATIONS = 4
-PROBES = 16  # states per batch: the stretch needs few, and more slowed the build
+PROBES = 16  # states per batch: the stretch needs few, and each one costs build time
 
 
 def step_stretch(torch, net, pre1, pre2, w1_dev, slot_map, mu, w_off, iterations=POWER_ITERATIONS):
@@ -509,7 +510,7 @@ def step_stretch(torch, net, pre1, pre2, w1_dev, slot_map, mu, w_off, iterations
     includes the target offsets' dependence on the deviation: ``slot_map`` (m, 3S), ``mu``
     (B, 3S) mask / unit, ``w_off`` (3S, H); D the ReLU gates of the pre-activations
     ``pre1``, ``pre2`` (B, H)), by power iteration: the vector is found without gradients,
-    the norm of its image has them. The pull (off by default) is not part of it."""
+    the norm of its image has them."""
     d1, d2 = (pre1 > 0).to(pre1.dtype), (pre2 > 0).to(pre2.dtype)
     w2, w3 = net.l2.weight.t(), net.l3.weight.t()
 
@@ -543,26 +544,20 @@ def _tables(torch, data):
 
 def _network(torch, data, s):
     from .model import Stepper
-    return Stepper(data["clip_coords"].shape[-1], data["cond_code"].shape[1] - 1, data["slots"], int(s["hidden"]),
-                   data["decay"], data["slot_basis"], data["pull_gain"], data["target_unit"], data["horizon"])
+    return Stepper(data["clip_coords"].shape[-1], data["cond_code"].shape[1] - 1, data["slots"], s.hidden, data["decay"])
 
 
 def _fit(torch, device, data, s, report, stop, t0):
     T = _tables(torch, data)
     S = data["slots"]
     net = _network(torch, data, s).to(device)
-    pull = bool(s["pull"])
-    # Without the pull its gain is zero and frozen: the term adds exactly nothing, so it is
-    # left out of the training rollout.
-    net.pull_gain.requires_grad_(pull)
-    opt = torch.optim.Adam(net.parameters(), lr=float(s["lr"]))
-    steps, K = int(s["steps"]), max(1, int(s["rollout"]))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=float(s["lr"]), total_steps=steps, pct_start=0.15)
-    gen = torch.Generator(device="cpu").manual_seed(int(s["seed"]))
+    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    steps, K = s.steps, max(1, s.rollout)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=steps, pct_start=0.15)
+    gen = torch.Generator(device="cpu").manual_seed(s.seed)
     slot_map = T["slot_map"].to(device)
     off_cols = target_offset_columns(torch, net.code_dim, S).to(device)
-    ew = float(s["effector_weight"])
-    cw = float(s["contract_weight"])
+    ew, cw = s.effector_weight, s.contract_weight
     loss_val, every = float("nan"), max(1, steps // 50)
     batches = []
     seen = torch.zeros(net.dev_dim)  # per coordinate, the largest deviation trained on
@@ -581,8 +576,8 @@ def _fit(torch, device, data, s, report, stop, t0):
                 asked[k].append(lengths[..., k][hit[..., k]])
         b = {k: v.to(device) for k, v in b.items()}
         b["off_cols"] = off_cols
-        probe = float(s["contract_noise"]) * torch.randn(PROBES, net.dev_dim, generator=gen).to(device) if cw > 0 else None
-        track, reach, stretch = _rollout_loss(torch, net, b, K, slot_map, pull, probe)
+        probe = s.contract_noise * torch.randn(PROBES, net.dev_dim, generator=gen).to(device) if cw > 0 else None
+        track, reach, stretch = _rollout_loss(torch, net, b, K, slot_map, probe)
         loss = (track + ew * reach) / K
         if stretch is not None:
             loss = loss + cw * torch.relu(stretch - 1.0).square().mean()
@@ -599,7 +594,7 @@ def _fit(torch, device, data, s, report, stop, t0):
     # The rollout never leaves the range it was trained on: a closed loop through the
     # target features that amplifies itself (long moving-target runs) stays bounded.
     net.dev_limit.copy_(DEV_LIMIT_MARGIN * seen)
-    return net, loss_val, slot_clamps(asked, float(s["slot_clamp_percentile"]), data["target_clamp"])
+    return net, loss_val, slot_clamps(asked, s.slot_clamp_percentile, data["target_clamp"])
 
 
 def slot_clamps(asked, percentile, clamp):

@@ -16,9 +16,9 @@ Spaces: ``axis_matrix`` C maps file coordinates to armature coordinates and ``sc
 units, p_armature = scale * C @ p_file — what Blender's importer does with
 ``axis_conversion(axis_forward, axis_up)`` and ``global_scale``.
 """
-from dataclasses import dataclass, field
 import io
 import os
+from dataclasses import dataclass, field
 
 import numpy as np
 

@@ -8,14 +8,16 @@ files (fileformat) and files whose arrays do not fit their meta (checked here).
 """
 import numpy as np
 
-from . import fileformat
 from ..motion.skeleton import Skeleton
+from . import fileformat
 
 KIND, VERSION = "motiondna.generator", 2
+OLDEST_VERSION = 2  # version 1 files lack the network's layout: rebuild them
 
 REQUIRED_ARRAYS = ("codes", "basis", "mean", "scale", "trajectory", "phase", "joint_translations",
                    "forward_local", "first_state", "first_heading", "first_ground", "dev_basis",
-                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3", "pull_gain")
+                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
+NETWORK_WEIGHTS = ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
 REQUIRED_META = ("skeleton", "fps", "num_frames", "layout", "network", "dna_info")
 
 
@@ -31,6 +33,9 @@ def load(path):
     """(arrays, meta) of a generator file; FormatError with a clear message if unusable."""
     arrays, meta = fileformat.read(path, KIND, VERSION)
     name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    if int(meta.get("format_version", VERSION)) < OLDEST_VERSION:
+        raise fileformat.FormatError(f"{name}: format version {meta.get('format_version')} is older than this add-on "
+                                     f"reads ({OLDEST_VERSION}); rebuild the generator")
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays] + [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise fileformat.FormatError(f"{name}: incomplete generator file (missing {', '.join(missing)}); rebuild it")
@@ -66,8 +71,6 @@ def _check_shapes(name, arrays, meta, skeleton):
         (arrays["trajectory"].shape == (F, 4), "trajectory does not match the clip length"),
         (arrays["w1_dev"].shape[0] == m and arrays["w1_code"].shape[0] == k + 1, "network does not match the DNA"),
         (arrays["w3"].shape[1] == m, "network output does not match the deviation basis"),
-        (arrays["pull_gain"].shape == (3 * len(meta["network"].get("slots", [])), m),
-         "target pull does not match the network's slots"),
         # Optional (files from before it roll out unbounded): the deviation's trained range.
         ("dev_limit" not in arrays or (arrays["dev_limit"].shape == (m,) and bool(np.all(arrays["dev_limit"] >= 0))),
          "deviation limit does not match the deviation basis"),

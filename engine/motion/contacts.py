@@ -6,9 +6,9 @@ weight is 1 in contact and falls off with a raised cosine over ``RELEASE_S`` sec
 around it, so a locked foot is let go (and caught) smoothly.
 """
 import numpy as np
-from .filters import distance_to_true, uniform_filter1d
 
 from . import metrics
+from .filters import distance_to_true, uniform_filter1d
 
 LOCK_SPEED = 0.5     # m/s (EVAL.md skate speed): slower feet are planted
 RELEASE_S = 0.12     # seconds of smooth release around a contact

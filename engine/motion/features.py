@@ -196,11 +196,6 @@ def root_world(states, layout, theta, ground, up_axis):
     return _from_ground(ground, states[:, layout.height], up_axis)
 
 
-def rel_to_world(rel, theta, root_pos, up_axis):
-    """Root-relative heading-frame positions (..., 3) to world, for heading theta (...)."""
-    return root_pos + quat.mul_vec(heading_quat(theta, up_axis), rel)
-
-
 def heading_frame_offsets(world_offsets, theta, up):
     """World offsets (..., 3) into the heading frame of angle theta (...)."""
     a, b = ground_axes(up)

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from .filters import uniform_filter1d
 
 from . import quat
+from .filters import uniform_filter1d
 
 SPAN_METRES = 1.70
 CONTACT_MARGIN = 0.05        # m above the ground

@@ -55,7 +55,8 @@ def parse_targets(data, skeleton, num_frames, transform=None):
         if len(frames) == 0:
             raise ValueError(f"{where}: has no frames")
         if frames.min() < 0 or frames.max() >= num_frames:
-            raise ValueError(f"{where}: frame {int(frames.max() if frames.max() >= num_frames else frames.min())} is outside the clip (0..{num_frames - 1})")
+            bad = int(frames.max() if frames.max() >= num_frames else frames.min())
+            raise ValueError(f"{where}: frame {bad} is outside the clip (0..{num_frames - 1})")
         if not np.all(np.isfinite(pos)):
             raise ValueError(f"{where}: position is NaN or infinite")
         if transform is not None:

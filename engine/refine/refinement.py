@@ -19,12 +19,12 @@ A few passes fix interactions between groups and the lock; a last limb-only poli
 the key frames (blended) makes reachable targets exact.
 """
 import numpy as np
-from ..motion.filters import gaussian_filter1d
 
 from ..motion import contacts, metrics, quat
-from . import ik
+from ..motion.filters import gaussian_filter1d
 from ..motion.skeleton import forward_kinematics
 from ..motion.targets import Target
+from . import ik
 
 PASSES = 3
 BODY_ITERATIONS = 40

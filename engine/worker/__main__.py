@@ -1,6 +1,6 @@
 """``python -m engine.worker``: run the worker on stdin/stdout until stdin closes."""
 import sys
 
-from engine.worker.server import main
+from .server import main
 
 sys.exit(main())

@@ -101,8 +101,8 @@ def cmd_sleep(args, progress, should_stop):
 
 
 def cmd_build(args, progress, should_stop):
-    from ..io import fileformat
     from ..generator import train  # torch is imported only when a build is asked for
+    from ..io import fileformat
     motion = fileformat.load_motion(args["clip"])
     return train.build_generator(motion, args["out"], args.get("settings"),
                                  progress=progress, should_stop=should_stop)

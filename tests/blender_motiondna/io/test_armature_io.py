@@ -3,15 +3,16 @@ new actions, every rotation mode, transformed objects, and bad input."""
 import math
 import os
 
+import bpy
 import numpy as np
 import pytest
 
-import bpy
-from conftest import needs_shared, shared_clips
 from motiondna.blender_motiondna.io import action_compat as compat
 from motiondna.blender_motiondna.io import armature_io as aio
 from motiondna.engine.motion import quat
 from motiondna.engine.motion.skeleton import Motion
+
+from conftest import needs_shared, shared_clips
 
 MODES = ["QUATERNION", "XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX", "AXIS_ANGLE"]
 MAX_FRAMES = 200      # long clips: the first 200 frames keep the suite fast

@@ -5,13 +5,13 @@ import os
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
+from conftest import CLIP
 
 
 @pytest.fixture(scope="module")
 def api():
     import bpy
+
     import motiondna
     from motiondna.blender_motiondna import api as api_module
     registered = not hasattr(bpy.types.Object, "mdna")
@@ -25,8 +25,8 @@ def api():
 @pytest.fixture(scope="module")
 def built(api, tmp_path_factory):
     """An imported clip with a generator (40 steps: plumbing, not quality), saved to .mdna."""
-    from motiondna.blender_motiondna import cli
-    cli.reset_scene()
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
     arm = api.import_bvh(CLIP)
     events = []
     info = api.build_generator(arm, steps=40, on_progress=events.append)
@@ -38,8 +38,8 @@ def built(api, tmp_path_factory):
 @pytest.fixture
 def arm(api, built):
     """A fresh scene with the clip and the module's generator loaded onto it."""
-    from motiondna.blender_motiondna import cli
-    cli.reset_scene()
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
     armature = api.import_bvh(CLIP)
     api.load_generator(armature, built[3])
     return armature
@@ -89,8 +89,9 @@ def test_generate_makes_a_new_action_that_reaches_the_target(api, arm):
 
 def test_load_generator_refuses_a_rig_that_does_not_fit(api, built):
     import bpy
-    from motiondna.blender_motiondna import cli
-    cli.reset_scene()
+
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
     bpy.ops.object.armature_add()
     other = bpy.context.object
     with pytest.raises(ValueError, match="missing joint"):
@@ -192,17 +193,27 @@ def test_load_generator_refuses_the_same_joints_on_another_rest_pose(api, built,
     """The rig exported to FBX and imported again keeps its joint names but not its bone
     axes: the generator's rotations would pose it wrongly, so loading says so."""
     import bpy
-    from motiondna.blender_motiondna import cli
-    cli.reset_scene()
+
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
     arm = api.import_bvh(CLIP)
     bpy.ops.object.select_all(action='DESELECT')
     arm.select_set(True)
     bpy.context.view_layer.objects.active = arm
     path = str(tmp_path / "rig.fbx")
     bpy.ops.export_scene.fbx(filepath=path, use_selection=True, add_leaf_bones=False, bake_anim=False)
-    cli.reset_scene()
+    reset_scene()
     bpy.ops.import_scene.fbx(filepath=path)
     (again,) = [o for o in bpy.data.objects if o.type == 'ARMATURE']
     with pytest.raises(ValueError, match="does not fit this generator: (bone '.*' rests turned|its rest pose)"):
         api.load_generator(again, built[3])
     assert not api.has_generator(again)
+
+
+def test_import_motion_reads_what_blender_reads(api, tmp_path):
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
+    arm = api.import_motion(CLIP)
+    assert arm.type == 'ARMATURE' and arm.animation_data.action is not None
+    with pytest.raises(ValueError, match="unknown option"):
+        api.import_motion(CLIP, axis_up="Z")  # a BVH takes up_axis and scale

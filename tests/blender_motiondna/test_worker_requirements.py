@@ -8,7 +8,10 @@ import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # asks the package index
+
 REQUIREMENTS = os.path.join(ROOT, "requirements-worker.txt")
 
 
@@ -28,7 +31,6 @@ def interpreters():
     return sorted(found.items())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("version,python", interpreters() or [pytest.param(None, None, marks=pytest.mark.skip)])
 def test_worker_requirements_resolve_for(version, python, tmp_path):
     done = subprocess.run([python, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed",

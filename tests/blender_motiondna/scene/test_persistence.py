@@ -10,6 +10,7 @@ from conftest import CLIP
 def saved_file(addon, tmp_path_factory):
     """A .blend with a built generator, two targets (one moving) and a generated result."""
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
@@ -36,6 +37,7 @@ def saved_file(addon, tmp_path_factory):
 
 def open_file(path):
     import bpy
+
     from motiondna.blender_motiondna.scene import store
     store._cache.clear()  # as in a new Blender session
     bpy.ops.wm.open_mainfile(filepath=path)
@@ -44,6 +46,7 @@ def open_file(path):
 
 def test_reopened_file_keeps_generator_targets_and_results(saved_file):
     import bpy
+
     from motiondna.blender_motiondna.scene import bake, targets
     path, expected = saved_file
     arm = open_file(path)
@@ -88,6 +91,7 @@ def test_file_opens_cleanly_without_the_extension_and_back(addon, saved_file, tm
 
 def test_file_from_a_session_without_the_extension(addon, tmp_path):
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     addon.unregister()
     try:
@@ -105,6 +109,7 @@ def test_file_from_a_session_without_the_extension(addon, tmp_path):
 
 def test_a_file_saved_mid_build_reopens_without_a_stale_progress_bar(addon, fresh_scene, tmp_path):
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     arm, _, _ = bvh_io.import_bvh(CLIP)
     arm.mdna.status, arm.mdna.progress = "Training step 40/600", 0.3

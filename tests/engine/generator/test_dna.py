@@ -1,19 +1,15 @@
 """engine/generator/dna.py: the codes' low-pass, the loop points and the runtime timeline that uses them."""
-import os
-import sys
 
 import numpy as np
 import pytest
 
 from motiondna.engine.generator import dna, runtime, train
-from motiondna.engine.motion import features, metrics, quat
 from motiondna.engine.io import generator_file
 from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion import features, metrics, quat
 from motiondna.engine.motion.skeleton import Motion
 
-from conftest import HAVE_TORCH, NO_TORCH
-
-CLIP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "jumping_jacks.bvh")
+from conftest import CLIP, HAVE_TORCH, NO_TORCH
 
 
 def _upsampled(motion, k):
@@ -99,8 +95,7 @@ def test_a_loop_match_window_longer_than_the_clip_is_cut_to_it():
 def generator_path(tmp_path_factory):
     if not HAVE_TORCH:
         pytest.skip(NO_TORCH)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from test_generator import synthetic_clip
+    from synthetic import synthetic_clip
     path = str(tmp_path_factory.mktemp("dna") / "g.mdna")
     train.build_generator(synthetic_clip(60), path, {"steps": 5})
     return path

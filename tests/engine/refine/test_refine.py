@@ -4,14 +4,13 @@ import os
 import numpy as np
 import pytest
 
-from motiondna.engine.motion import contacts, metrics, quat
-from motiondna.engine.refine import refinement as refine
 from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion import contacts, metrics, quat
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
+from motiondna.engine.refine import refinement as refine
 
-MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
-needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
+from conftest import MOTIONS, needs_shared
 
 
 def shared_clip(name):

@@ -4,15 +4,15 @@ import os
 import numpy as np
 import pytest
 
-from motiondna.engine.refine import ik
+from motiondna.engine.io.bvh import read_bvh
 from motiondna.engine.motion import quat
 from motiondna.engine.motion.metrics import end_effectors
-from motiondna.engine.io.bvh import read_bvh
 from motiondna.engine.motion.skeleton import Skeleton, forward_kinematics
+from motiondna.engine.refine import ik
+
+from conftest import MOTIONS, needs_shared
 
 # Same definitions as conftest (imported by path there; this file runs on its own too).
-MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
-needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
 
 
 def shared_clips():

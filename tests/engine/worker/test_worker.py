@@ -7,7 +7,6 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import time
 
 import pytest
@@ -15,9 +14,10 @@ import pytest
 from motiondna.blender_motiondna import worker_client as wc
 from motiondna.engine.worker import protocol
 
-from conftest import ENGINE_PYTHON
+from conftest import ENGINE_PYTHON, ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.slow  # engine worker processes and CLI subprocesses
+
 
 
 def pid_exists(pid):
@@ -314,6 +314,7 @@ def test_shared_client_stays_warm_and_restarts():
 def tiny_clip(frames=48):
     """A small biped swinging its limbs for two seconds while walking along Y."""
     import numpy as np
+
     from motiondna.engine.motion import quat
     from motiondna.engine.motion.skeleton import Motion, Skeleton
     names = ["hips", "spine", "head", "arm_l", "hand_l", "arm_r", "hand_r", "leg_l", "foot_l", "leg_r", "foot_r"]

@@ -6,10 +6,10 @@ Tolerances (x skeleton span): FBX 1e-4, glTF 1e-4. Both formats store float32 va
 the exporters re-sample the pose per frame (FBX: bone matrices converted to its own bone
 axes and back; glTF: per-frame TRS samples), so round-off of order 1e-6 x span is expected;
 1e-4 leaves room without hiding a wrong axis, scale or frame (those cost >= 1e-2)."""
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from motiondna.blender_motiondna.io import armature_io as aio
 from motiondna.blender_motiondna.io import formats
 

@@ -2,14 +2,14 @@
 against smplx on a tiny synthetic SMPL-format body model (real models are licensed and
 absent here), AMASS .npz in and out, and bad files. Engine side (no bpy) plus the Blender
 armature built from it."""
+import bpy
 import numpy as np
 import pytest
 
-import bpy
 from motiondna.blender_motiondna.io import armature_io as aio
 from motiondna.blender_motiondna.io import smpl_io
-from motiondna.engine.motion import quat
 from motiondna.engine.io import smpl
+from motiondna.engine.motion import quat
 
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 
@@ -43,8 +43,8 @@ def amass_clip(path, frames=12, width=72, betas=10, seed=1, fps=60.0, **extra):
 
 def smplx_joints(model_arrays, clip):
     """Joints (F, 24, 3) in the model/clip frame computed by smplx itself."""
-    import torch
     import smplx
+    import torch
     from smplx.utils import Struct
     tiny = {"nose": 0, "reye": 1, "leye": 2, "rear": 3, "lear": 4}   # extra joints must exist in 60 vertices
     model = smplx.SMPL("unused", data_struct=Struct(**model_arrays), num_betas=len(clip["betas"]),

@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import CLIP, ROOT
 
-CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")
+pytestmark = pytest.mark.slow  # engine worker processes and CLI subprocesses
+
 
 
 def run_cli(*args, cwd=ROOT):
@@ -272,14 +273,15 @@ import sys, bpy
 sys.path.insert(0, {ROOT!r})
 from blender_motiondna.bootstrap import load_extension_package
 load_extension_package().register()
-from motiondna.blender_motiondna import api, cli
+from motiondna.blender_motiondna import api
+from motiondna.blender_motiondna.cli.common import reset_scene
 for name, lift in (("shot_010", 0.2), ("shot_020", 0.35)):
-    cli.reset_scene()
+    reset_scene()
     arm = api.import_bvh({CLIP!r})
     api.load_generator(arm, {str(batch_dir[0] / "out" / "walk_a.mdna")!r})
     api.add_target(arm, "RightWrist", frame=61).location.z += lift
     bpy.ops.wm.save_as_mainfile(filepath=str({str(d)!r}) + "/" + name + ".blend")
-cli.reset_scene()
+reset_scene()
 api.import_bvh({CLIP!r})
 bpy.ops.wm.save_as_mainfile(filepath={str(d / "plain.blend")!r})
 """)
@@ -291,6 +293,7 @@ bpy.ops.wm.save_as_mainfile(filepath={str(d / "plain.blend")!r})
 def read_baked(path):
     """(active action, wrist-to-target distance at the target frame, all actions) of a .blend."""
     import bpy
+
     from motiondna.blender_motiondna.scene import targets
     bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False)
     arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")
@@ -361,6 +364,7 @@ def test_blender_command_entry_point_returns_exit_codes(batch_dir, addon, capfd,
     """What ``blender --command motiondna ...`` calls: the handler the add-on registers with
     ``bpy.utils.register_cli_command``, given the arguments after the id; an int back."""
     import bpy
+
     from motiondna.blender_motiondna import cli
     assert cli._cli_handle is not None                          # registered with the add-on
     registered = {}
@@ -401,3 +405,24 @@ def test_ctrl_c_cancels_a_batch_and_leaves_no_output(tmp_path):
     assert proc.returncode == 130, err[-2000:]
     (item,) = json.loads(out)["items"]
     assert item["status"] == "cancelled" and not (tmp_path / "out" / "long.mdna").exists()
+
+
+def test_build_takes_an_fbx_clip(tmp_path):
+    """build imports any motion file Blender reads (here FBX made from the bundled BVH)."""
+    import bpy
+
+    from motiondna.blender_motiondna import api
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
+    arm = api.import_bvh(CLIP)
+    bpy.ops.object.select_all(action='DESELECT')
+    arm.select_set(True)
+    bpy.context.view_layer.objects.active = arm
+    fbx = tmp_path / "jacks.fbx"
+    bpy.ops.export_scene.fbx(filepath=str(fbx), use_selection=True, add_leaf_bones=False)
+    done = run_cli("build", "--clip", str(fbx), "--out", str(tmp_path / "jacks.mdna"), "--steps", "20", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = api.generator_file_info(tmp_path / "jacks.mdna")
+    assert info["frames"] == 125 and info["skeleton"]["joints"] == len(arm.pose.bones)
+    bad = run_cli("build", "--clip", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "x.mdna"))
+    assert bad.returncode == 1 and "no such clip" in bad.stderr

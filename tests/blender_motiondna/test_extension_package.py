@@ -11,21 +11,14 @@ import zipfile
 
 import pytest
 
-from conftest import CLIP, ENGINE_PYTHON
+from conftest import CLIP, ENGINE_PYTHON, ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from package import blender_ext_tool  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
 MODULE = "bl_ext.user_default.motiondna"
-
-
-def blender_ext_tool():
-    import importlib.util
-    spec = importlib.util.find_spec("bpy")  # locate bpy's files without starting Blender
-    base = os.path.dirname(spec.origin)
-    for version in sorted(os.listdir(base), reverse=True):
-        path = os.path.join(base, version, "scripts", "addons_core", "bl_pkg", "cli", "blender_ext.py")
-        if os.path.isfile(path):
-            return path
-    pytest.fail(f"Blender's extension tool (bl_pkg/cli/blender_ext.py) was not found under {base}")
 
 
 def run_tool(*args):

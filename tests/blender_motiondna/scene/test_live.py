@@ -11,8 +11,9 @@ from conftest import CLIP
 @pytest.fixture(scope="module")
 def generator_file(addon, tmp_path_factory):
     import bpy
-    from motiondna.blender_motiondna.scene import build, store
+
     from motiondna.blender_motiondna.io import bvh_io
+    from motiondna.blender_motiondna.scene import build, store
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
     build.build_generator(arm, settings={"steps": 150})
@@ -23,6 +24,7 @@ def generator_file(addon, tmp_path_factory):
 def live_rig(addon, fresh_scene, generator_file):
     """An armature with a generator, a RightWrist target at frame 60, live mode on."""
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     arm, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = arm
@@ -49,6 +51,7 @@ def drag(empty, offset):
 
 def test_moving_a_target_marks_dirty_and_flush_rewrites_the_keys(live_rig):
     import bpy
+
     from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     result = arm.mdna.result_action
@@ -68,6 +71,7 @@ def test_moving_a_target_marks_dirty_and_flush_rewrites_the_keys(live_rig):
 
 def test_moving_an_unrelated_object_or_with_live_off_does_nothing(live_rig):
     import bpy
+
     from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     other = bpy.data.objects.new("Other", None)
@@ -133,6 +137,7 @@ def test_undo_around_apply(live_rig):
     honoured by the UI's operator loop only), but ed.undo_push / ed.undo work. So this
     pushes the step the UI would push for Apply and checks what undoing it restores."""
     import bpy
+
     from motiondna.blender_motiondna.scene import live
     arm, empty = live_rig
     name, unit = arm.name, arm.dimensions.z / 1.7

@@ -1,52 +1,26 @@
 """Per-clip generator: build (determinism, progress, cancel), file format checks,
 reconstruction, targets, long runs, ONNX parity. Few training steps keep it quick."""
+import dataclasses
 import os
 import zipfile
 
 import numpy as np
 import pytest
+from synthetic import synthetic_clip
 
+from motiondna.engine.generator import runtime, train
+from motiondna.engine.generator.dna import effector_joints
 from motiondna.engine.io import fileformat, generator_file
 from motiondna.engine.motion import quat
-from motiondna.engine.generator import runtime, train
-from motiondna.engine.generator.dna import effector_joints, metric_scale
+from motiondna.engine.motion.metrics import metres_per_unit
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
 
-from conftest import needs_torch
+from conftest import MOTIONS, needs_torch
 
 pytestmark = needs_torch
 
-SHARED_MOTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "motions")
 FAST = {"steps": 150}
-
-
-def synthetic_clip(frames=90, fps=30.0):
-    """A small Z-up humanoid swinging its arms and legs while walking and turning slowly."""
-    names = ["Hips", "Spine", "Chest", "Neck", "Head",
-             "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
-             "RightShoulder", "RightArm", "RightForeArm", "RightHand",
-             "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot"]
-    parents = [-1, 0, 1, 2, 3, 2, 5, 6, 7, 2, 9, 10, 11, 0, 13, 14, 0, 16, 17]
-    offs = [[0, 0, 1.0], [0, 0, 0.15], [0, 0, 0.2], [0, 0, 0.2], [0, 0, 0.12],
-            [0.08, 0, 0.15], [0.12, 0, 0], [0.28, 0, 0], [0.25, 0, 0],
-            [-0.08, 0, 0.15], [-0.12, 0, 0], [-0.28, 0, 0], [-0.25, 0, 0],
-            [0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45], [-0.1, 0, 0], [0, 0, -0.45], [0, 0, -0.45]]
-    sk = Skeleton(names, parents, quat.identity((len(names),)), offs, up_axis=2)
-    t = np.arange(frames) / fps
-    ph = 2 * np.pi * t
-    rots = quat.identity((frames, len(names)))
-    swing = {6: ([0, 1, 0], 0.6 * np.sin(ph)), 7: ([0, 0, 1], 0.4 + 0.3 * np.sin(ph + 1)),
-             10: ([0, 1, 0], -0.6 * np.sin(ph)), 11: ([0, 0, 1], -0.4 - 0.3 * np.sin(ph + 1)),
-             13: ([1, 0, 0], 0.4 * np.sin(ph)), 14: ([1, 0, 0], 0.3 + 0.3 * np.sin(ph + 0.5)),
-             16: ([1, 0, 0], -0.4 * np.sin(ph)), 17: ([1, 0, 0], 0.3 - 0.3 * np.sin(ph + 0.5)),
-             1: ([0, 0, 1], 0.1 * np.sin(ph)), 0: ([0, 0, 1], 0.3 * t)}
-    for j, (axis, ang) in swing.items():
-        rots[:, j] = quat.from_axis_angle(np.array(axis, float), ang)
-    trans = np.broadcast_to(np.asarray(offs, float), (frames, len(names), 3)).copy()
-    trans[:, 0, 1] = 0.8 * t
-    trans[:, 0, 2] = 1.0 + 0.03 * np.sin(2 * ph)
-    return Motion(sk, rots, trans, fps, "synthetic")
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +72,22 @@ def test_cancel_raises_cancelled(tmp_path):
 def test_unknown_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown generator setting"):
         train.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), {"stepz": 3})
+    with pytest.raises(ValueError, match=r"unknown generator setting\(s\): stepz \(known: batch, "):
+        train.resolve_settings({"stepz": 3})
+
+
+def test_settings_are_typed_and_stored_as_a_dict(built):
+    """A dict (as JSON gives it) becomes ``Settings`` of the declared types; the file keeps
+    the resolved settings as a plain dict."""
+    s = train.resolve_settings({"steps": 40.0, "lr": 1, "device": "cpu"})
+    assert isinstance(s, train.Settings) and s.steps == 40 and isinstance(s.steps, int)
+    assert isinstance(s.lr, float) and s.lr == 1.0 and s.seed == train.Settings().seed
+    assert train.resolve_settings(None) == train.Settings() and train.resolve_settings(s) is s
+    with pytest.raises(ValueError, match="settings.steps must be int"):
+        train.resolve_settings({"steps": "many"})
+    _, path, _, _ = built
+    stored = generator_file.load(path)[1]["settings"]
+    assert stored == dataclasses.asdict(train.resolve_settings(FAST))
 
 
 def test_round_trip_keeps_dna_and_meta(built):
@@ -137,6 +127,10 @@ def test_corrupt_truncated_newer_and_foreign_files_are_refused(built, tmp_path):
     _rewrite(path, newer, edit_header=lambda h: h.update(format_version=99))
     with pytest.raises(fileformat.FormatError, match="newer"):
         runtime.Generator.load(str(newer))
+    older = tmp_path / "older.mdna"
+    _rewrite(path, older, edit_header=lambda h: (h.update(format_version=1), h["meta"].update(format_version=1)))
+    with pytest.raises(fileformat.FormatError, match="older than this add-on reads"):
+        runtime.Generator.load(str(older))
     corrupt = tmp_path / "corrupt.mdna"
     _rewrite(path, corrupt, edit_header=lambda h: h["arrays"]["w2"].update(sha256="0" * 64))
     with pytest.raises(fileformat.FormatError, match="corrupt"):
@@ -168,7 +162,7 @@ def test_check_compatible_names_the_missing_joint(built):
 
 
 def _cm_error(a, b, skeleton):
-    return np.linalg.norm(a - b, axis=-1) * 100 * metric_scale(skeleton)
+    return np.linalg.norm(a - b, axis=-1) * 100 * metres_per_unit(skeleton)
 
 
 def test_generate_without_targets_reconstructs_the_clip(built):
@@ -186,7 +180,7 @@ def test_targets_are_reached_after_refinement(built):
     g = runtime.Generator.load(path)
     src = clip.positions()
     rng = np.random.default_rng(3)
-    cm = 100 * metric_scale(clip.skeleton)
+    cm = 100 * metres_per_unit(clip.skeleton)
     hands = [clip.skeleton.index("LeftHand"), clip.skeleton.index("RightHand")]
     for joint, frame in zip(hands, (30, 55)):
         d = rng.normal(size=3)
@@ -267,10 +261,10 @@ def test_the_rollout_never_leaves_the_deviation_range_it_was_trained_on(built):
     assert not np.all(np.abs(g._rollout_free(g.timeline(n)[0])) <= 10 * limit)  # (to overflow: NaN)
 
 
-@pytest.mark.skipif(not os.path.isdir(SHARED_MOTIONS), reason="../shared/motions is absent")
+@pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
 def test_reconstructs_a_shared_mocap_clip(tmp_path):
     from motiondna.engine.io.bvh import read_bvh
-    clip = read_bvh(os.path.join(SHARED_MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")).to_motion()
+    clip = read_bvh(os.path.join(MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")).to_motion()
     path = str(tmp_path / "jj.mdna")
     train.build_generator(clip, path, {"steps": 300})
     out = runtime.Generator.load(path).generate()
@@ -296,7 +290,7 @@ def _network_reach(path, count=12):
         offset = 0.5 * g.slot_clamp[s, 0] * direction / np.linalg.norm(direction)
         plan = g._slot_plan([Target(g.slots[s], [frame], (world[frame, s] + offset)[None])], g.num_frames)
         moved = g._rollout_targets(idx, base, plan, theta0, ground0)[frame] - free[frame]
-        shares.append(moved @ g.slot_basis[:, 3 * s:3 * s + 3] @ offset / (offset @ offset))
+        shares.append(moved @ g.dev_state[:, g.slot_cols[3 * s:3 * s + 3]] @ offset / (offset @ offset))
     return float(np.mean(shares))
 
 
@@ -317,57 +311,19 @@ def test_target_unit_must_be_positive():
         train.resolve_settings({"target_unit": 0.0})
 
 
-@pytest.fixture(scope="module")
-def pulled(tmp_path_factory):
-    """A generator trained with the linear target pull on (settings ``pull``)."""
-    clip = synthetic_clip(60)
-    path = str(tmp_path_factory.mktemp("pull") / "pull.mdna")
-    # The request unclamped per slot (the default asks a slot only what it was trained on).
-    train.build_generator(clip, path, {"steps": 30, "pull": True, "slot_clamp_percentile": 100.0})
-    return clip, path
-
-
-def test_pull_reaches_a_target_in_state_space(pulled):
-    """With the pull on, the network alone brings the slot joint's state channels onto the
-    target at its frame (the decoded rotations follow only approximately: docs/engine.md)."""
-    clip, path = pulled
-    g = runtime.Generator.load(path)
-    assert np.any(g.weights["pull_gain"])
-    j, frame = clip.skeleton.index("LeftHand"), 40
-    goal = clip.positions()[frame, j] + np.array([0.0, 0.1, 0.1])
-    idx, jumps = g.timeline(g.num_frames)
-    base = g.base[idx] + g._offsets(idx, jumps, g.dna["first_state"])
-    theta0, ground0 = g.dna["first_heading"][0], g.dna["first_ground"]
-    plan = g._slot_plan([Target(j, [frame], goal)], g.num_frames)
-    moved = g._rollout_targets(idx, base, plan, theta0, ground0) - g._rollout_free(idx)
-    s = g.slots.index(j)
-    got = moved[frame] @ g.slot_basis[:, 3 * s:3 * s + 3]
-    from motiondna.engine.motion import features
-    theta = features.integrate_root(base, g.layout, theta0, ground0)[0][frame]
-    free = g.generate(refine=False).positions()[frame, j]
-    want = features.heading_frame_offsets(goal - free, theta, clip.skeleton.up_axis)
-    assert np.linalg.norm(got - want) < 0.2 * np.linalg.norm(want)
-
-
-def test_onnx_export_matches_numpy_step_with_the_pull(pulled, tmp_path):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    from motiondna.engine.generator import export_onnx
-    _, path = pulled
-    info = export_onnx.export(path, str(tmp_path / "p.onnx"))
-    g = runtime.Generator.load(path)
-    rng = np.random.default_rng(1)
-    S, k1 = len(g.slots), g.weights["w1_code"].shape[0]
-    dev = rng.normal(size=(6, info["inputs"]["dev"][1])).astype(np.float32)
-    cond = rng.normal(size=(6, info["inputs"]["cond"][1])).astype(np.float32)
-    slots = cond[:, k1:].reshape(6, S, 5)
-    slots[..., 3] = rng.uniform(0, 1, size=(6, S))
-    slots[..., 4] = rng.integers(0, 2, size=(6, S))
-    slots[0, :, 3] = 0.0  # at the target frame the pull closes the whole offset
-    sess = ort.InferenceSession(info["path"], providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"dev": dev, "cond": cond})[0]
-    np.testing.assert_allclose(got, g.step(dev, cond), atol=1e-4)
+def test_a_stored_pull_gain_is_ignored(built, tmp_path):
+    """Older version-2 files hold a ``pull_gain`` array; new builds write none and the
+    runtime does not read it, so a file with a non-zero one plays exactly the same."""
+    clip, path, _, _ = built
+    arrays, meta = generator_file.load(path)
+    assert "pull_gain" not in arrays
+    other = str(tmp_path / "gain.mdna")
+    gain = np.ones((3 * len(meta["network"]["slots"]), arrays["dev_basis"].shape[0]), np.float32)
+    generator_file.save(other, dict(arrays, pull_gain=gain), meta)
+    j = clip.skeleton.index("LeftHand")
+    goal = clip.positions()[40, j] + np.array([0.0, 0.1, 0.1])
+    a, b = (runtime.Generator.load(p).generate([Target(j, [40], goal)], refine=False) for p in (path, other))
+    np.testing.assert_array_equal(a.rotations, b.rotations)
 
 
 def test_far_moving_target_keeps_the_network_near_the_clip(built):
@@ -383,7 +339,7 @@ def test_far_moving_target_keeps_the_network_near_the_clip(built):
     assert np.all(np.isfinite(out.rotations))
     rel = lambda m: m.positions() - m.positions()[:, :1]  # noqa: E731
     gap = _cm_error(rel(out), rel(free), clip.skeleton)
-    reach = 100 * metric_scale(clip.skeleton) * g.target_clamp
+    reach = 100 * metres_per_unit(clip.skeleton) * g.target_clamp
     assert gap.max() < 1.5 * reach, (gap.max(), reach)
 
 
@@ -434,7 +390,7 @@ def test_a_moving_root_offset_is_not_measured_as_a_bone(tmp_path):
     body = clip.skeleton.span()
     assert floating.skeleton.span() > body + 4.0
     assert floating.skeleton.span(floating.translations) == pytest.approx(body)
-    assert metric_scale(floating.skeleton, floating.translations) == pytest.approx(metric_scale(clip.skeleton))
+    assert metres_per_unit(floating.skeleton, floating.translations) == pytest.approx(metres_per_unit(clip.skeleton))
     path = str(tmp_path / "floating.mdna")
     train.build_generator(floating, path, {"steps": 20})
     g = runtime.Generator.load(path)

@@ -1,11 +1,8 @@
 """The runtime must work without torch (Blender never imports it)."""
-import os
 import subprocess
 import sys
 
-from conftest import needs_torch
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT, needs_torch
 
 
 def test_runtime_imports_no_torch(tmp_path):
@@ -25,8 +22,7 @@ def test_runtime_imports_no_torch(tmp_path):
 @needs_torch
 def test_generate_in_a_torch_free_process(tmp_path):
     """Build with torch in this process, then load and generate where torch is blocked."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from test_generator import synthetic_clip  # noqa: E402
+    from synthetic import synthetic_clip
 
     from motiondna.engine.generator import train
     path = str(tmp_path / "g.mdna")

@@ -15,6 +15,7 @@ from conftest import CLIP
 @pytest.fixture
 def armature(addon, fresh_scene):
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     obj, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = obj
@@ -25,6 +26,7 @@ def armature(addon, fresh_scene):
 def generator_file(addon, tmp_path_factory):
     """One generator built through the operators, exported through the operators."""
     import bpy
+
     from motiondna.blender_motiondna.io import bvh_io
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
@@ -124,6 +126,7 @@ def test_apply_keeps_the_result_and_revert_goes_back(with_generator):
 
 def test_targets_add_remove_clear(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import targets
     arm = with_generator
     bpy.context.scene.frame_set(20)
@@ -154,6 +157,7 @@ def test_pose_mode_active_bone_is_the_default_joint(with_generator):
 
 def test_moving_target_follows_an_animated_empty(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     empty = bpy.data.objects[bpy.ops.mdna.add_target(joint="LeftWrist") and f"MDNA_LeftWrist_f{bpy.context.scene.frame_current}"]
@@ -171,6 +175,7 @@ def test_moving_target_follows_an_animated_empty(with_generator):
 
 def test_quality_report(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import report
     arm = with_generator
     assert not bpy.ops.mdna.quality_report.poll()  # nothing generated yet
@@ -210,6 +215,7 @@ def pump_until(condition, timeout=120.0):
 
 def test_build_cancel_through_operators(armature):
     import bpy
+
     from motiondna.blender_motiondna.scene import build
     assert not bpy.ops.mdna.cancel_build.poll()
     assert bpy.ops.mdna.build_generator(steps=100000, wait=False) == {'FINISHED'}
@@ -227,6 +233,7 @@ def test_build_cancel_through_operators(armature):
 
 def test_killed_worker_mid_build_is_reported_and_the_next_build_works(armature):
     import bpy
+
     from motiondna.blender_motiondna.scene import build
     assert bpy.ops.mdna.build_generator(steps=100000, wait=False) == {'FINISHED'}
     job = build.running_job(armature)
@@ -242,9 +249,12 @@ def test_killed_worker_mid_build_is_reported_and_the_next_build_works(armature):
 
 def test_worker_dying_during_a_waiting_build_is_an_error(armature, monkeypatch):
     import bpy
+
     from motiondna.blender_motiondna.scene import build
 
-    def kill_on_first_progress(event, killed=[]):
+    killed = []
+
+    def kill_on_first_progress(event):
         if not killed:
             killed.append(True)
             os.kill(build.running_job(armature).client.pid, signal.SIGKILL)
@@ -299,6 +309,7 @@ def test_one_frame_clip_is_refused(armature):
 
 def test_nan_keys_are_refused(armature):
     import bpy
+
     from motiondna.blender_motiondna.io import action_compat
     fc = [c for c in action_compat.action_fcurves(armature.animation_data.action, armature)
           if "rotation" in c.data_path][0]
@@ -310,6 +321,7 @@ def test_nan_keys_are_refused(armature):
 
 def test_missing_joint_is_refused_or_skipped(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     with pytest.raises(RuntimeError, match="no bone named 'NoSuchBone'"):
@@ -325,6 +337,7 @@ def test_missing_joint_is_refused_or_skipped(with_generator):
 
 def test_target_outside_the_clip_and_nan_target_are_skipped(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     bpy.ops.mdna.add_target(joint="LeftWrist")
@@ -341,6 +354,7 @@ def test_target_outside_the_clip_and_nan_target_are_skipped(with_generator):
 def test_unreachable_target_is_reported(with_generator):
     """Wrists pulled three body heights apart at the same frame: no body reaches both."""
     import bpy
+
     from motiondna.blender_motiondna.scene import bake
     arm = with_generator
     bpy.context.scene.frame_set(40)
@@ -373,6 +387,7 @@ def test_corrupt_generator_file_is_refused(armature, generator_file, tmp_path):
 
 def test_corrupt_generator_inside_the_file_is_reported(with_generator):
     import bpy
+
     from motiondna.blender_motiondna.scene import store
     arm = with_generator
     store._cache.clear()
@@ -417,6 +432,7 @@ def test_set_up_engine_honours_blender_online_access(addon, monkeypatch):
     import subprocess
 
     import bpy
+
     from motiondna.blender_motiondna.scene import prefs
     ran = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
@@ -434,3 +450,13 @@ def test_manifest_declares_the_network_permission():
     with open(os.path.join(os.path.dirname(CLIP), "..", "blender_manifest.toml"), "rb") as f:
         manifest = tomllib.load(f)
     assert "PyTorch" in manifest["permissions"]["network"]
+
+
+def test_import_motion_operator_makes_the_clip_the_active_armature(addon, fresh_scene, tmp_path):
+    import bpy
+    assert bpy.ops.mdna.import_motion(filepath=CLIP) == {'FINISHED'}
+    arm = bpy.context.view_layer.objects.active
+    assert arm.type == 'ARMATURE' and arm.animation_data.action is not None
+    (tmp_path / "notes.txt").write_text("not a clip")
+    with pytest.raises(RuntimeError, match="unsupported motion file type '.txt'"):
+        bpy.ops.mdna.import_motion(filepath=str(tmp_path / "notes.txt"))

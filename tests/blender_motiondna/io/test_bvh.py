@@ -5,17 +5,18 @@ import itertools
 import math
 import os
 
+import bpy
 import numpy as np
 import pytest
-
-import bpy
 from bpy_extras.io_utils import axis_conversion as bpy_axis_conversion
-from conftest import needs_shared, shared_clips
+
 from motiondna.blender_motiondna.io import armature_io as aio
 from motiondna.blender_motiondna.io import bvh_io
 from motiondna.engine.io import bvh
 from motiondna.engine.motion import quat
 from motiondna.engine.motion.skeleton import Motion, Skeleton
+
+from conftest import needs_shared, shared_clips
 
 POS_TOL = 1e-4   # x skeleton span
 
@@ -155,8 +156,10 @@ MALFORMED = {
     "truncated_hierarchy": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\n", "ends inside the HIERARCHY"),
     "no_frame_time": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 1\n0\n", "expected 'Frame Time:'"),
     "zero_frame_time": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0\n0\n", "must be positive"),
-    "short_row": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 2 Xrotation Yrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\n0\n", "has 1 values"),
-    "truncated_frames": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 3\nFrame Time: 0.1\n0\n1\n", "declares 3 frames but the file holds 2"),
+    "short_row": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 2 Xrotation Yrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\n0\n",
+                  "has 1 values"),
+    "truncated_frames": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 3\nFrame Time: 0.1\n0\n1\n",
+                         "declares 3 frames but the file holds 2"),
     "not_a_number": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\nabc\n", "not a number"),
     "nan_value": ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 1 Xrotation\n}\nMOTION\nFrames: 1\nFrame Time: 0.1\nnan\n", "NaN"),
 }

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from motiondna.engine.eval import benchmark, ikwarp
-from motiondna.engine.motion import metrics, quat
 from motiondna.engine.io.bvh import read_bvh
+from motiondna.engine.motion import metrics, quat
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
 
-MOTIONS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "motions"))
-needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
+from conftest import MOTIONS, needs_shared
+
 CMU_MB = os.path.join(MOTIONS, "cmu_mb", "01_01_playground_jumps_f1-2401.bvh")
 JACKS = os.path.join(MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")
 

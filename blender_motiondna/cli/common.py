@@ -1,0 +1,99 @@
+"""What every command shares: exit codes, usage errors, the progress bar, argument types,
+input checks, the result that carries a batch's exit code, and the scene reset."""
+import argparse
+import importlib
+import json
+import os
+import sys
+
+import bpy
+
+from .. import EXTENSION_PACKAGE
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_ENGINE, EXIT_CANCELLED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """Arguments that parse but do not make sense together (exit 2)."""
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only when it is a terminal, else a line per 10 %)."""
+
+    def __init__(self, label, stream=sys.stderr):
+        self.label, self.stream, self.last = label, stream, -1
+
+    def __call__(self, event):
+        fraction = float(event.get("fraction", 0.0))
+        eta = event.get("eta_s")
+        tail = f" {eta:4.1f} s left" if eta is not None else ""
+        if self.stream.isatty():
+            filled = int(30 * fraction)
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%{tail}")
+            self.stream.flush()
+        elif int(fraction * 10) > self.last:
+            self.last = int(fraction * 10)
+            self.stream.write(f"{self.label}: {fraction * 100:.0f}%{tail}\n")
+
+    def close(self):
+        if self.stream.isatty():
+            self.stream.write("\n")
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def batch_options(p, what):
+    p.add_argument("--list", metavar="FILE", help="a file with one input path or glob a line (# comments)")
+    p.add_argument("--jobs", "-j", type=positive_int, default=None,
+                   help="parallel worker processes (default: one per core)")
+    p.add_argument("--force", action="store_true", help=f"redo {what} whose output already exists")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def ensure_registered():
+    """Under ``python -m`` nothing has registered the add-on's properties yet; inside Blender
+    (``blender --command``) the enabled extension already has."""
+    if not hasattr(bpy.types.Object, "mdna"):
+        importlib.import_module(EXTENSION_PACKAGE).register()
+
+
+def reset_scene():
+    """An empty scene, so a batch command starts from the same state every time. Loads the
+    factory startup file but keeps the preferences (and so the enabled extensions)."""
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True, load_ui=False)
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+
+
+def need_file(path, what):
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such {what}")
+    return path
+
+
+class WithExit(dict):
+    """A result dict that also carries the exit code (a batch may partly fail)."""
+
+    def __init__(self, info, code):
+        super().__init__(info)
+        self.exit_code = code
+
+
+def fmt(x):
+    return f"{x:.2f}" if isinstance(x, (int, float)) else "n/a"

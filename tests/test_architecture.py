@@ -1,0 +1,96 @@
+"""The package's module graph: no import cycles at module level, and the layout rules that
+ruff also enforces (engine/ never imports Blender; the Blender side never imports torch,
+scipy or matplotlib), checked here on every module so they hold without the linter."""
+import ast
+import os
+import sys
+
+from conftest import ROOT
+
+TOPS = ("engine", "blender_motiondna", "operators", "panels")
+BLENDER_ONLY = ("bpy", "bpy_extras", "mathutils", "addon_utils")
+WORKER_ONLY = ("torch", "scipy", "matplotlib", "onnx", "onnxruntime")
+
+
+def package_modules():
+    """{module name: path} for the extension package ('' is the root __init__)."""
+    out = {"": os.path.join(ROOT, "__init__.py")}
+    for top in TOPS:
+        for folder, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if f.endswith(".py"):
+                    rel = os.path.relpath(os.path.join(folder, f), ROOT)[:-3].replace(os.sep, ".")
+                    out[rel[: -len(".__init__")] if rel.endswith(".__init__") else rel] = os.path.join(folder, f)
+    return out
+
+
+def imports(name, path, modules, top_level_only):
+    """(imported module, line) pairs of one module, relative imports resolved."""
+    tree = ast.parse(open(path, encoding="utf-8").read())
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                yield a.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                base = node.module
+            for a in node.names:
+                full = f"{base}.{a.name}" if base else a.name
+                yield (full if full in modules else base), node.lineno
+
+
+def test_no_import_cycles_at_module_level():
+    modules = package_modules()
+    graph = {m: {i for i, _ in imports(m, p, modules, True) if i in modules and i != m} for m, p in modules.items()}
+    state, stack, cycles = {}, [], []
+
+    def visit(m):
+        state[m] = "open"
+        stack.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == "open":
+                cycles.append(stack[stack.index(n):] + [n])
+            elif n not in state:
+                visit(n)
+        stack.pop()
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_engine_never_imports_blender_and_blender_never_imports_the_worker_stack():
+    modules = package_modules()
+    wrong = []
+    for m, p in modules.items():
+        for imported, line in imports(m, p, modules, False):
+            top = imported.split(".")[0]
+            if m.startswith("engine") and top in BLENDER_ONLY:
+                wrong.append(f"{m}:{line} imports {imported}")
+            if m.split(".")[0] in ("blender_motiondna", "operators", "panels", "") and top in WORKER_ONLY:
+                wrong.append(f"{m}:{line} imports {imported}")
+    assert not wrong, wrong
+
+
+def test_a_cycle_is_found_when_there_is_one(tmp_path, monkeypatch):
+    """The cycle check itself: two modules that import each other are reported."""
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "__init__.py").write_text("")
+    (tmp_path / "engine" / "a.py").write_text("from . import b\n")
+    (tmp_path / "engine" / "b.py").write_text("from .a import x\n")
+    (tmp_path / "__init__.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", str(tmp_path))
+    try:
+        test_no_import_cycles_at_module_level()
+    except AssertionError as e:
+        assert "engine.a -> engine.b -> engine.a" in str(e)
+    else:
+        raise AssertionError("the cycle was not found")
