@@ -2,7 +2,7 @@
 
 Blender never imports torch. Training and export run in a separate Python (the "engine
 interpreter") as ``python -m engine.worker``; this module talks to it through pipes with
-the frames of ``engine/protocol.py``, in the spirit of Blender's own extension manager
+the frames of ``engine/worker/protocol.py``, in the spirit of Blender's own extension manager
 (``bl_pkg/bl_extension_utils.py``: a child interpreter, framed messages, polling).
 
 Two ways to use a client:

@@ -117,7 +117,7 @@ class MDNA_OT_revert(bpy.types.Operator):
 
 
 class MDNA_OT_quality_report(bpy.types.Operator):
-    """Measure the result against the source clip (EVAL.md: target error, reconstruction, foot skate, jitter, style distance)"""
+    """Measure the result against the source clip (docs/evaluation.md: target error, reconstruction, foot skate, jitter, style distance)"""
     bl_idname = "mdna.quality_report"
     bl_label = "Quality Report"
     bl_options = {'REGISTER'}

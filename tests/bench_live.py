@@ -1,4 +1,4 @@
-"""Drag-to-keys latency in the bpy module (EVAL.md "drag-to-keys"; a benchmark, not a test).
+"""Drag-to-keys latency in the bpy module (docs/evaluation.md "drag-to-keys"; a benchmark, not a test).
 
     .venv/bin/python tests/bench_live.py [--frames 300] [--bones 65] [--drags 60] [--steps 150]
 

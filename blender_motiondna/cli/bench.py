@@ -15,7 +15,7 @@ BENCH_METHODS = benchmark.ALL_METHODS
 
 def add_parser(subparsers):
     n = subparsers.add_parser(
-        "bench", help="run the benchmark (engine/eval/benchmark.py: EVAL.md edits, long runs, speed)",
+        "bench", help="run the benchmark (engine/eval/benchmark.py: docs/evaluation.md edits, long runs, speed)",
         description="The project's benchmark, in the engine interpreter (python -m engine.eval.benchmark, same "
                     "options). Clips: every BVH under ../shared/motions plus --clips. Writes "
                     "OUT/benchmark.json and OUT/benchmark.md.")

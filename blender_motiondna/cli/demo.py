@@ -68,7 +68,7 @@ def run_demo(clip=None, out_dir="out", python=None):
     result.location.x += 0.6 * skeleton.span(source_motion.translations) * float(np.mean(source.matrix_world.to_scale()))
     bpy.context.view_layer.update()
 
-    units_per_cm = 0.01 / metrics.metres_per_unit(skeleton, source_motion.translations)  # EVAL.md scaling
+    units_per_cm = 0.01 / metrics.metres_per_unit(skeleton, source_motion.translations)  # docs/evaluation.md scaling
     frame0 = result.mdna.clip_frame_start
     for joint, frame, point in _edits(skeleton, source_motion, units_per_cm):
         world = armature_io.armature_to_world(result, point[None])[0]

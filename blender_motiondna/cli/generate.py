@@ -40,7 +40,7 @@ def run(args):
     seconds = time.perf_counter() - started
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     bvh_io.export_bvh(args.out, motion, template, mapping)
-    units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # EVAL.md scaling
+    units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # docs/evaluation.md scaling
     errors_cm = [e / units_per_cm for e in target_errors(motion, targets)]
     info = {"out": os.path.abspath(args.out), "frames": motion.num_frames, "targets": len(targets),
             "target_errors_cm": [round(e, 3) for e in errors_cm], "generate_seconds": round(seconds, 4)}

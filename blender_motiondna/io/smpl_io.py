@@ -101,7 +101,7 @@ def import_amass(path, model_path=None, up="Z", with_mesh=None, body_only=False,
 
     ``model_path``: the user's SMPL/SMPL-H/SMPL-X body-model .npz: exact joints for the
     clip's betas and, unless ``with_mesh`` is False, a skinned mesh. None: the documented
-    default skeleton (engine/smpl.py), no mesh. ``up``: 'Z' for AMASS clips, 'Y' for clips
+    default skeleton (engine/io/smpl.py), no mesh. ``up``: 'Z' for AMASS clips, 'Y' for clips
     in the SMPL model frame. ``update_scene``: set the scene's frame rate and range."""
     model = smpl.load_model(model_path) if model_path is not None else None
     if with_mesh and model is None:

@@ -27,7 +27,7 @@ class GenerateResult:
         self.errors = errors            # per target: max distance to the target, armature units
         self.timings = timings or {}    # seconds per stage: targets, generate, keys
         self.unreached = []             # [(joint name, distance in armature units)]
-        # (report them with cm_per_unit(motion): EVAL.md's body-normalised cm)
+        # (report them with cm_per_unit(motion): docs/evaluation.md's body-normalised cm)
 
     def summary(self, armature=None):
         parts = [f"{len(self.targets)} target(s)"]
@@ -38,7 +38,7 @@ class GenerateResult:
 
 
 def cm_per_unit(motion):
-    """EVAL.md's scale: centimetres on a body whose span is 1.70 m (rigs come in metres,
+    """docs/evaluation.md's scale: centimetres on a body whose span is 1.70 m (rigs come in metres,
     centimetres or BVH inches; a scene unit setting says nothing about them). The motion's
     translations keep moving offsets (root motion) out of the span."""
     try:

@@ -1,4 +1,4 @@
-"""The quality report: ../shared/EVAL.md's edit metrics of a generated result against its
+"""The quality report: the evaluation protocol (docs/evaluation.md)'s edit metrics of a generated result against its
 source clip (``engine.metrics.Reference(source).edit_metrics(result, targets)``).
 
 Both motions are read back from their actions over the generator's frames, so the report
@@ -37,7 +37,7 @@ def _read(armature, action, first, count, skeleton):
 
 
 def quality_report(armature):
-    """EVAL.md edit metrics of the armature's result action against its source action,
+    """docs/evaluation.md edit metrics of the armature's result action against its source action,
     under its current targets. Returns the report dict (also stored on the armature)."""
     settings = armature.mdna
     generator = store.get_generator(armature)
@@ -86,7 +86,7 @@ def _num(value, fmt):
 
 
 def lines(report):
-    """The report as short lines for the panel and the info log (EVAL.md's wording)."""
+    """The report as short lines for the panel and the info log (docs/evaluation.md's wording)."""
     if not report:
         return []
     if not report.get("finite", True):

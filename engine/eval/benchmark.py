@@ -1,4 +1,4 @@
-"""The project's benchmark: EVAL.md's edit, long-run and speed protocols on real clips.
+"""The project's benchmark: docs/evaluation.md's edit, long-run and speed protocols on real clips.
 
     python -m engine.eval.benchmark [--clips PATHS...] [--out DIR] [--edits 24] [--seed 0]
                                [--quick] [--methods replay,ikwarp,generator]
@@ -31,6 +31,7 @@ from ..io.bvh import read_bvh
 from ..motion import metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
+from ..worker import protocol
 from . import ikwarp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,7 +63,7 @@ def load_clip(path):
 
 
 def make_edits(ref, count, seed):
-    """EVAL.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
+    """docs/evaluation.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
     source position at T + r (cycled through 0/10/20/30 cm so each r gets a quarter of
     the edits) in a uniformly random direction; a foot target is lifted to no lower than
     the ground (and not below the lowest height that foot reaches in the source)."""
@@ -172,6 +173,7 @@ class GeneratorMethod:
     name = "generator"
 
     def __init__(self, motion, workdir, settings=None):
+        # Imported when the generator runs: the baselines run where it cannot (generator_available).
         from ..generator.runtime import Generator
         from ..generator.train import build_generator
         self.path = os.path.join(workdir, f"{_slug(motion.name)}.mdna")
@@ -231,7 +233,7 @@ def summarise_edits(rows, seconds):
 
 
 def run_long(ref, method, num_frames, seed):
-    """EVAL.md long run. The moving hand target follows the method's own free run plus a
+    """docs/evaluation.md long run. The moving hand target follows the method's own free run plus a
     slow random offset (the same for every method): a looped clip and a generator that
     loops elsewhere travel different paths, and a target left behind on another path
     would measure the path, not the hand."""
@@ -270,7 +272,7 @@ def _median_seconds(fn, runs=TIMING_RUNS):
 
 
 def process_timings(runs=3):
-    """Process start and torch import, measured in fresh interpreters (EVAL.md 'build')."""
+    """Process start and torch import, measured in fresh interpreters (docs/evaluation.md 'build')."""
     def timed(code):
         return _median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True,
                                                       capture_output=True, cwd=ROOT), runs)
@@ -286,10 +288,6 @@ def process_timings(runs=3):
 def _worker_ready_seconds(timeout=120.0):
     """Seconds from starting ``python -m engine.worker`` to its 'ready' event and one
     ping round trip; None when the worker cannot be run."""
-    try:
-        from ..worker import protocol
-    except ImportError:
-        return None
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t0 = time.perf_counter()
     try:
@@ -447,7 +445,7 @@ def _table(title, methods, rows, get):
 
 
 def to_markdown(report):
-    lines = ["# MotionDNA benchmark (EVAL.md)", ""]
+    lines = ["# MotionDNA benchmark (docs/evaluation.md)", ""]
     m = report["machine"]
     lines += [f"Machine: {m['platform']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}. "
               f"Edits per clip: {report['settings']['edits']}, seed {report['settings']['seed']}, "

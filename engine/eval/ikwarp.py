@@ -1,4 +1,4 @@
-"""The IK-warp baseline of EVAL.md: the classical animator's fix for a joint target.
+"""The IK-warp baseline of docs/evaluation.md: the classical animator's fix for a joint target.
 
 For each target (in order, each on the result of the previous one): solve IK on the
 effector's chain (``ik.effector_chain``) at the target frame(s) so the joint reaches
@@ -19,7 +19,7 @@ IK_ITERATIONS = 60
 
 
 def ik_warp(motion, targets, blend_seconds=BLEND_SECONDS, iterations=IK_ITERATIONS):
-    """A new Motion with every target applied as an additive IK layer (EVAL.md IK warp)."""
+    """A new Motion with every target applied as an additive IK layer (docs/evaluation.md IK warp)."""
     out = motion.copy()
     for target in targets:
         _apply_layer(out, target, blend_seconds, iterations)

@@ -13,7 +13,7 @@ def render_comparison(path, skeleton, source_pos, generated_pos, frames, targets
     """Write a PNG: one column per frame, source (grey) and generated (colour) overlaid.
 
     ``source_pos``/``generated_pos``: (F, J, 3) world positions; ``targets``: engine Targets."""
-    import matplotlib
+    import matplotlib  # only for the picture: everything else here runs without it
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

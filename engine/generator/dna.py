@@ -106,7 +106,7 @@ def replay_positions(fit, enc, layout, skeleton, joint_translations, fps, sigma_
 
 def fit_smoothing(fit, enc, layout, skeleton, joint_translations, fps):
     """The codes' low-pass (seconds, from CODE_SMOOTH_GRID_S) whose replay is as smooth as
-    the source: jitter (EVAL.md: mean |acceleration| of the joints) closest to the
+    the source: jitter (docs/evaluation.md: mean |acceleration| of the joints) closest to the
     source's in ratio. Too little leaves the truncation's shake, too much blunts the
     clip's own sharp moments; how much is right depends on the clip (its frame rate,
     how much the dropped components wobble, how crisp the capture is)."""
@@ -136,8 +136,7 @@ def decode_codes(codes, basis, mean, scale):
 
 
 def _position_error(states, enc, layout, skeleton, joint_translations):
-    from ..motion.features import decode_states
-    m = decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, 1.0)
+    m = features.decode_states(states, layout, skeleton, enc.headings[0], enc.ground[0], joint_translations, 1.0)
     pos = forward_kinematics(skeleton, m.rotations, m.translations)[1]
     return float(np.linalg.norm(pos - enc.positions, axis=-1).mean())
 
@@ -208,7 +207,7 @@ EARLY_EXIT_SKIP_CM = 4.0  # seam centimetres one whole clip of skipped material 
 
 
 def pose_points(states, layout, fps, metres_per_unit):
-    """EVAL.md's style points per frame, flattened (F, 3P), in cm: joint positions relative to
+    """docs/evaluation.md's style points per frame, flattened (F, 3P), in cm: joint positions relative to
     the root in its heading frame, root height, and its ground displacement over 0.1 s."""
     F, J = len(states), layout.num_joints
     cm = 100.0 * metres_per_unit
@@ -376,7 +375,7 @@ def loop_plan(dna, layout, fps, metres_per_unit):
     else:
         # Gaps mid-clip measured in the codes sent jumping_jacks back to its first frame,
         # a 12 cm jump (normalised codes weigh still joints like moving ones); the pose
-        # points weigh them as EVAL.md does.
+        # points weigh them as docs/evaluation.md does.
         restart_to, restart_blend = restart_target(points, fps, loop_to, loop_from)
     return {"end_to": int(end_to), "loop_from": int(loop_from), "loop_to": int(loop_to),
             "restart_to": int(restart_to), "restart_blend_s": float(restart_blend)}

@@ -15,6 +15,8 @@ OPSET = 17
 
 
 def export(generator_path, onnx_path):
+    # torch (and the model, which imports it) only when an export runs: this module is
+    # imported by the worker at start, before it knows whether torch is there.
     import torch
 
     from .model import Stepper

@@ -13,6 +13,7 @@ the first layer is split into the part that multiplies the deviation, the part t
 multiplies the DNA code (precomputed for the whole timeline by the runtime) and the part
 that multiplies the target features.
 """
+import numpy as np
 import torch
 from torch import nn
 
@@ -60,7 +61,6 @@ class Stepper(nn.Module):
     @classmethod
     def from_arrays(cls, arrays, decay):
         """Rebuild the torch module from runtime arrays (used by the ONNX export)."""
-        import numpy as np
         m = arrays["w1_dev"].shape[0]
         k = arrays["w1_code"].shape[0] - 1
         slots = arrays["w1_target"].shape[0] // TARGET_FEATURES

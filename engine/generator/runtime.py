@@ -20,6 +20,7 @@ from ..io import generator_file
 from ..motion import features, quat
 from ..motion.skeleton import Skeleton
 from ..refine.refinement import refine_targets
+from .dna import baseline_states
 
 TARGET_FEATURES = 5
 
@@ -60,7 +61,6 @@ class Generator:
         return cls(arrays, meta)
 
     def _prepare(self):
-        from .dna import baseline_states
         self.base = baseline_states(self.dna, self.layout)               # (F, D) the clip per its DNA
         w = self.weights
         cond = np.concatenate([self.dna["codes"], self.dna["phase"][:, None]], axis=1)

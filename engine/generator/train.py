@@ -425,7 +425,7 @@ def _batch_chunk(torch, data, T, s, gen, K, count):
 
 def target_offset_columns(torch, code_dim, slots):
     """Positions of the slots' target offsets (3 per slot) in the network's ``cond`` input."""
-    from .model import TARGET_FEATURES
+    from .model import TARGET_FEATURES  # the model imports torch: only when training runs
     return code_dim + 1 + torch.arange(slots * TARGET_FEATURES).view(-1, TARGET_FEATURES)[:, :3].reshape(-1)
 
 
@@ -445,7 +445,7 @@ def _rollout_loss(torch, net, b, K, slot_map, probe=None):
     With ``probe`` (P, m) noise, also the step map's largest stretch (P,) at the first P
     samples' last states moved by that noise, under that step's targets (see
     ``step_stretch``); else None."""
-    import torch.nn.functional as fn
+    import torch.nn.functional as fn  # torch is imported by import_torch, when training runs
     c, B = b["c0"], len(b["c0"])
     m, H = net.dev_dim, net.l1.out_features
     w1 = net.l1.weight                                                   # (H, m + C)
@@ -543,7 +543,7 @@ def _tables(torch, data):
 
 
 def _network(torch, data, s):
-    from .model import Stepper
+    from .model import Stepper  # the model imports torch: only when training runs
     return Stepper(data["clip_coords"].shape[-1], data["cond_code"].shape[1] - 1, data["slots"], s.hidden, data["decay"])
 
 

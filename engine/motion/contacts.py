@@ -1,4 +1,4 @@
-"""Foot contacts of a motion (EVAL.md rule) as smooth per-frame lock weights.
+"""Foot contacts of a motion (docs/evaluation.md rule) as smooth per-frame lock weights.
 
 A foot is in contact when it is low (below the clip's ground + 5 cm, span-scaled, in
 this frame and the next) and slow (horizontal speed under ``LOCK_SPEED``). The lock
@@ -10,13 +10,13 @@ import numpy as np
 from . import metrics
 from .filters import distance_to_true, uniform_filter1d
 
-LOCK_SPEED = 0.5     # m/s (EVAL.md skate speed): slower feet are planted
+LOCK_SPEED = 0.5     # m/s (docs/evaluation.md skate speed): slower feet are planted
 RELEASE_S = 0.12     # seconds of smooth release around a contact
 
 
 def contact_joints(skeleton, positions, legs):
     """Per leg effector (ankle), the joint whose height decides contact: the lowest
-    foot/toe joint of that side (EVAL.md 'Feet'), else the ankle itself."""
+    foot/toe joint of that side (docs/evaluation.md 'Feet'), else the ankle itself."""
     feet = metrics.foot_joints(skeleton, positions)
     out = []
     for leg in legs:
@@ -26,7 +26,7 @@ def contact_joints(skeleton, positions, legs):
 
 
 def contact_mask(motion, feet, span, positions=None):
-    """(T, n) bool: EVAL.md contact (low in this frame and the next) and slow."""
+    """(T, n) bool: docs/evaluation.md contact (low in this frame and the next) and slow."""
     sk = motion.skeleton
     positions = motion.positions() if positions is None else positions
     pos = positions[:, feet] * (metrics.SPAN_METRES / span)

@@ -1,4 +1,4 @@
-"""The metrics of /shared/EVAL.md, computed from world joint positions.
+"""The metrics of /shared/docs/evaluation.md, computed from world joint positions.
 
 Everything is measured in metres after scaling the skeleton so that its span
 (``Skeleton.span``) is 1.70 m, in the skeleton's own up axis, with 0-based frames and
@@ -31,7 +31,7 @@ STABLE_RATIO = 1.5
 
 
 def metres_per_unit(skeleton, translations=None):
-    """Scale that makes the skeleton's span 1.70 m (EVAL.md 'Units').
+    """Scale that makes the skeleton's span 1.70 m (docs/evaluation.md 'Units').
 
     Pass the clip's ``translations`` so moving offsets (root motion) are not bones."""
     span = skeleton.span(translations)
@@ -78,7 +78,7 @@ def _named(skeleton, pattern, side, exclude=_FINGERS):
 
 
 def foot_joints(skeleton, positions=None):
-    """Per side, the lowest joint whose name contains foot/toe/ankle (EVAL.md 'Feet').
+    """Per side, the lowest joint whose name contains foot/toe/ankle (docs/evaluation.md 'Feet').
 
     Lowest = lowest median height over ``positions`` (F, J, 3) when given, else in the
     rest pose; clip heights are preferred because some rigs' rest poses are not standing
@@ -221,14 +221,14 @@ def _horizontal(v, up_axis):
 # per-clip measures
 
 def ground_height(source, feet):
-    """EVAL.md: the 5th percentile of all foot heights in the source clip (m)."""
+    """docs/evaluation.md: the 5th percentile of all foot heights in the source clip (m)."""
     if not feet:
         return float(np.percentile(source.positions[..., source.up_axis], 5))
     return float(np.percentile(source.heights(feet), 5))
 
 
 def foot_skate(trk, feet, ground):
-    """Share of frames where some foot skates (EVAL.md): in contact (height below
+    """Share of frames where some foot skates (docs/evaluation.md): in contact (height below
     ground + 5 cm in this frame and the next) while its horizontal speed exceeds 0.5 m/s
     both over this frame step and averaged over 0.25 s (the speed of the mean velocity
     over a centred 0.25 s window)."""
@@ -261,7 +261,7 @@ def mean_acceleration(positions, fps):
 
 
 def style_points(trk):
-    """(F30, P, 3) EVAL.md style points at 30 fps: joint positions relative to the body
+    """(F30, P, 3) docs/evaluation.md style points at 30 fps: joint positions relative to the body
     root in its heading frame (every joint below the root), the root's horizontal
     displacement over 0.1 s in the heading frame, and its height."""
     p, up = trk.positions, trk.up_axis
@@ -328,7 +328,7 @@ def _rms_points(size, points):
 # reference clip and scores
 
 class Reference:
-    """A source clip prepared for scoring outputs against it (EVAL.md)."""
+    """A source clip prepared for scoring outputs against it (docs/evaluation.md)."""
 
     def __init__(self, motion, scale=None):
         self.motion = motion
@@ -392,7 +392,7 @@ class Reference:
 
     # -- protocols -----------------------------------------------------------------------
     def edit_metrics(self, motion, targets):
-        """EVAL.md edit metrics of an output ``motion`` under ``targets`` (skeleton units)."""
+        """docs/evaluation.md edit metrics of an output ``motion`` under ``targets`` (skeleton units)."""
         trk = self.track_of(motion)
         if not np.all(np.isfinite(trk.positions)):
             return {"finite": False}
@@ -404,7 +404,7 @@ class Reference:
                 "style_distance_cm": self.style_distance_cm(trk)}
 
     def long_run_metrics(self, motion, targets=()):
-        """EVAL.md long-run metrics: stable, coverage, style distance, foot skate, jitter."""
+        """docs/evaluation.md long-run metrics: stable, coverage, style distance, foot skate, jitter."""
         trk = self.track_of(motion)
         if not np.all(np.isfinite(trk.positions)):
             return {"stable": False, "finite": False}
@@ -424,7 +424,7 @@ class Reference:
 
 
 def is_stable(window_distances, ratio=STABLE_RATIO):
-    """EVAL.md 'stable': style distance over the last 10 % of the windows is at most
+    """docs/evaluation.md 'stable': style distance over the last 10 % of the windows is at most
     1.5 x that over the first 10 % (and everything finite)."""
     d = np.asarray(window_distances, dtype=np.float64)
     if len(d) == 0 or not np.all(np.isfinite(d)):

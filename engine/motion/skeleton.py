@@ -116,7 +116,7 @@ class Skeleton:
         return rot, pos
 
     def span(self, translations=None):
-        """Longest joint-to-joint path through the tree, summing rest bone lengths (EVAL.md).
+        """Longest joint-to-joint path through the tree, summing rest bone lengths (docs/evaluation.md).
 
         With a clip's ``translations`` (F, J, 3), links whose offset moves during the clip
         are not bones but root motion (e.g. Bandai Namco's ``joint_Root`` -> ``Hips``, whose

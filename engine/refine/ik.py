@@ -16,6 +16,7 @@ solver bends knees and elbows the way they bend instead of twisting them sideway
 import numpy as np
 
 from ..motion import quat
+from ..motion.skeleton import forward_kinematics
 
 # Chains longer than the two main limb bones (clavicle, CMU's LHipJoint, spine joints)
 # get this weight: they still help with unreachable targets but do not dominate.
@@ -284,7 +285,6 @@ def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=N
 
 
 def _full_world(skeleton, rotations, translations):
-    from ..motion.skeleton import forward_kinematics
     return forward_kinematics(skeleton, rotations, translations)
 
 

@@ -11,7 +11,7 @@ targets that share their frames (two effectors at one frame are solved together)
    linear between keys (smoothed when keys are dense, i.e. a moving target), and a
    raised-cosine fade over ``window_s`` seconds outside them (C1, same in seconds at
    any frame rate);
-3. foot lock: legs whose feet are in contact in the input (EVAL.md rule: low and slow,
+3. foot lock: legs whose feet are in contact in the input (docs/evaluation.md rule: low and slow,
    engine/contacts.py) are re-solved per frame with analytic two-bone IK to where the
    input had them, with a smooth release, so moving the body does not make feet skate.
 

@@ -25,6 +25,8 @@ import threading
 import time
 import traceback
 
+from ..generator import export_onnx, train  # both import torch only when they train or export
+from ..io import fileformat
 from . import protocol
 
 HEARTBEAT_SECONDS = 1.0
@@ -68,8 +70,7 @@ def probe_torch():
     (``train.import_torch``: with the module torch's optimizers load on first use), so
     that one-time cost is part of the worker's start, not of its first build."""
     try:
-        from ..generator.train import import_torch
-        torch = import_torch()
+        torch = train.import_torch()
     except Exception:  # missing or broken install: the worker still serves torch-free commands
         return None, False
     try:
@@ -101,15 +102,12 @@ def cmd_sleep(args, progress, should_stop):
 
 
 def cmd_build(args, progress, should_stop):
-    from ..generator import train  # torch is imported only when a build is asked for
-    from ..io import fileformat
     motion = fileformat.load_motion(args["clip"])
     return train.build_generator(motion, args["out"], args.get("settings"),
                                  progress=progress, should_stop=should_stop)
 
 
 def cmd_export_onnx(args, progress, should_stop):
-    from ..generator import export_onnx
     return export_onnx.export(args["generator"], args["out"])
 
 

@@ -37,7 +37,7 @@ def test_generate_keeps_file_conventions_and_reaches_target(generator_path, tmp_
     joint = "RightWrist"
     j = motion.skeleton.index(joint)
     frame = 60
-    cm = 0.01 / metrics.metres_per_unit(motion.skeleton, motion.translations)  # EVAL.md scaling
+    cm = 0.01 / metrics.metres_per_unit(motion.skeleton, motion.translations)  # docs/evaluation.md scaling
     goal = positions[frame, j] + np.eye(3)[motion.skeleton.up_axis] * 25 * cm
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({"targets": [{"joint": joint, "frame": frame, "position": goal.tolist()}]}))

@@ -210,7 +210,7 @@ def test_ikwarp_follows_a_moving_target():
 
 @needs_shared
 def test_cmu_scale_follows_the_span_definition():
-    # EVAL.md says "a CMU clip (about 0.056 m per unit)"; its own span definition (the
+    # docs/evaluation.md says "a CMU clip (about 0.056 m per unit)"; its own span definition (the
     # longest rest path, toe to toe on CMU rigs) gives 1.70 / 39.1 = 0.0434 m/unit for
     # this clip. The metrics follow the definition; both CMU exports agree.
     mb = metrics.metres_per_unit(read_bvh(CMU_MB).to_motion().skeleton)
