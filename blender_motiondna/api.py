@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 
@@ -200,7 +201,10 @@ class ArmatureGenerator:
             last = self.first_frame + num_frames - 1
             raise ValueError(f"{where}: frames must lie in the generated range {self.first_frame}..{last}")
         points = armature_io.world_to_armature(self.armature, locations)
-        return Target(self.runtime.skeleton.index(spec["joint"]), frames, points, float(spec.get("weight", 1.0)))
+        try:
+            return Target(self.runtime.skeleton.index(spec["joint"]), frames, points, spec.get("weight", 1.0))
+        except ValueError as err:
+            raise ValueError(f"{where} ({spec['joint']}): {err}") from None
 
 
 @_needs_enabled
@@ -217,6 +221,8 @@ def load_generator(armature: bpy.types.Object, path: PathLike) -> Generator:
     The clip's frame 0 lands on the scene frame it had when the generator was built."""
     generator = Generator.load(os.fspath(path))
     generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(armature))
+    scene = bpy.context.scene
+    generator_file.check_fps(generator.meta, scene.render.fps / scene.render.fps_base, f"scene '{scene.name}'")
     store.store_generator(armature, os.fspath(path), {"imported_from": os.path.basename(os.fspath(path))})
     recorded = store.generator_info(armature).get("clip_frame_start")
     armature.mdna.clip_frame_start = int(recorded if recorded is not None else bpy.context.scene.frame_start)
@@ -339,6 +345,9 @@ def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = Fal
     """Open a .blend, regenerate every armature that has a generator (or those named in
     ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with
     ``in_place``). Rebaking rewrites the same result action, so it does not pile up actions.
+    The first in-place bake of a file keeps its original beside it as
+    ``<name>.mdna-orig.blend`` (later bakes leave that copy alone; Blender's ``.blend1``
+    holds the version before the last save).
 
     Returns {"file", "out", "armatures": [{"name", "action", "frames", "targets",
     "skipped", "unreached", "max_error", "seconds"}]} (``max_error`` in world units;
@@ -376,8 +385,21 @@ def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = Fal
                        "seconds": round(result.seconds, 4)})
     target = path if in_place else os.path.abspath(os.fspath(out))
     _make_parent(target)
+    original = original_copy_path(path)
+    if in_place and not os.path.exists(original):
+        shutil.copy2(path, original)
     bpy.ops.wm.save_as_mainfile(filepath=target, check_existing=False)
-    return {"file": path, "out": target, "armatures": report}
+    return {"file": path, "out": target, "armatures": report,
+            "original": original if in_place else None}
+
+
+ORIGINAL_SUFFIX = ".mdna-orig.blend"
+
+
+def original_copy_path(path: PathLike) -> str:
+    """Where the first in-place bake of ``path`` keeps the file as it was."""
+    path = os.path.abspath(os.fspath(path))
+    return os.path.splitext(path)[0] + ORIGINAL_SUFFIX
 
 
 def _make_parent(path):

@@ -114,25 +114,30 @@ def _usable(python, label, problems):
     return None
 
 
+HOW_TO_SET = ("Name a Python that has PyTorch: --python PATH on the command line, the environment "
+              f"variable {ENGINE_PYTHON_VARIABLE}, or Engine Python in the add-on preferences (where "
+              "\"Set up Engine\" installs one)")
+
+
 def find_engine_python(preferred=None):
-    """The interpreter to run the engine with, the first that is an executable that can
-    import torch of: ``preferred`` (the add-on preference), the environment variable
-    ``MOTIONDNA_ENGINE_PYTHON`` (render farms, CI, a stock Blender in batch), this
-    process's own Python."""
+    """The interpreter to run the engine with: ``preferred`` (``--python``, the add-on
+    preference) when given, else ``$MOTIONDNA_ENGINE_PYTHON`` (render farms, CI, a stock
+    Blender in batch) when set, else this process's own Python. The first one named must
+    work: a named interpreter that is missing or has no torch raises EngineUnavailable
+    rather than being replaced by another."""
     problems = []
     for python, label in ((preferred, "the engine interpreter"),
                           (os.environ.get(ENGINE_PYTHON_VARIABLE), f"${ENGINE_PYTHON_VARIABLE}")):
-        found = python and _usable(python, label, problems)
-        if found:
-            return found
+        if python:
+            found = _usable(python, label, problems)
+            if found:
+                return found
+            raise EngineUnavailable(f"{problems[-1]}. {HOW_TO_SET}.")
     own = sys.executable
     if _is_executable(own) and can_import_torch(own):
         return own
-    problems.append(f"this Python ('{own}') cannot import torch")
-    raise EngineUnavailable(
-        "MotionDNA needs a Python with PyTorch to build generators, and none was found ("
-        + "; ".join(problems) + "). Set the engine interpreter in the add-on preferences, "
-        "or press \"Set up engine\" there to install one.")
+    raise EngineUnavailable(f"MotionDNA needs a Python with PyTorch to build generators, and this one "
+                            f"('{own}') cannot import torch. {HOW_TO_SET}.")
 
 
 # -- requests -----------------------------------------------------------------------------

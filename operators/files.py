@@ -97,6 +97,8 @@ class MDNA_OT_import_generator(bpy.types.Operator, ImportHelper):
                 raise ValueError(f"no generator file at '{path}'")
             generator = Generator.load(path)  # FormatError (a ValueError) names what is wrong
             generator_file.check_compatible(generator.meta, armature_io.skeleton_from_armature(arm))
+            scene = context.scene
+            generator_file.check_fps(generator.meta, scene.render.fps / scene.render.fps_base, f"scene '{scene.name}'")
             store.store_generator(arm, path, {"imported_from": os.path.basename(path)})
         except USER_ERRORS as err:
             return report_exception(self, err)

@@ -18,7 +18,7 @@ def add_parser(subparsers):
     where = k.add_mutually_exclusive_group()
     where.add_argument("--out", help="the baked .blend (one input)")
     where.add_argument("--out-dir", help="where the baked files go (same names)")
-    where.add_argument("--in-place", action="store_true", help="save over each input (Blender keeps a .blend1)")
+    where.add_argument("--in-place", action="store_true", help="save over each input (the first bake keeps the original as NAME.mdna-orig.blend)")
     k.add_argument("--armature", action="append", metavar="NAME", help="only this armature (repeat for more)")
     k.add_argument("--nla", action="store_true", help="bake to an NLA strip instead of the active action")
     batch_options(k, "files")
@@ -29,6 +29,7 @@ def run(args):
     if not (args.out or args.out_dir or args.in_place):
         raise UsageError("say where the results go: --out FILE (one input), --out-dir DIR or --in-place")
     inputs = batch.expand_inputs(args.blends, args.list, (".blend",))
+    inputs = [p for p in inputs if not p.endswith(api.ORIGINAL_SUFFIX)]  # the kept originals are not shots
     if args.out:
         if len(inputs) != 1:
             raise UsageError(f"--out takes one input .blend, got {len(inputs)}; use --out-dir for several")

@@ -1,12 +1,13 @@
 """``motiondna build``: generators from motion clips (BVH, FBX, glTF, AMASS), one or a batch in parallel workers."""
 import os
+import sys
 import time
 
 from ..io import formats
 from ..scene import build, store
 from . import batch
 from .batch import run_batch
-from .common import ProgressBar, UsageError, batch_options, need_file, positive_int, reset_scene
+from .common import ProgressBar, UsageError, batch_options, need_file, output_file, positive_int, reset_scene
 
 
 def add_parser(subparsers):
@@ -47,11 +48,16 @@ def _settings(args):
     if args.steps:
         settings["steps"] = args.steps
     if args.threads:
-        settings["threads"] = args.threads
+        cores = os.cpu_count() or 1
+        if args.threads > cores:  # more threads than cores only slows every worker down
+            print(f"motiondna build: --threads {args.threads} is more than this machine's {cores} cores; "
+                  f"using {cores}", file=sys.stderr)
+        settings["threads"] = min(args.threads, cores)
     return settings
 
 
 def _build_one(args):
+    out = output_file(args.out, clip=args.clip)
     need_file(args.clip, "clip")
     reset_scene()
     armature = formats.import_motion_file(args.clip)
@@ -61,9 +67,8 @@ def _build_one(args):
         info = build.build_generator(armature, settings=_settings(args), on_progress=bar, python=args.python)
     finally:
         bar.close()
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    store.save_bytes(armature, args.out)
-    info.update(out=os.path.abspath(args.out), size_bytes=os.path.getsize(args.out),
+    store.save_bytes(armature, out)
+    info.update(out=out, size_bytes=os.path.getsize(out),
                 wall_seconds=round(time.perf_counter() - started, 3))
     return info, (f"built {args.out} ({info['size_bytes'] / 1024:.0f} KB) in {info['wall_seconds']:.1f} s "
                   f"(training {info.get('train_seconds', float('nan')):.2f} s)")

@@ -8,6 +8,7 @@ import sys
 
 import bpy
 
+from ...engine.io import atomic
 from .. import EXTENSION_PACKAGE
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_ENGINE, EXIT_CANCELLED = 0, 1, 2, 3, 130
@@ -93,6 +94,17 @@ class WithExit(dict):
     def __init__(self, info, code):
         super().__init__(info)
         self.exit_code = code
+
+
+def output_file(out, **inputs):
+    """The absolute ``--out`` path, checked before any work: it can be a file (ValueError:
+    empty, a folder, under a file) and is none of the command's ``inputs`` (UsageError,
+    after resolving links), so a result never overwrites what it was made from."""
+    path = atomic.check_output_path(out)
+    for what, given in inputs.items():
+        if given and os.path.exists(given) and os.path.exists(path) and os.path.samefile(given, path):
+            raise UsageError(f"--out is the {what} ({given}): write the result to another file")
+    return path
 
 
 def fmt(x):

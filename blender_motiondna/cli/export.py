@@ -2,7 +2,7 @@
 import time
 
 from .. import api
-from .common import UsageError, need_file
+from .common import UsageError, need_file, output_file
 
 
 def add_parser(subparsers):
@@ -17,9 +17,10 @@ def add_parser(subparsers):
 
 
 def run(args):
-    need_file(args.generator, "generator file")
     if not args.out.lower().endswith(".onnx"):
         raise UsageError(f"--out should be an .onnx file, got '{args.out}'")
+    output_file(args.out, generator=args.generator)
+    need_file(args.generator, "generator file")
     started = time.perf_counter()
     info = dict(api.export_onnx(args.generator, args.out, python=args.python))
     info["wall_seconds"] = round(time.perf_counter() - started, 3)

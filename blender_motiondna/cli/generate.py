@@ -8,7 +8,7 @@ from ...engine.motion import targets as engine_targets
 from ...engine.motion.metrics import metres_per_unit
 from ..io import armature_io, bvh_io
 from ..scene.bake import target_errors
-from .common import load_json, need_file, reset_scene
+from .common import load_json, need_file, output_file, reset_scene
 
 
 def add_parser(subparsers):
@@ -25,6 +25,7 @@ def add_parser(subparsers):
 
 
 def run(args):
+    out = output_file(args.out, clip=args.clip, generator=args.generator, targets=args.targets)
     need_file(args.clip, "clip")
     data = load_json(args.targets) if args.targets else {"targets": []}  # bad JSON: fail before importing
     generator = Generator.load(args.generator)
@@ -32,14 +33,14 @@ def run(args):
     armature, template, mapping = bvh_io.import_bvh(args.clip)
     skeleton = armature_io.skeleton_from_armature(armature)
     generator_file.check_compatible(generator.meta, skeleton)
+    generator_file.check_fps(generator.meta, 1.0 / template.frame_time, os.path.basename(args.clip))
     source = armature_io.read_motion(armature)
     targets = engine_targets.parse_targets(data, generator.skeleton, source.num_frames,
                                            transform=lambda p: bvh_io.file_to_armature_points(mapping, p))
     started = time.perf_counter()
     motion = generator.generate(targets=targets, num_frames=source.num_frames)
     seconds = time.perf_counter() - started
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    bvh_io.export_bvh(args.out, motion, template, mapping)
+    bvh_io.export_bvh(out, motion, template, mapping)
     units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # docs/evaluation.md scaling
     errors_cm = [e / units_per_cm for e in target_errors(motion, targets)]
     info = {"out": os.path.abspath(args.out), "frames": motion.num_frames, "targets": len(targets),

@@ -146,6 +146,11 @@ def _frame_range(obj, action, frame_range):
         raise ValueError(f"frame range {first}-{last} is reversed; the first frame must come first")
     if last - first + 1 < 2:
         raise ValueError(f"frame range {first}-{last} holds 1 frame; a generator needs at least 2 frames")
+    if action is not None:
+        keyed = tuple(int(round(f)) for f in action.frame_range)
+        if first < keyed[0] or last > keyed[1]:
+            raise ValueError(f"frame range {first}-{last} reaches outside the action '{action.name}' (keyed "
+                             f"{keyed[0]}-{keyed[1]}): outside it the pose is held, not animated")
     return first, last
 
 

@@ -17,6 +17,7 @@ from ...engine.motion.skeleton import Motion
 from . import armature_io
 
 INFO_KEY = "mdna_bvh"
+MIN_FPS, MAX_FPS = 0.01, 1000.0
 
 
 def _ensure_importer():
@@ -32,6 +33,10 @@ def import_bvh(path, up_axis=None, scale=1.0):
     bvh_file = engine_bvh.read_bvh(path)
     if bvh_file.num_frames < 1:
         raise ValueError(f"{os.path.basename(path)}: the file holds no frames")
+    fps = 1.0 / bvh_file.frame_time
+    if not MIN_FPS <= fps <= MAX_FPS:  # Blender's scene frame rate is a whole number up to 32767
+        raise ValueError(f"{os.path.basename(path)}: its Frame Time {bvh_file.frame_time:g} s is {fps:.3g} frames "
+                         f"per second; Blender plays {MIN_FPS:g} to {MAX_FPS:g}")
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
     if up_axis is None:

@@ -6,6 +6,7 @@ bpy module (no timers) either call ``build_generator`` (start + wait) or start a
 call ``poll_jobs()`` / ``wait_job()`` themselves. A job that finishes stores the
 generator in its armature; one that fails or is cancelled leaves the armature as it was
 and says why in ``armature.mdna.status``."""
+import atexit
 import json
 import os
 import shutil
@@ -15,7 +16,9 @@ import time
 import bpy
 from bpy.app.handlers import persistent
 
+from ...engine.generator import train
 from ...engine.io import fileformat
+from ...engine.motion import metrics
 from .. import worker_client
 from ..io import armature_io
 from . import prefs, store
@@ -64,8 +67,10 @@ def read_clip(armature, action=None, frame_range=None):
     if frame_range is None and settings.use_frame_range:
         frame_range = (settings.frame_start, settings.frame_end)
     motion = armature_io.read_motion(armature, action=action, frame_range=frame_range)
-    if motion.num_frames < 2:
-        raise ValueError("the clip has a single frame: a generator learns motion, it needs at least 2 frames")
+    if motion.num_frames < train.MIN_CLIP_FRAMES:
+        raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator learns motion, it needs at "
+                         f"least {train.MIN_CLIP_FRAMES}")
+    metrics.metres_per_unit(motion.skeleton, motion.translations)  # ValueError for a rig with no length
     return motion, action
 
 
@@ -92,6 +97,7 @@ def start_build(armature, action=None, frame_range=None, settings=None, on_event
     if armature is not None and armature.name in _jobs:
         raise ValueError(f"a build is already running for '{armature.name}'; cancel it first")
     motion, action = read_clip(armature, action, frame_range)
+    train.resolve_settings(settings)  # bad settings are the user's to fix: refused here, not in the worker
     client = worker_client.get_client(python or prefs.configured_python())
     workdir = tempfile.mkdtemp(prefix="mdna_build_")
     job = BuildJob(armature, motion, client, workdir, time.perf_counter())
@@ -202,8 +208,11 @@ def build_generator(armature, action=None, frame_range=None, settings=None, on_p
     job = start_build(armature, action, frame_range, settings, on_event, python)
     try:
         return wait_job(job, timeout)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the caller stops: cancel, and leave no clip behind in the temp folder
         job.client.cancel(job.request)
+        if _jobs.get(job.armature_name) is job:
+            del _jobs[job.armature_name]
+        job.cleanup()
         raise
 
 
@@ -215,7 +224,8 @@ def describe(info):
 
 @persistent
 def _on_load_pre(*_args):
-    """Opening another file: the running builds' armatures go away, so stop the builds."""
+    """Opening another file (or quitting): the running builds' armatures go away, so stop
+    the builds and remove their files."""
     for job in list(_jobs.values()):
         job.client.cancel(job.request)
         job.cleanup()
@@ -231,6 +241,7 @@ def _on_load_post(*_args):
 
 
 def register():
+    atexit.register(_on_load_pre)  # a process that ends mid-build leaves no temporary folder
     for handlers, fn in ((bpy.app.handlers.load_pre, _on_load_pre), (bpy.app.handlers.load_post, _on_load_post)):
         if fn not in handlers:
             handlers.append(fn)
@@ -241,3 +252,4 @@ def unregister():
         if fn in handlers:
             handlers.remove(fn)
     _on_load_pre()
+    atexit.unregister(_on_load_pre)

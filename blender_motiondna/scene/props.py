@@ -31,7 +31,8 @@ class MDNA_PG_target(bpy.types.PropertyGroup):
                        "(ignored for an animated empty: it is a moving target over its keyed range)")
     enabled: BoolProperty(name="Enabled", default=True, update=_target_changed)
     weight: FloatProperty(name="Weight", default=1.0, min=0.0, max=1.0, update=_target_changed,
-                          description="How strongly the generator pulls the joint to the target")
+                          description="How far the joint goes to the target: 1 all the way, 0.5 half the way "
+                                      "from where the generated motion puts it (a softer edit), 0 not at all")
 
 
 class MDNA_PG_armature(bpy.types.PropertyGroup):

@@ -11,7 +11,7 @@ import os
 import tempfile
 
 from ...engine.generator.runtime import Generator
-from ...engine.io import fileformat
+from ...engine.io import atomic, fileformat, generator_file
 
 _cache = {}  # digest -> Generator
 CACHE_SIZE = 8
@@ -106,9 +106,22 @@ def _load_embedded(armature, data):
 
 
 def save_bytes(armature, path):
-    """Write the embedded generator to ``path`` (export)."""
+    """Write the embedded generator to ``path`` (export). The data is decoded and checked
+    as a readable generator before anything is written: a damaged stored generator raises
+    ValueError and an existing file at ``path`` stays as it was."""
     if not has_generator(armature):
         raise ValueError(f"'{armature.name}' has no generator to save")
-    with open(path, "wb") as f:
-        f.write(base64.b64decode(armature.mdna.generator_data))
+    try:
+        raw = base64.b64decode(armature.mdna.generator_data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"the generator stored in '{armature.name}' is damaged (not valid base64); "
+                         "rebuild it or import the .mdna file again") from None
+
+    def readable(tmp):
+        try:
+            generator_file.load(tmp)
+        except fileformat.FormatError as err:
+            raise ValueError(f"the generator stored in '{armature.name}' cannot be read ({err}); "
+                             "rebuild it or import the .mdna file again") from None
+    atomic.write_bytes(path, raw, check=readable)
     return path

@@ -9,7 +9,7 @@ onnxscript.
 """
 import os
 
-from ..io import generator_file
+from ..io import atomic, generator_file
 
 OPSET = 17
 
@@ -27,9 +27,10 @@ def export(generator_path, onnx_path):
     dev = torch.zeros(1, m)
     cond = torch.zeros(1, cond_dim)
     kwargs = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
-    torch.onnx.export(net, (dev, cond), str(onnx_path), input_names=["dev", "cond"], output_names=["next_dev"],
-                      dynamic_axes={"dev": {0: "batch"}, "cond": {0: "batch"}, "next_dev": {0: "batch"}},
-                      opset_version=OPSET, **kwargs)
+    with atomic.replacing(onnx_path) as tmp:
+        torch.onnx.export(net, (dev, cond), tmp, input_names=["dev", "cond"], output_names=["next_dev"],
+                          dynamic_axes={"dev": {0: "batch"}, "cond": {0: "batch"}, "next_dev": {0: "batch"}},
+                          opset_version=OPSET, **kwargs)
     return {"path": str(onnx_path), "size_bytes": os.path.getsize(onnx_path), "opset": OPSET,
             "inputs": {"dev": [None, m], "cond": [None, cond_dim]}, "outputs": {"next_dev": [None, m]},
             "slots": meta["network"]["slots"], "num_codes": int(arrays["basis"].shape[0])}

@@ -62,8 +62,14 @@ class Settings:
                 object.__setattr__(self, f.name, f.type(value))  # field types are int, float, str
             except (TypeError, ValueError):
                 raise ValueError(f"settings.{f.name} must be {f.type.__name__}, not {value!r}") from None
-        if self.steps < 1:
-            raise ValueError("settings.steps must be at least 1")
+        for name in ("steps", "batch", "hidden", "threads", "dev_dims", "rollout", "max_codes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"settings.{name} must be at least 1, not {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"settings.seed must be 0 or more, not {self.seed}")
+        for name in ("lr", "horizon_s", "half_life_s", "offset_half_life_s", "target_clamp", "code_tolerance_cm"):
+            if not getattr(self, name) > 0.0:
+                raise ValueError(f"settings.{name} must be positive, not {getattr(self, name)}")
         if not 0.0 < self.slot_clamp_percentile <= 100.0:
             raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
         if not 0.0 <= self.free_prob < 1.0:
@@ -73,6 +79,7 @@ class Settings:
 
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+MIN_CLIP_FRAMES = 4  # the shortest clip a generator learns from (the Blender side checks it too)
 
 
 class Cancelled(Exception):
@@ -116,7 +123,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     """Train a generator on ``motion`` and save it to ``out_path`` (.mdna); returns a summary."""
     t_start = time.perf_counter()
     s = resolve_settings(settings)
-    motion.validate(min_frames=4)
+    motion.validate(min_frames=MIN_CLIP_FRAMES)
     torch = import_torch()
     t_torch = time.perf_counter() - t_start
     torch.manual_seed(s.seed)

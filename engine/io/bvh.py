@@ -24,6 +24,7 @@ import numpy as np
 
 from ..motion import quat
 from ..motion.skeleton import Motion, Skeleton, local_from_world
+from . import atomic
 
 AXES = quat.AXES
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
@@ -316,10 +317,7 @@ def write_bvh(path, template, motion):
     buf = io.StringIO()
     buf.write("\n".join(lines) + "\n")
     np.savetxt(buf, frames, fmt="%.6f", delimiter=" ")
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(buf.getvalue())
-    os.replace(tmp, path)  # never leave a half-written file under the real name
+    atomic.write_text(path, buf.getvalue())
 
 
 def _fmt3(v):

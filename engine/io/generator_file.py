@@ -43,8 +43,38 @@ def load(path):
         skeleton = Skeleton.from_dict(meta["skeleton"])
     except (KeyError, TypeError, ValueError) as e:
         raise fileformat.FormatError(f"{name}: the stored skeleton is invalid ({e}); rebuild the generator") from None
-    _check_shapes(name, arrays, meta, skeleton)
+    _check_meta(name, meta, skeleton)
+    try:
+        _check_shapes(name, arrays, meta, skeleton)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        if isinstance(e, fileformat.FormatError):
+            raise
+        raise fileformat.FormatError(f"{name}: inconsistent generator file ({type(e).__name__}: {e}); rebuild it") from None
     return arrays, meta
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _check_meta(name, meta, skeleton):
+    """The metadata fields the runtime relies on: present, of the right type, in range."""
+    def bad(field, allowed):
+        raise fileformat.FormatError(f"{name}: the generator's '{field}' is {allowed}; rebuild it")
+    if not (_number(meta["fps"]) and meta["fps"] > 0):
+        bad("fps", f"{meta['fps']!r} (a positive frame rate is needed)")
+    if not (isinstance(meta["num_frames"], int) and not isinstance(meta["num_frames"], bool) and meta["num_frames"] >= 1):
+        bad("num_frames", f"{meta['num_frames']!r} (a whole number of at least 1 is needed)")
+    for field in ("layout", "network", "dna_info"):
+        if not isinstance(meta[field], dict):
+            bad(field, f"a {type(meta[field]).__name__} (an object is needed)")
+    network = meta["network"]
+    if not _number(network.get("decay")):
+        bad("network.decay", f"{network.get('decay')!r} (a number is needed)")
+    slots = network.get("slots", [])
+    if not (isinstance(slots, list) and all(isinstance(j, int) and not isinstance(j, bool)
+                                            and 0 <= j < skeleton.num_joints for j in slots)):
+        bad("network.slots", f"{slots!r} (joint indices 0..{skeleton.num_joints - 1} are needed)")
 
 
 def _loop_frames_fit(info, F):
@@ -82,6 +112,21 @@ def _check_shapes(name, arrays, meta, skeleton):
     for k_, a in arrays.items():
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise fileformat.FormatError(f"{name}: array '{k_}' holds NaN or infinite values; rebuild the generator")
+
+
+FPS_TOLERANCE = 0.01  # relative: 30 and 30.003 fps (a BVH frame time) are the same rate
+
+
+def check_fps(generator_meta, fps, where="the scene"):
+    """Raise ValueError when ``fps`` is not the generator's frame rate: every generated
+    frame is one frame of the clip's time, so at another rate the motion would play too
+    fast or too slow."""
+    want, fps = float(generator_meta["fps"]), float(fps)
+    if not abs(fps - want) <= FPS_TOLERANCE * want:
+        speed = fps / want if fps > 0 else float("inf")
+        how = f"{speed:.2g}x too fast" if speed > 1 else f"{1 / speed:.2g}x too slow"
+        raise ValueError(f"the generator was built at {want:.4g} fps and {where} runs at {fps:.4g} fps: its motion "
+                         f"would play {how}; set the frame rate to {want:.4g} fps or build a generator on this clip")
 
 
 def check_compatible(generator_meta, skeleton):

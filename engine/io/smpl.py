@@ -37,6 +37,7 @@ import numpy as np
 
 from ..motion import quat
 from ..motion.skeleton import Motion, Skeleton, forward_kinematics
+from . import atomic
 
 BODY_NAMES = [
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
@@ -374,5 +375,7 @@ def _rest_world_rotations(skel):
 def write_amass(path, motion, up="Z", betas=None, gender=None, model_type=None):
     """Write ``motion`` as an AMASS-style .npz (plain arrays, no pickle). Returns the arrays."""
     arrays = to_amass_arrays(motion, up, betas, gender, model_type)
-    np.savez(os.fspath(path), **arrays)
+    with atomic.replacing(path) as tmp:
+        with open(tmp, "wb") as f:  # a file object: savez would append ".npz" to a bare name
+            np.savez(f, **arrays)
     return arrays

@@ -24,12 +24,30 @@ class Target:
             raise ValueError("a target needs as many positions as frames (at least one)")
         if not np.all(np.isfinite(self.positions)):
             raise ValueError("a target position is NaN or infinite")
+        if isinstance(self.weight, bool) or not isinstance(self.weight, (int, float, np.floating, np.integer)):
+            raise ValueError(f"a target weight is a number from 0 to 1, not {self.weight!r}")
+        self.weight = float(self.weight)
+        if not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"a target weight is a number from 0 to 1 (how far the joint goes), not {self.weight}")
         order = np.argsort(self.frames, kind="stable")
         self.frames, self.positions = self.frames[order], self.positions[order]
 
     def to_dict(self, skeleton=None):
         joint = skeleton.names[self.joint] if skeleton is not None else self.joint
         return {"joint": joint, "frames": self.frames.tolist(), "positions": self.positions.tolist(), "weight": self.weight}
+
+
+MAX_FRAME = 10 ** 9  # far beyond any clip; larger numbers do not fit the frame arrays
+
+
+def _is_frame_number(value):
+    """A JSON frame is an integer, or a float holding one exactly: 60 or 60.0, not 60.7,
+    "60" or true."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value.is_integer() and abs(value) <= MAX_FRAME
+    return isinstance(value, int) and abs(value) <= MAX_FRAME
 
 
 def parse_targets(data, skeleton, num_frames, transform=None):
@@ -41,12 +59,18 @@ def parse_targets(data, skeleton, num_frames, transform=None):
         where = f"target #{i}"
         if not isinstance(t, dict) or "joint" not in t:
             raise ValueError(f"{where}: needs a 'joint'")
-        if t["joint"] not in skeleton.names:
-            raise ValueError(f"{where}: no joint named '{t['joint']}' (joints: {', '.join(skeleton.names[:8])}, ...)")
+        if not isinstance(t["joint"], str) or t["joint"] not in skeleton.names:
+            raise ValueError(f"{where}: no joint named {t['joint']!r} (joints: {', '.join(skeleton.names[:8])}, ...)")
+        where = f"{where} ({t['joint']})"
         if "frame" in t:
             frames, pos = [t["frame"]], [t.get("position")]
         else:
             frames, pos = t.get("frames"), t.get("positions")
+            if isinstance(frames, list) and isinstance(pos, list) and len(frames) != len(pos):
+                raise ValueError(f"{where}: has {len(frames)} frames but {len(pos)} positions; give one position a frame")
+        if not isinstance(frames, list) or not all(_is_frame_number(f) for f in frames):
+            raise ValueError(f"{where}: frames are whole numbers of clip frames (0-based), got "
+                             f"{t.get('frame', t.get('frames'))!r}")
         try:
             frames = np.asarray(frames, dtype=np.int64).reshape(-1)
             pos = np.asarray(pos, dtype=np.float64).reshape(len(frames), 3)
@@ -61,5 +85,8 @@ def parse_targets(data, skeleton, num_frames, transform=None):
             raise ValueError(f"{where}: position is NaN or infinite")
         if transform is not None:
             pos = transform(pos)
-        out.append(Target(skeleton.index(t["joint"]), frames, pos, float(t.get("weight", 1.0))))
+        try:
+            out.append(Target(skeleton.index(t["joint"]), frames, pos, t.get("weight", 1.0)))
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
     return out

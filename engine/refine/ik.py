@@ -228,6 +228,8 @@ def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=N
     ``scale``: a length (the body's limb length) that makes weights unit-free.
     Returns new (rotations, translations), each entry's closest pose found.
     """
+    if not float(scale) > 0.0:
+        raise ValueError(f"solve_body needs a positive length scale, got {scale}")
     rotations = np.array(rotations, dtype=np.float64)
     translations = np.array(translations, dtype=np.float64)
     start = rotations.copy()

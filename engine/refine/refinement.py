@@ -44,15 +44,18 @@ LIMB_STRAIGHT = 0.97
 STRAIGHT_MARGIN = 0.005      # of the reach: the clip's straightest, plus numerical slack
 BODY_WINDOW_SCALE = 1.5     # the body's fade, relative to the limb's
 REACH_TOLERANCE = 2e-3       # of the span (~3 mm)
+MIN_SCALE_SHARE = 0.05  # of the body span: the smallest length unit the body solve works in
 
 
 def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
-    """A new Motion whose targeted joints reach their targets (skeleton units)."""
-    targets = list(targets or ())
+    """A new Motion whose targeted joints reach their targets (skeleton units). A target's
+    ``weight`` says how far: 1 all the way, 0.5 half the way from where ``motion`` puts the
+    joint (a softer edit that keeps more of the clip), 0 not at all."""
     out = motion.copy()
+    world = motion.world()  # one FK of the whole clip, shared by the set-up below
+    targets = _weighted(targets, world[1])
     if not targets:
         return out
-    world = motion.world()  # one FK of the whole clip, shared by the set-up below
     rig = Rig(motion, world)  # contacts, caps and span come from the whole clip
     lock = rig.lock_plan(motion, targets, window_s, world)
     lo, hi = affected_range(targets, motion.num_frames, window_s, rig.fps)
@@ -66,6 +69,20 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
     part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint) for leg, (w, p, r, hint) in lock.items()}
     _refine(part, shifted, rig, part_lock, passes, window_s)
     out.rotations[lo:hi], out.translations[lo:hi] = part.rotations, part.translations
+    return out
+
+
+def _weighted(targets, positions):
+    """Targets moved ``1 - weight`` of the way back to where ``positions`` put their joints;
+    those of weight 0 dropped."""
+    out = []
+    for t in targets or ():
+        if t.weight <= 0.0:
+            continue
+        if t.weight < 1.0:
+            here = positions[t.frames, t.joint]
+            t = Target(t.joint, t.frames, here + t.weight * (t.positions - here), 1.0)
+        out.append(t)
     return out
 
 
@@ -265,7 +282,9 @@ def _body_layer(motion, rig, group, window_s):
                 caps.append(np.inf)
                 lock_joints.append(j)
         hinges.append((chain[0], chain[1]))
-    scale = float(np.mean(lengths)) if lengths else rig.span / 4
+    # The solver's length unit: the targeted limbs' length, at least a share of the body
+    # (a joint on a zero-length bone, such as CMU's lowerback or hip joints, has no limb).
+    scale = max(float(np.mean(lengths)) if lengths else rig.span / 4, MIN_SCALE_SHARE * rig.span)
     r1, t1 = _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale)
     moved = [j for j in joints if j not in lock_joints]  # locked legs are re-solved per frame
     delta_rot = quat.to_scaled_axis(quat.inv_mul(r0[:, moved], r1[:, moved]))       # (K, n, 3)

@@ -217,3 +217,46 @@ def test_import_motion_reads_what_blender_reads(api, tmp_path):
     assert arm.type == 'ARMATURE' and arm.animation_data.action is not None
     with pytest.raises(ValueError, match="unknown option"):
         api.import_motion(CLIP, axis_up="Z")  # a BVH takes up_axis and scale
+
+
+def test_saving_a_damaged_stored_generator_keeps_the_existing_file(api, arm, tmp_path):
+    import hashlib
+    good = tmp_path / "keep.mdna"
+    api.save_generator(arm, good)
+    before = hashlib.sha256(good.read_bytes()).hexdigest()
+    stored = arm.mdna.generator_data
+    for damaged in ("not base64 !!", "QUJDRA=="):  # bad base64; base64 of bytes that are no generator
+        arm.mdna.generator_data = damaged
+        with pytest.raises(ValueError, match="damaged|cannot be read"):
+            api.save_generator(arm, good)
+        assert hashlib.sha256(good.read_bytes()).hexdigest() == before
+    arm.mdna.generator_data = stored
+    assert sorted(os.listdir(tmp_path)) == ["keep.mdna"]  # no temporary left behind
+
+
+def test_a_frame_range_outside_the_action_is_refused(api, arm):
+    with pytest.raises(ValueError, match="reaches outside the action"):
+        api.build_generator(arm, frame_range=(1000, 2000), steps=5)
+
+
+@pytest.mark.parametrize("settings,match", [({"bogus": 1}, "unknown generator setting"),
+                                            ({"steps": -5}, "settings.steps must be at least 1"),
+                                            ({"lr": 0}, "settings.lr must be positive"),
+                                            ({"hidden": "big"}, "settings.hidden must be int")])
+def test_bad_build_settings_are_refused_before_the_worker_runs(api, arm, settings, match, monkeypatch):
+    from motiondna.blender_motiondna import worker_client
+    monkeypatch.setattr(worker_client, "get_client", lambda *a: pytest.fail("the worker was asked"))
+    with pytest.raises(ValueError, match=match):
+        api.build_generator(arm, settings=settings)
+
+
+def test_load_generator_refuses_a_scene_at_another_frame_rate(api, built):
+    import bpy
+
+    from motiondna.blender_motiondna.cli.common import reset_scene
+    reset_scene()
+    arm = api.import_bvh(CLIP)
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 120, 1.0
+    with pytest.raises(ValueError, match="built at 30 fps and scene .* runs at 120 fps: its motion would play 4x too fast"):
+        api.load_generator(arm, built[3])
+    assert not api.has_generator(arm)

@@ -13,6 +13,12 @@ pytestmark = pytest.mark.slow  # engine worker processes and CLI subprocesses
 
 
 
+def digest(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def run_cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "blender_motiondna", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
@@ -351,9 +357,15 @@ def test_bake_in_place_twice_keeps_one_result_action(shots, tmp_path, addon):
     import shutil
     path = tmp_path / "shot.blend"
     shutil.copy(shots / "shot_020.blend", path)
+    before = digest(path)
     for _ in range(2):
         result = run_json("bake", str(path), "--in-place", "--jobs", "1")
         assert result["items"][0]["status"] == "done"
+    original = tmp_path / "shot.mdna-orig.blend"
+    assert digest(original) == before  # the second bake kept the first original
+    assert result["items"][0]["info"]["original"] == str(original)
+    assert run_json("bake", str(tmp_path / "*.blend"), "--in-place", "--jobs", "1")["summary"]["done"] == 1
+    assert digest(original) == before  # globbed originals are not baked
     active, gap, actions = read_baked(path)
     assert actions == ["jumping_jacks", "jumping_jacks.mdna"] and active == "jumping_jacks.mdna" and gap < 0.01
     done = run_cli("bake", str(path), "--in-place", "--armature", "Nobody", "--json")
@@ -426,3 +438,109 @@ def test_build_takes_an_fbx_clip(tmp_path):
     assert info["frames"] == 125 and info["skeleton"]["joints"] == len(arm.pose.bones)
     bad = run_cli("build", "--clip", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "x.mdna"))
     assert bad.returncode == 1 and "no such clip" in bad.stderr
+
+
+def test_no_command_writes_over_one_of_its_inputs(generator_path, tmp_path):
+    """--out naming an input (also through a link) is refused before any work, and every
+    input keeps its bytes."""
+    import shutil
+    clip = tmp_path / "clip.bvh"
+    shutil.copy(CLIP, clip)
+    gen = tmp_path / "g.mdna"
+    shutil.copy(generator_path, gen)
+    targets = tmp_path / "t.json"
+    targets.write_text('{"targets": []}')
+    link = tmp_path / "link.bvh"
+    link.symlink_to(clip)
+    before = {p: digest(p) for p in (clip, gen, targets)}
+    cases = [("generate", "--generator", str(gen), "--clip", str(clip), "--out", str(out)) for out in (clip, link, gen)]
+    cases += [("generate", "--generator", str(gen), "--clip", str(clip), "--targets", str(targets), "--out", str(targets)),
+              ("build", "--clip", str(clip), "--out", str(clip)), ("build", "--clip", str(clip), "--out", str(link))]
+    for args in cases:
+        done = run_cli(*args)
+        assert done.returncode == 2 and "--out is the" in done.stderr, (args, done.stderr)
+    assert {p: digest(p) for p in before} == before
+
+
+def test_outputs_that_cannot_be_files_are_refused_before_work(generator_path, tmp_path):
+    gen = generator_path
+    (tmp_path / "folder").mkdir()
+    for args in (("build", "--clip", CLIP, "--out", str(tmp_path / "folder")),
+                 ("generate", "--generator", str(gen), "--clip", CLIP, "--out", ""),
+                 ("generate", "--generator", str(gen), "--clip", CLIP, "--out", str(tmp_path / "folder"))):
+        done = run_cli(*args)
+        assert done.returncode == 1 and ("is a folder" in done.stderr or "output path is empty" in done.stderr), done.stderr
+        assert "Traceback" not in done.stderr
+    assert sorted(os.listdir(tmp_path)) == ["folder"] and os.listdir(tmp_path / "folder") == []  # no temporaries left
+
+
+def test_input_errors_the_engine_would_meet_are_exit_1_before_it_runs(tmp_path):
+    """Bad settings and too-short clips are the user's to fix: one clear line, exit 1, no
+    engine traceback, and nothing written."""
+    lines = open(CLIP).read().split("\n")
+    at = lines.index("MOTION")
+    short = tmp_path / "short.bvh"
+    short.write_text("\n".join(lines[:at + 1] + ["Frames: 2", lines[at + 2]] + lines[at + 3:at + 5]) + "\n")
+    for args, message in ((("--clip", CLIP, "--seed", "-1"), "settings.seed must be 0 or more"),
+                          (("--clip", str(short)), "the clip has 2 frame(s)")):
+        done = run_cli("build", *args, "--out", str(tmp_path / "g.mdna"))
+        assert done.returncode == 1, done.stderr[-2000:]
+        errors = [ln for ln in done.stderr.splitlines() if ln.startswith("motiondna")]
+        assert errors == [f"motiondna: error: {errors[0].split('error: ', 1)[1]}"] and message in errors[0]
+        assert "Traceback" not in done.stderr and not (tmp_path / "g.mdna").exists()
+
+
+def test_a_named_engine_python_that_does_not_work_is_not_replaced(tmp_path):
+    no_torch = tmp_path / "python-without-torch"
+    no_torch.write_text("#!/bin/sh\nexit 1\n")
+    no_torch.chmod(0o755)
+    for python, why in ((tmp_path / "missing-python", "is not an executable file"), (no_torch, "cannot import torch")):
+        done = run_cli("build", "--clip", CLIP, "--out", str(tmp_path / "g.mdna"), "--python", str(python))
+        assert done.returncode == 3 and str(python) in done.stderr and why in done.stderr, done.stderr[-1500:]
+        assert "--python PATH" in done.stderr and not (tmp_path / "g.mdna").exists()
+
+
+def test_a_generator_at_another_frame_rate_is_refused(generator_path, tmp_path):
+    """A 30 fps generator on the same clip stored at 120 fps would play 4x too fast."""
+    lines = open(CLIP).read().split("\n")
+    at = lines.index("MOTION")
+    lines[at + 2] = "Frame Time: 0.008333"
+    fast = tmp_path / "jacks_120.bvh"
+    fast.write_text("\n".join(lines))
+    done = run_cli("generate", "--generator", str(generator_path), "--clip", str(fast), "--out", str(tmp_path / "o.bvh"))
+    assert done.returncode == 1 and "built at 30 fps" in done.stderr and "120 fps" in done.stderr, done.stderr[-1500:]
+    assert not (tmp_path / "o.bvh").exists()
+
+
+def test_ctrl_c_during_one_build_leaves_no_temporary_files(tmp_path):
+    import signal
+    import time
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = dict(os.environ, TMPDIR=str(temp))
+    proc = subprocess.Popen([sys.executable, "-m", "blender_motiondna", "build", "--clip", CLIP, "--out",
+                             str(tmp_path / "g.mdna"), "--steps", "5000"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 240
+    seen = ""
+    while "training:" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert not (tmp_path / "g.mdna").exists()
+    assert [p for p in os.listdir(temp) if p.startswith("mdna_build_")] == []
+
+
+def test_a_frame_time_blender_cannot_play_fails_its_item_not_the_batch(tmp_path):
+    lines = open(CLIP).read().split("\n")
+    at = lines.index("MOTION")
+    lines[at + 2] = "Frame Time: 1e-300"
+    (tmp_path / "a_bad.bvh").write_text("\n".join(lines))
+    (tmp_path / "b_good.bvh").write_bytes(open(CLIP, "rb").read())
+    done = run_cli("build", str(tmp_path / "*.bvh"), "--out-dir", str(tmp_path / "out"), "--steps", "5", "--json")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    items = {os.path.basename(i["input"]): i for i in json.loads(done.stdout)["items"]}
+    assert items["b_good.bvh"]["status"] == "done"
+    assert items["a_bad.bvh"]["status"] == "failed" and "Frame Time 1e-300" in items["a_bad.bvh"]["error"]

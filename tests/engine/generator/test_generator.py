@@ -446,3 +446,43 @@ def test_check_compatible_refuses_another_rest_pose_and_size():
         gf.check_compatible(meta, variant(rest_translations=longer))
     with pytest.raises(ValueError, match="2 times the length"):
         gf.check_compatible(meta, variant(rest_translations=sk.rest_translations * 2.0))
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda h: h.update(arrays=None), "'arrays' must be an object"),
+    (lambda h: h["arrays"]["w2"].update(shape=[10 ** 6, 10 ** 6]), "would unpack to"),
+    (lambda h: h["arrays"]["w2"].update(dtype="object"), "only plain numeric arrays"),
+    (lambda h: h["meta"].update(fps=0), "'fps' is 0"),
+    (lambda h: h["meta"]["network"].pop("decay"), "'network.decay' is None"),
+    (lambda h: h["meta"]["network"].update(slots=[999]), "'network.slots' is \\[999\\]"),
+    (lambda h: h["meta"].update(num_frames="125"), "'num_frames' is '125'"),
+])
+def test_crafted_files_are_refused_naming_the_field(built, tmp_path, edit, match):
+    _, path, _, _ = built
+    crafted = tmp_path / "crafted.mdna"
+    _rewrite(path, crafted, edit_header=edit)
+    with pytest.raises(fileformat.FormatError, match=match):
+        runtime.Generator.load(str(crafted))
+
+
+def test_a_decompression_bomb_is_refused_before_it_unpacks(built, tmp_path):
+    """An array that packs small but declares or holds gigabytes is refused from the zip's
+    directory, without decompressing it (the test would take minutes and gigabytes otherwise)."""
+    import json
+    _, path, _, _ = built
+    bomb = tmp_path / "bomb.mdna"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        header = json.loads(zin.read("header.json"))
+        header["arrays"]["w2"]["shape"] = [1]
+        zout.writestr("header.json", json.dumps(header))
+        for item in zin.namelist():
+            if item == "w2.npy":
+                with zout.open(item, "w", force_zip64=True) as f:
+                    chunk = bytes(2 ** 24)
+                    for _ in range(64):  # 1 GiB of zeros, a few MB packed
+                        f.write(chunk)
+            elif item != "header.json":
+                zout.writestr(item, zin.read(item))
+    assert bomb.stat().st_size < 20 * 2 ** 20
+    with pytest.raises(fileformat.FormatError, match="would unpack to"):
+        runtime.Generator.load(str(bomb))

@@ -278,12 +278,15 @@ def test_printing_to_stdout_does_not_break_framing(monkeypatch):
 def test_find_engine_python(tmp_path):
     assert wc.find_engine_python() == ENGINE_PYTHON
     assert wc.find_engine_python(ENGINE_PYTHON) == ENGINE_PYTHON
-    # An invalid preference falls back to $MOTIONDNA_ENGINE_PYTHON or this interpreter.
-    assert wc.find_engine_python(str(tmp_path / "missing-python")) == ENGINE_PYTHON
+    # A named interpreter that does not work is refused, never silently replaced.
+    with pytest.raises(wc.EngineUnavailable, match=r"the engine interpreter '.*missing-python' is not an executable.*--python PATH"):
+        wc.find_engine_python(str(tmp_path / "missing-python"))
     no_torch = tmp_path / "python-without-torch"
     no_torch.write_text("#!/bin/sh\nexit 1\n")
     no_torch.chmod(0o755)
     assert not wc.can_import_torch(str(no_torch))
+    with pytest.raises(wc.EngineUnavailable, match="cannot import torch"):
+        wc.find_engine_python(str(no_torch))
 
 
 def test_engine_unavailable_message(monkeypatch, tmp_path):
@@ -292,8 +295,8 @@ def test_engine_unavailable_message(monkeypatch, tmp_path):
     fake.chmod(0o755)
     monkeypatch.setattr(wc.sys, "executable", str(fake))
     monkeypatch.delenv(wc.ENGINE_PYTHON_VARIABLE, raising=False)
-    with pytest.raises(wc.EngineUnavailable, match="engine interpreter in the add-on preferences"):
-        wc.find_engine_python(str(tmp_path / "missing"))
+    with pytest.raises(wc.EngineUnavailable, match="this one .* cannot import torch.*--python PATH.*MOTIONDNA_ENGINE_PYTHON.*add-on preferences"):
+        wc.find_engine_python()
 
 
 def test_shared_client_stays_warm_and_restarts():
@@ -373,7 +376,7 @@ def test_engine_python_variable_comes_after_the_preference(monkeypatch, tmp_path
     monkeypatch.setattr(wc.sys, "executable", str(fake))  # a stock Blender: no torch
     monkeypatch.setenv(wc.ENGINE_PYTHON_VARIABLE, ENGINE_PYTHON)
     assert wc.find_engine_python() == ENGINE_PYTHON
-    assert wc.find_engine_python(str(tmp_path / "missing")) == ENGINE_PYTHON
+    assert wc.find_engine_python(ENGINE_PYTHON) == ENGINE_PYTHON
     monkeypatch.setenv(wc.ENGINE_PYTHON_VARIABLE, str(tmp_path / "nowhere"))
     with pytest.raises(wc.EngineUnavailable, match=r"\$MOTIONDNA_ENGINE_PYTHON '.*nowhere' is not an executable"):
         wc.find_engine_python()
