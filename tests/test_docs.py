@@ -21,7 +21,7 @@ MARK = "# test: run"
 # Blocks a test does not run, by their first line, and why.
 NOT_RUN = {
     "make demo   # set-up (.venv, pinned deps) + the whole product on the bundled CMU clip → out/demo.{blend,bvh,png}":
-        "the set-up commands; the demo itself runs in tests/test_extension_package.py and CI",
+        "the set-up commands; `motiondna demo` itself runs in tests/blender_motiondna/cli/test_cli.py",
 }
 
 

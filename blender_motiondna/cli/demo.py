@@ -23,6 +23,7 @@ def add_parser(subparsers):
     d.add_argument("--clip", help="BVH clip (default: the bundled CMU jumping jacks)")
     d.add_argument("--out-dir", default="out", help="where demo.blend, demo.bvh and demo.png go")
     d.add_argument("--python", help="interpreter with torch for the engine worker")
+    d.add_argument("--json", action="store_true", help="print the result as JSON")
     return d
 
 
@@ -86,12 +87,16 @@ def run_demo(clip=None, out_dir="out", python=None):
     png = os.path.abspath(os.path.join(out_dir, "demo.png"))
     bvh_io.export_bvh(bvh, outcome.motion, template, mapping)
     frames = sorted({0} | {int(t.frames[0]) for t in outcome.targets} | {outcome.motion.num_frames - 1})
-    preview.render_comparison(png, skeleton, source_motion.positions(), outcome.motion.positions(), frames,
-                              outcome.targets, title=f"MotionDNA demo: {os.path.basename(clip)} — grey source, "
-                              "blue generated, red stars targets", fps=source_motion.fps)
+    try:
+        preview.render_comparison(png, skeleton, source_motion.positions(), outcome.motion.positions(), frames,
+                                  outcome.targets, title=f"MotionDNA demo: {os.path.basename(clip)} — grey source, "
+                                  "blue generated, red stars targets", fps=source_motion.fps)
+    except ImportError:  # stock Blender has no matplotlib: the rest of the demo still runs
+        print(f"skipped {png}: the picture needs matplotlib, which this Python does not have")
+        png = None
     scene.frame_set(frame0)
     bpy.ops.wm.save_as_mainfile(filepath=blend, check_existing=False)
-    print(f"wrote {blend}\nwrote {bvh}\nwrote {png}")
+    print("\n".join(f"wrote {p}" for p in (blend, bvh, png) if p))
     return ({"build_wall_seconds": round(build_wall, 3), "train_seconds": info.get("train_seconds"),
              "target_errors_cm": [round(e, 3) for e in errors_cm], "blend": blend, "bvh": bvh, "png": png},
             "demo done")

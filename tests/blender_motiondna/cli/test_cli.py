@@ -544,3 +544,17 @@ def test_a_frame_time_blender_cannot_play_fails_its_item_not_the_batch(tmp_path)
     items = {os.path.basename(i["input"]): i for i in json.loads(done.stdout)["items"]}
     assert items["b_good.bvh"]["status"] == "done"
     assert items["a_bad.bvh"]["status"] == "failed" and "Frame Time 1e-300" in items["a_bad.bvh"]["error"]
+
+
+def test_the_demo_writes_what_the_readme_says(tmp_path):
+    import importlib.util
+    done = run_cli("demo", "--out-dir", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    info = json.loads(done.stdout)
+    assert max(info["target_errors_cm"]) < 1.0 and info["train_seconds"] > 0
+    from motiondna.engine.io import bvh
+    assert bvh.read_bvh(info["bvh"]).num_frames == 125 and os.path.getsize(info["blend"]) > 0
+    if importlib.util.find_spec("matplotlib"):
+        assert info["png"] and os.path.getsize(info["png"]) > 10_000
+    else:  # stock Blender: no picture, the rest as usual
+        assert info["png"] is None
