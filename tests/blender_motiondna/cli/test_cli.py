@@ -558,3 +558,22 @@ def test_the_demo_writes_what_the_readme_says(tmp_path):
         assert info["png"] and os.path.getsize(info["png"]) > 10_000
     else:  # stock Blender: no picture, the rest as usual
         assert info["png"] is None
+
+
+@pytest.mark.parametrize("edit,field", [(lambda h: h["meta"].update(fps=0), "'fps' is 0"),
+                                        (lambda h: h["meta"]["network"].pop("decay"), "'network.decay' is None"),
+                                        (lambda h: h.update(arrays=None), "'arrays' must be an object")])
+def test_info_on_a_crafted_file_names_the_field(generator_path, tmp_path, edit, field):
+    import zipfile
+    crafted = tmp_path / "crafted.mdna"
+    with zipfile.ZipFile(generator_path) as zin, zipfile.ZipFile(crafted, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "header.json":
+                header = json.loads(data)
+                edit(header)
+                data = json.dumps(header).encode()
+            zout.writestr(item, data)
+    done = run_cli("info", str(crafted))
+    assert done.returncode == 1 and "crafted.mdna" in done.stderr and field in done.stderr, done.stderr[-1000:]
+    assert "Traceback" not in done.stderr
