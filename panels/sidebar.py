@@ -20,6 +20,8 @@ class MDNA_UL_targets(bpy.types.UIList):
         x, y, z = item.matrix_world.translation
         row.label(text=f"{x:.2f} {y:.2f} {z:.2f}")
         row.prop(t, "weight", text="", slider=True)
+        if t.residual_cm > 0.0:
+            row.label(text=f"misses {t.residual_cm:.0f} cm", icon='ERROR')
 
     def filter_items(self, context, data, propname):
         arm = active_armature(context)

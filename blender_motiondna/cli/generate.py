@@ -5,9 +5,9 @@ import time
 from ...engine.generator.runtime import Generator
 from ...engine.io import generator_file
 from ...engine.motion import targets as engine_targets
-from ...engine.motion.metrics import metres_per_unit
+from ...engine.motion.metrics import SPAN_METRES, metres_per_unit
 from ..io import armature_io, bvh_io
-from ..scene.bake import target_errors
+from ..scene.bake import UNREACHED_FRACTION, target_errors
 from .common import load_json, need_file, output_file, reset_scene
 
 
@@ -43,9 +43,15 @@ def run(args):
     bvh_io.export_bvh(out, motion, template, mapping)
     units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # docs/evaluation.md scaling
     errors_cm = [e / units_per_cm for e in target_errors(motion, targets)]
-    info = {"out": os.path.abspath(args.out), "frames": motion.num_frames, "targets": len(targets),
-            "target_errors_cm": [round(e, 3) for e in errors_cm], "generate_seconds": round(seconds, 4)}
+    limit_cm = UNREACHED_FRACTION * 100.0 * SPAN_METRES
+    unreached = [{"joint": generator.skeleton.names[t.joint], "error_cm": round(e, 2)}
+                 for t, e in zip(targets, errors_cm) if e > limit_cm and t.weight >= 1.0]
+    info = {"out": out, "frames": motion.num_frames, "targets": len(targets),
+            "target_errors_cm": [round(e, 3) for e in errors_cm], "unreached": unreached,
+            "generate_seconds": round(seconds, 4)}
     msg = f"wrote {args.out}: {motion.num_frames} frames, {len(targets)} target(s)"
     if errors_cm:
         msg += f", max target error {max(errors_cm):.2f} cm (span-scaled)"
+    for u in unreached:
+        msg += f"\n  out of reach: {u['joint']} stayed {u['error_cm']:.0f} cm from its target"
     return info, msg

@@ -6,6 +6,7 @@ drag does not pile up actions (``armature_io.write_action(action=...)`` overwrit
 values in place when the curves fit, the usual case while dragging)."""
 import time
 
+import bpy
 import numpy as np
 
 from ...engine.motion.metrics import metres_per_unit
@@ -97,7 +98,20 @@ def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None):
                             {"targets": t_targets - started, "generate": t_generate - t_targets,
                              "keys": done - t_generate})
     result.unreached = _unreached(motion, targets, errors)
+    _mark_residuals(targets, errors, result.unreached, cm_per_unit(motion))
     return result
+
+
+def _mark_residuals(targets, errors, unreached, cm):
+    """Each target empty shows how far its joint stayed (0 when reached): the list in the
+    panel marks it."""
+    missed = {name for name, _ in unreached}
+    for t, e in zip(targets, errors):
+        empty = bpy.data.objects.get(t.label) if t.label else None
+        if empty is not None:
+            miss = e * cm if empty.mdna_target.joint in missed and t.weight >= 1.0 else 0.0
+            if abs(empty.mdna_target.residual_cm - miss) > 1e-6:
+                empty.mdna_target.residual_cm = miss
 
 
 # -- apply / revert -----------------------------------------------------------------------

@@ -132,5 +132,5 @@ def collect_targets(armature, skeleton, clip_frame_start, num_frames):
                             f"{clip_frame_start}..{clip_frame_start + num_frames - 1}"))
             continue
         points = armature_io.world_to_armature(armature, world[inside])
-        targets.append(Target(skeleton.index(t.joint), clip_frames[inside], points, t.weight))
+        targets.append(Target(skeleton.index(t.joint), clip_frames[inside], points, t.weight, empty.name))
     return targets, skipped

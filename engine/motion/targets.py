@@ -15,6 +15,7 @@ class Target:
     frames: np.ndarray      # (K,) int, 0-based clip frames, increasing
     positions: np.ndarray   # (K, 3)
     weight: float = 1.0
+    label: str = ""         # what asked for it (a target empty's name), for reports
 
     def __post_init__(self):
         self.joint = int(self.joint)

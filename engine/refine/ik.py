@@ -215,7 +215,7 @@ def _apply(rotations, translations, wrot, path, chain, slots, delta, move_root):
 # whole body: several effectors, many joints, the root translation, capped joints
 
 def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=None, root_weight=0.0,
-               caps=None, hinges=(), iterations=30, damping=0.05, scale=1.0):
+               caps=None, hinges=(), iterations=30, damping=0.05, scale=1.0, root_bounds=None):
     """Weighted damped least squares over many joints and effectors at once.
 
     ``tasks``: list of (effector joint, target (..., 3), axis weights (3,)) — a planted
@@ -226,6 +226,8 @@ def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=N
     away from the starting pose (a spine that bends only so far). ``hinges``: (mid,
     top) pairs whose mid joint bends about its current bend axis (knee, elbow).
     ``scale``: a length (the body's limb length) that makes weights unit-free.
+    ``root_bounds``: (low, high), each broadcastable to (..., 3): the box the root's
+    translation stays in (the body rises and shifts only as far as the clip allows).
     Returns new (rotations, translations), each entry's closest pose found.
     """
     if not float(scale) > 0.0:
@@ -283,6 +285,8 @@ def solve_body(skeleton, rotations, translations, tasks, joints, weights, root=N
             if parent >= 0:
                 move = quat.inv_mul_vec(wrot[..., parent, :], move)
             translations[..., root, :] += move
+            if root_bounds is not None:
+                np.clip(translations[..., root, :], root_bounds[0], root_bounds[1], out=translations[..., root, :])
     return best[0], best[1]
 
 

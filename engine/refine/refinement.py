@@ -45,6 +45,8 @@ STRAIGHT_MARGIN = 0.005      # of the reach: the clip's straightest, plus numeri
 BODY_WINDOW_SCALE = 1.5     # the body's fade, relative to the limb's
 REACH_TOLERANCE = 2e-3       # of the span (~3 mm)
 MIN_SCALE_SHARE = 0.05  # of the body span: the smallest length unit the body solve works in
+ROOT_RISE_MARGIN = 0.05  # of the span: past the clip's own highest and lowest pelvis (a rise on the toes)
+ROOT_SHIFT_SHARE = 0.2   # of the span: how far a lean moves the pelvis along the ground
 
 
 def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
@@ -97,6 +99,7 @@ def affected_range(targets, num_frames, window_s, fps):
 
 def _refine(out, targets, rig, lock, passes, window_s):
     """The passes of the refinement on ``out`` (edited in place)."""
+    rig.start_root = out.translations[:, rig.root].copy()  # the pelvis's bounds hold over all passes
     groups = _groups(targets)
     for _ in range(passes):
         for group in groups:
@@ -128,6 +131,9 @@ class Rig:
         self.legs = [f for f in self.legs if len(self.leg_chains[f]) >= 2]
         self.contact_feet = contacts.contact_joints(sk, pos, self.legs)
         self.cap = _spine_caps(motion)
+        heights = motion.translations[:, self.root, sk.up_axis]
+        margin = ROOT_RISE_MARGIN * self.span
+        self.root_height = (float(heights.min()) - margin, float(heights.max()) + margin)
         self._positions = pos
         self._straightest = {}
 
@@ -285,7 +291,8 @@ def _body_layer(motion, rig, group, window_s):
     # The solver's length unit: the targeted limbs' length, at least a share of the body
     # (a joint on a zero-length bone, such as CMU's lowerback or hip joints, has no limb).
     scale = max(float(np.mean(lengths)) if lengths else rig.span / 4, MIN_SCALE_SHARE * rig.span)
-    r1, t1 = _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale)
+    r1, t1 = _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale,
+                    _root_bounds(rig, frames, rig.root in targeted))
     moved = [j for j in joints if j not in lock_joints]  # locked legs are re-solved per frame
     delta_rot = quat.to_scaled_axis(quat.inv_mul(r0[:, moved], r1[:, moved]))       # (K, n, 3)
     delta_root = t1[:, rig.root] - t0[:, rig.root]                                    # (K, 3)
@@ -299,6 +306,9 @@ def _body_layer(motion, rig, group, window_s):
     full_root = _spread(delta_root, frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     motion.rotations[:, moved] = quat.mul(motion.rotations[:, moved], quat.from_scaled_axis(full_rot))
     motion.translations[:, rig.root] += full_root
+    # The fade carries a key's rise to frames where the clip already stood higher: bound
+    # every frame, not only the keys.
+    _bound_root_track(motion.translations, rig, rig.root in targeted)
 
 
 def _thin_dense_keys(frames, first, fps):
@@ -312,7 +322,37 @@ def _thin_dense_keys(frames, first, fps):
     return frames[keep], first[keep]
 
 
-def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale):
+def _root_bounds(rig, frames, root_targeted):
+    """The box the pelvis stays in at each key (K, 3) x 2: as high and as low as the clip
+    ever puts it (or where the motion had it), and a lean's shift along the ground from
+    where the motion had it, unless the pelvis itself is a target. Beyond it a target stays
+    unreached and is reported."""
+    up = rig.skeleton.up_axis
+    here = rig.start_root[frames]
+    shift = np.inf if root_targeted else ROOT_SHIFT_SHARE * rig.span
+    lo, hi = here - shift, here + shift
+    lo[:, up] = np.minimum(rig.root_height[0], here[:, up])
+    hi[:, up] = np.maximum(rig.root_height[1], here[:, up])
+    return lo, hi
+
+
+def _bound_root_track(translations, rig, root_targeted):
+    """``translations``' pelvis track (every frame) moved back into its bounds: the height
+    range of ``_root_bounds`` and, unless the pelvis is a target, a lean's distance along
+    the ground from where the motion had it."""
+    up = rig.skeleton.up_axis
+    root = translations[:, rig.root]
+    lo, hi = _root_bounds(rig, np.arange(len(root)), True)
+    root[:, up] = np.clip(root[:, up], lo[:, up], hi[:, up])
+    if not root_targeted:
+        shift = root - rig.start_root
+        shift[:, up] = 0.0
+        dist = np.linalg.norm(shift, axis=-1, keepdims=True)
+        limit = ROOT_SHIFT_SHARE * rig.span
+        root -= shift * (1.0 - np.minimum(1.0, limit / np.maximum(dist, 1e-12)))
+
+
+def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale, root_bounds=None):
     """The body solve with the clip's own joint ranges as caps; where that cannot reach,
     again with the caps widened (a bigger lean rather than a missed target)."""
     caps = np.asarray(caps, dtype=np.float64)
@@ -329,7 +369,7 @@ def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale):
     for widen in CAP_WIDENING:
         r1, t1 = ik.solve_body(sk, r0, t0, tasks, joints, weights, root=rig.root, root_weight=ROOT_WEIGHT,
                                caps=np.minimum(caps * widen, np.maximum(caps, SPINE_CAP_MAX)), hinges=hinges,
-                               iterations=BODY_ITERATIONS, scale=scale)
+                               iterations=BODY_ITERATIONS, scale=scale, root_bounds=root_bounds)
         _, pos = forward_kinematics(sk, r1, t1)
         miss = max(float(np.linalg.norm(pos[:, j] - g, axis=-1).max()) for j, g, w in tasks if np.all(np.asarray(w) == 1.0))
         if miss < REACH_TOLERANCE * rig.span:

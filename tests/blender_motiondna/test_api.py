@@ -260,3 +260,27 @@ def test_load_generator_refuses_a_scene_at_another_frame_rate(api, built):
     with pytest.raises(ValueError, match="built at 30 fps and scene .* runs at 120 fps: its motion would play 4x too fast"):
         api.load_generator(arm, built[3])
     assert not api.has_generator(arm)
+
+
+def test_an_unreachable_target_is_marked_with_its_miss_and_the_body_stays_down(api, arm):
+    """A wrist target 3 body heights up: the hips rise no higher than the clip ever has
+    them, the miss is stored on the empty (the panel shows it) and cleared once reached."""
+    import numpy as np
+    height = arm.dimensions.z
+    far = api.add_target(arm, "RightWrist", frame=61)
+    far.location.z += 3 * height
+    api.generate(arm)
+    hips = arm.animation_data.action
+    source = arm.mdna.source_action
+    from motiondna.blender_motiondna.io import armature_io
+    out, src = armature_io.read_motion(arm, action=hips), armature_io.read_motion(arm, action=source)
+    root = out.skeleton.index("Hips")
+    up = out.skeleton.up_axis
+    span = out.skeleton.span(src.translations)
+    from motiondna.engine.refine.refinement import ROOT_RISE_MARGIN
+    assert out.translations[:, root, up].max() <= src.translations[:, root, up].max() + (ROOT_RISE_MARGIN + 0.001) * span
+    assert far.mdna_target.residual_cm > 100
+    far.location.z -= 3 * height - 0.1 * height / 1.7
+    api.generate(arm, new_action=False)
+    assert np.isfinite(far.mdna_target.residual_cm)
+    assert far.mdna_target.residual_cm == 0.0

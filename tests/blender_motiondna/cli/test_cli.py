@@ -577,3 +577,13 @@ def test_info_on_a_crafted_file_names_the_field(generator_path, tmp_path, edit, 
     done = run_cli("info", str(crafted))
     assert done.returncode == 1 and "crafted.mdna" in done.stderr and field in done.stderr, done.stderr[-1000:]
     assert "Traceback" not in done.stderr
+
+
+def test_generate_reports_an_unreached_target_with_its_miss(generator_path, tmp_path):
+    targets = tmp_path / "t.json"
+    targets.write_text(json.dumps({"targets": [{"joint": "RightWrist", "frame": 60, "position": [0, 200, 0]}]}))
+    done = run_cli("generate", "--generator", str(generator_path), "--clip", CLIP, "--targets", str(targets),
+                   "--out", str(tmp_path / "o.bvh"), "--json")
+    assert done.returncode == 0, done.stderr[-1500:]
+    (miss,) = json.loads(done.stdout)["unreached"]
+    assert miss["joint"] == "RightWrist" and miss["error_cm"] > 100

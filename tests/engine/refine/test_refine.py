@@ -267,3 +267,21 @@ def test_a_target_weight_trades_reach_for_the_clip():
 def test_a_target_weight_outside_0_to_1_is_refused(weight):
     with pytest.raises(ValueError, match="weight is a number from 0 to 1"):
         Target(0, [1], [[0.0, 0.0, 0.0]], weight)
+
+
+@pytest.mark.parametrize("direction,cm", [([0, 0, 1], 100), ([1, 0, 0], 200), ([0, 0, 1], 600)])
+def test_an_unreachable_target_never_lifts_the_body_off_its_ground(direction, cm):
+    """The pelvis rises only as high as the clip ever puts it and shifts only a lean's
+    worth; the hand then stops short and the miss is what gets reported."""
+    m = standing_clip()
+    sk = m.skeleton
+    hand = sk.index("RightHand")
+    goal = m.positions()[40, hand] + offset(m, cm, direction)
+    out = refine.refine_targets(m, [Target(hand, [40], goal[None])])
+    span = sk.span(m.translations)
+    root = m.translations[:, 0]
+    assert out.translations[:, 0, 2].max() <= root[:, 2].max() + refine.ROOT_RISE_MARGIN * span + 1e-9
+    shift = np.linalg.norm((out.translations[:, 0] - root)[:, :2], axis=-1).max()
+    assert shift <= refine.ROOT_SHIFT_SHARE * span + 1e-9
+    assert np.isfinite(out.rotations).all()
+    assert errors_cm(m, out, [Target(hand, [40], goal[None])]).max() > 0.2 * cm  # unreached, and measured so
