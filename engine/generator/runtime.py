@@ -14,6 +14,8 @@ loop), then converts all states to a Motion at once, then refines targets:
    out smoothly over ``refine_window_s`` — small, because the network already moved the
    body toward the target, and exact at the target frames.
 """
+import os
+
 import numpy as np
 
 from ..io import generator_file
@@ -57,8 +59,16 @@ class Generator:
 
     @classmethod
     def load(cls, path):
+        """The generator in a ``.mdna`` file; FormatError (a ValueError) naming the file
+        when it cannot be played."""
         arrays, meta = generator_file.load(path)
-        return cls(arrays, meta)
+        try:
+            return cls(arrays, meta)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            # Metadata that passed the file checks but does not fit together (a crafted file).
+            name = os.path.basename(os.fspath(path))
+            raise generator_file.fileformat.FormatError(
+                f"{name}: inconsistent generator file ({type(e).__name__}: {e}); rebuild it") from None
 
     def _prepare(self):
         self.base = baseline_states(self.dna, self.layout)               # (F, D) the clip per its DNA

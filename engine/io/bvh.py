@@ -167,12 +167,12 @@ class _HierarchyParser:
     def begin_joint(self, toks, parent):
         if len(toks) < 2:
             self.fail(f"{toks[0]} without a name", self.line - 1)
-        # Like Blender's importer: spaces in names become '_', duplicates get .001 suffixes.
+        # Like Blender's importer: spaces in names become '_'. A name used twice is refused:
+        # Blender would rename the second (LeftHip.001) and the output would not match.
         name = "_".join(toks[1:])
         if name in self.names:
-            base, k = name, 1
-            while (name := "%s.%03d" % (base, k)) in self.names:
-                k += 1
+            self.fail(f"joint name '{name}' is used twice; every joint needs its own name (rename one in the file)",
+                      self.line - 1)
         self.expect_brace()
         offset = self.read_offset()
         toks = self.next_tokens()

@@ -33,7 +33,8 @@ def load(path):
     """(arrays, meta) of a generator file; FormatError with a clear message if unusable."""
     arrays, meta = fileformat.read(path, KIND, VERSION)
     name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
-    if int(meta.get("format_version", VERSION)) < OLDEST_VERSION:
+    found = meta.get("format_version", VERSION)
+    if isinstance(found, bool) or not isinstance(found, int) or found < OLDEST_VERSION:
         raise fileformat.FormatError(f"{name}: format version {meta.get('format_version')} is older than this add-on "
                                      f"reads ({OLDEST_VERSION}); rebuild the generator")
     missing = [k for k in REQUIRED_ARRAYS if k not in arrays] + [k for k in REQUIRED_META if k not in meta]

@@ -321,3 +321,14 @@ def test_export_without_armature(fresh_scene, tmp_path):
     assert span_error(back.positions(), src.to_motion().positions(), back.skeleton) <= POS_TOL
     with pytest.raises(ValueError, match="needs the import info"):
         bvh_io.export_bvh(out, motion, src)
+
+
+def test_a_joint_name_used_twice_is_refused_by_name(tmp_path):
+    text = ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\n"
+            "JOINT LeftHip\n{\nOFFSET 1 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\nEnd Site\n{\nOFFSET 0 -1 0\n}\n}\n"
+            "JOINT LeftHip\n{\nOFFSET -1 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\nEnd Site\n{\nOFFSET 0 -1 0\n}\n}\n"
+            "}\nMOTION\nFrames: 1\nFrame Time: 0.1\n" + " ".join(["0"] * 9) + "\n")
+    path = tmp_path / "twice.bvh"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=r"twice.bvh, line 15: joint name 'LeftHip' is used twice"):
+        bvh.read_bvh(str(path))
