@@ -35,12 +35,11 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 
 import bpy
-import numpy as np
 
 from ..engine.generator.runtime import Generator
 from ..engine.io import generator_file
 from ..engine.motion.skeleton import Motion
-from ..engine.motion.targets import Target
+from ..engine.motion.targets import parse_targets
 from . import EXTENSION_PACKAGE, worker_client
 from .io import armature_io, blend_file, bvh_io, formats
 from .scene import bake, build, prefs, store
@@ -177,34 +176,20 @@ class ArmatureGenerator:
         targets = list(targets or ())
         if any(hasattr(t, "mdna_target") for t in targets):
             bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until then
-        engine_targets = [self._engine_target(t, i, n) for i, t in enumerate(targets)]
+        specs = [self._as_spec(t) for t in targets]
+        engine_targets = parse_targets({"targets": specs}, self.runtime.skeleton, n,
+                                       transform=lambda p: armature_io.world_to_armature(self.armature, p),
+                                       first_frame=self.first_frame, frames_named="scene frames", position="location")
         return self.runtime.generate(targets=engine_targets, num_frames=n)
 
-    def _engine_target(self, spec, index, num_frames):
-        if hasattr(spec, "mdna_target"):  # a target empty
-            t = spec.mdna_target
-            spec = {"joint": t.joint, "frame": t.frame, "location": tuple(spec.matrix_world.translation),
-                    "weight": t.weight}
-        where = f"target #{index}"
-        if not isinstance(spec, dict) or "joint" not in spec:
-            raise ValueError(f"{where}: give a dict with 'joint', 'frame' and 'location' (or a target empty)")
-        if spec["joint"] not in self.joints:
-            raise ValueError(f"{where}: the generator has no joint {spec['joint']!r} (joints: {', '.join(self.joints[:8])}, ...)")
-        frames = [spec["frame"]] if "frame" in spec else spec.get("frames")
-        locations = [spec.get("location")] if "frame" in spec else spec.get("locations")
-        try:
-            frames = np.asarray(frames, dtype=np.int64).reshape(-1) - self.first_frame
-            locations = np.asarray(locations, dtype=np.float64).reshape(len(frames), 3)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: needs 'frame' + 'location' (x, y, z) or 'frames' + 'locations'") from None
-        if len(frames) == 0 or frames.min() < 0 or frames.max() >= num_frames:
-            last = self.first_frame + num_frames - 1
-            raise ValueError(f"{where}: frames must lie in the generated range {self.first_frame}..{last}")
-        points = armature_io.world_to_armature(self.armature, locations)
-        try:
-            return Target(self.runtime.skeleton.index(spec["joint"]), frames, points, spec.get("weight", 1.0))
-        except ValueError as err:
-            raise ValueError(f"{where} ({spec['joint']}): {err}") from None
+    @staticmethod
+    def _as_spec(target):
+        """A target dict as it is; a target empty as the dict it stands for."""
+        if not hasattr(target, "mdna_target"):
+            return target  # parse_targets says what is wrong with it, if anything
+        t = target.mdna_target
+        return {"joint": t.joint, "frame": t.frame, "location": list(target.matrix_world.translation),
+                "weight": t.weight}
 
 
 @_needs_enabled

@@ -103,15 +103,6 @@ def _is_executable(path):
 ENGINE_PYTHON_VARIABLE = "MOTIONDNA_ENGINE_PYTHON"
 
 
-def _usable(python, label, problems):
-    python = os.path.abspath(os.path.expanduser(python))
-    if not _is_executable(python):
-        problems.append(f"{label} '{python}' is not an executable file")
-    elif not can_import_torch(python):
-        problems.append(f"{label} '{python}' cannot import torch")
-    else:
-        return python
-    return None
 
 
 HOW_TO_SET = ("Name a Python that has PyTorch: --python PATH on the command line, the environment "
@@ -125,14 +116,15 @@ def find_engine_python(preferred=None):
     Blender in batch) when set, else this process's own Python. The first one named must
     work: a named interpreter that is missing or has no torch raises EngineUnavailable
     rather than being replaced by another."""
-    problems = []
     for python, label in ((preferred, "the engine interpreter"),
                           (os.environ.get(ENGINE_PYTHON_VARIABLE), f"${ENGINE_PYTHON_VARIABLE}")):
         if python:
-            found = _usable(python, label, problems)
-            if found:
-                return found
-            raise EngineUnavailable(f"{problems[-1]}. {HOW_TO_SET}.")
+            python = os.path.abspath(os.path.expanduser(python))
+            if not _is_executable(python):
+                raise EngineUnavailable(f"{label} '{python}' is not an executable file. {HOW_TO_SET}.")
+            if not can_import_torch(python):
+                raise EngineUnavailable(f"{label} '{python}' cannot import torch. {HOW_TO_SET}.")
+            return python
     own = sys.executable
     if _is_executable(own) and can_import_torch(own):
         return own

@@ -2,6 +2,7 @@
 import os
 
 from .. import api
+from ..io import blend_file
 from . import batch
 from .batch import run_batch
 from .common import UsageError, batch_options
@@ -44,7 +45,7 @@ def run(args):
     else:
         items = [batch.Item(p, p) for p in inputs]
     if not args.in_place:  # in place there is no separate output to recognise as finished
-        batch.mark_finished(items, batch.valid_blend, args.force)
+        batch.mark_finished(items, blend_file.looks_like_blend, args.force)
     jobs = args.jobs or batch.default_jobs()
 
     def bake_here(item):

@@ -27,7 +27,7 @@ import bpy
 from ...engine.io import fileformat, generator_file
 from ...engine.io.fileformat import FormatError
 from .. import EXTENSION_ROOT, worker_client
-from ..io import blend_file, formats
+from ..io import formats
 from ..scene import build
 from .common import EXIT_CANCELLED, EXIT_ENGINE, EXIT_INPUT, ProgressBar, WithExit, reset_scene
 
@@ -127,10 +127,6 @@ def valid_generator(path):
         return False
 
 
-def valid_blend(path):
-    return blend_file.looks_like_blend(path)
-
-
 def finished(item, is_valid):
     """The output exists, is valid and is not older than its input."""
     out = item.output
@@ -221,7 +217,7 @@ def run_builds(items, jobs, python=None, settings=None, overall=None):
     except KeyboardInterrupt:
         for slot in slots:
             if slot.item is not None:
-                slot.item.status, slot.item.error, slot.item.exit_code = CANCELLED, "cancelled", 130
+                slot.item.status, slot.item.error, slot.item.exit_code = CANCELLED, "cancelled", EXIT_CANCELLED
         for item in queue:
             item.status, item.error, item.exit_code = CANCELLED, "cancelled", EXIT_CANCELLED
         raise

@@ -67,15 +67,14 @@ class Settings:
                 raise ValueError(f"settings.{name} must be at least 1, not {getattr(self, name)}")
         if self.seed < 0:
             raise ValueError(f"settings.seed must be 0 or more, not {self.seed}")
-        for name in ("lr", "horizon_s", "half_life_s", "offset_half_life_s", "target_clamp", "code_tolerance_cm"):
+        for name in ("lr", "horizon_s", "half_life_s", "offset_half_life_s", "target_clamp", "code_tolerance_cm",
+                     "target_unit"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"settings.{name} must be positive, not {getattr(self, name)}")
         if not 0.0 < self.slot_clamp_percentile <= 100.0:
             raise ValueError("settings.slot_clamp_percentile must be in (0, 100]")
         if not 0.0 <= self.free_prob < 1.0:
             raise ValueError("settings.free_prob must be in [0, 1): some samples must carry targets")
-        if not self.target_unit > 0.0:
-            raise ValueError("settings.target_unit must be positive (a share of the skeleton's span)")
 
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))

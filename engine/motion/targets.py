@@ -51,8 +51,12 @@ def _is_frame_number(value):
     return isinstance(value, int) and abs(value) <= MAX_FRAME
 
 
-def parse_targets(data, skeleton, num_frames, transform=None):
-    """Targets from the TARGETS.json structure; ``transform`` maps (K,3) file positions to skeleton space."""
+def parse_targets(data, skeleton, num_frames, transform=None, first_frame=0, frames_named="clip frames (0-based)",
+                  position="position"):
+    """Targets from the TARGETS.json structure; ``transform`` maps (K,3) file positions to
+    skeleton space. Frames are counted from ``first_frame`` (0 in a file, a scene frame in
+    the Blender API) and come back as 0-based clip frames; ``position`` names the position
+    keys (``location``/``locations`` in the Blender API, world space)."""
     if not isinstance(data, dict) or not isinstance(data.get("targets"), list):
         raise ValueError('targets must be a JSON object {"targets": [...]}')
     out = []
@@ -64,26 +68,27 @@ def parse_targets(data, skeleton, num_frames, transform=None):
             raise ValueError(f"{where}: no joint named {t['joint']!r} (joints: {', '.join(skeleton.names[:8])}, ...)")
         where = f"{where} ({t['joint']})"
         if "frame" in t:
-            frames, pos = [t["frame"]], [t.get("position")]
+            frames, pos = [t["frame"]], [t.get(position)]
         else:
-            frames, pos = t.get("frames"), t.get("positions")
+            frames, pos = t.get("frames"), t.get(position + "s")
             if isinstance(frames, list) and isinstance(pos, list) and len(frames) != len(pos):
-                raise ValueError(f"{where}: has {len(frames)} frames but {len(pos)} positions; give one position a frame")
+                raise ValueError(f"{where}: has {len(frames)} frames but {len(pos)} {position}s; give each frame one")
         if not isinstance(frames, list) or not all(_is_frame_number(f) for f in frames):
-            raise ValueError(f"{where}: frames are whole numbers of clip frames (0-based), got "
+            raise ValueError(f"{where}: frames are whole numbers of {frames_named}, got "
                              f"{t.get('frame', t.get('frames'))!r}")
         try:
             frames = np.asarray(frames, dtype=np.int64).reshape(-1)
             pos = np.asarray(pos, dtype=np.float64).reshape(len(frames), 3)
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: needs 'frame' + 'position' [x, y, z] or 'frames' + 'positions'") from None
+            raise ValueError(f"{where}: needs 'frame' + '{position}' [x, y, z] or 'frames' + '{position}s'") from None
         if len(frames) == 0:
             raise ValueError(f"{where}: has no frames")
+        frames = frames - first_frame
         if frames.min() < 0 or frames.max() >= num_frames:
-            bad = int(frames.max() if frames.max() >= num_frames else frames.min())
-            raise ValueError(f"{where}: frame {bad} is outside the clip (0..{num_frames - 1})")
+            bad = int(frames.max() if frames.max() >= num_frames else frames.min()) + first_frame
+            raise ValueError(f"{where}: frame {bad} is outside the clip ({first_frame}..{first_frame + num_frames - 1})")
         if not np.all(np.isfinite(pos)):
-            raise ValueError(f"{where}: position is NaN or infinite")
+            raise ValueError(f"{where}: {position} is NaN or infinite")
         if transform is not None:
             pos = transform(pos)
         try:

@@ -168,10 +168,11 @@ def test_generator_targets_are_bone_names_world_positions_and_scene_frames(api, 
 
 
 @pytest.mark.parametrize("spec,match", [
-    ({"joint": "Tail", "frame": 10, "location": (0, 0, 0)}, "no joint 'Tail'"),
-    ({"joint": "RightWrist", "frame": 100000, "location": (0, 0, 0)}, "generated range"),
+    ({"joint": "Tail", "frame": 10, "location": (0, 0, 0)}, "no joint named 'Tail'"),
+    ({"joint": "RightWrist", "frame": 100000, "location": (0, 0, 0)}, r"frame 100000 is outside the clip \(1\.\.125\)"),
     ({"joint": "RightWrist", "frame": 10, "location": (0, 0)}, "'frame' \\+ 'location'"),
-    ((8, 10, (0, 0, 0)), "give a dict"),
+    ({"joint": "RightWrist", "frame": 10.5, "location": (0, 0, 0)}, "frames are whole numbers of scene frames"),
+    ((8, 10, (0, 0, 0)), "needs a 'joint'"),
 ])
 def test_generator_targets_that_cannot_apply_are_refused(api, arm, spec, match):
     with pytest.raises(ValueError, match=match):
