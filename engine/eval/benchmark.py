@@ -174,8 +174,8 @@ class GeneratorMethod:
 
     def __init__(self, motion, workdir, settings=None):
         # Imported when the generator runs: the baselines run where it cannot (generator_available).
+        from ..generator.build import build_generator
         from ..generator.runtime import Generator
-        from ..generator.train import build_generator
         self.path = os.path.join(workdir, f"{_slug(motion.name)}.mdna")
         t0 = time.perf_counter()
         self.info = build_generator(motion, self.path, settings=settings)
@@ -193,9 +193,9 @@ class GeneratorMethod:
 def generator_available():
     """(True, '') when engine.train and engine.runtime import, else (False, why)."""
     try:
-        from ..generator import runtime, train  # noqa: F401
-        if not hasattr(train, "build_generator") or not hasattr(runtime, "Generator"):
-            return False, "engine.train.build_generator or engine.runtime.Generator is missing"
+        from ..generator import build, runtime  # noqa: F401
+        if not hasattr(build, "build_generator") or not hasattr(runtime, "Generator"):
+            return False, "engine.generator.build.build_generator or engine.generator.runtime.Generator is missing"
         return True, ""
     except Exception as e:  # an unfinished module may fail in many ways
         return False, f"generator not importable ({type(e).__name__}: {e})"

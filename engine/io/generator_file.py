@@ -1,9 +1,10 @@
-"""The ``.mdna`` generator file: tensors + JSON meta in engine/fileformat.py's safe container.
+"""The ``.mdna`` generator file: arrays + JSON meta in engine/fileformat.py's safe container.
 
-Arrays: the motion DNA (engine/dna.py), the deviation basis and the network weights
-(engine/model.py ``to_arrays``), all float32/float64, no pickle. Meta: format version,
-skeleton, fps, source clip length, name and hash, DNA summary, network hyper-parameters,
-training settings and build info. ``load`` refuses corrupt, truncated, foreign and newer
+Arrays: the exact clip (pose rotations, the translations that move, the constant ones),
+the heading reference and the motion graph (engine/generator/graph.py: jump landings and
+costs per frame), all numeric, no pickle. Meta: format version, skeleton, fps, clip
+length, name and hash, the DNA summary (speed, rhythm, effectors), the graph's tolerance
+and blend, the build settings and build info. ``load`` refuses corrupt, truncated, foreign and newer
 files (fileformat) and files whose arrays do not fit their meta (checked here).
 """
 import numpy as np
@@ -11,14 +12,11 @@ import numpy as np
 from ..motion.skeleton import Skeleton
 from . import fileformat
 
-KIND, VERSION = "motiondna.generator", 2
-OLDEST_VERSION = 2  # version 1 files lack the network's layout: rebuild them
+KIND, VERSION = "motiondna.generator", 3
+OLDEST_VERSION = 3  # version 2 files hold a lossy DNA replay and a network instead of the clip: rebuild them
 
-REQUIRED_ARRAYS = ("codes", "basis", "mean", "scale", "trajectory", "phase", "joint_translations",
-                   "forward_local", "first_state", "first_heading", "first_ground", "dev_basis",
-                   "w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
-NETWORK_WEIGHTS = ("w1_dev", "w1_code", "w1_target", "b1", "w2", "b2", "w3", "b3")
-REQUIRED_META = ("skeleton", "fps", "num_frames", "layout", "network", "dna_info")
+REQUIRED_ARRAYS = ("clip_rotations", "clip_translations", "joint_translations", "forward_local", "jumps", "jump_costs")
+REQUIRED_META = ("skeleton", "fps", "num_frames", "layout", "graph", "dna_info")
 
 
 def save(path, arrays, meta):
@@ -66,53 +64,41 @@ def _check_meta(name, meta, skeleton):
         bad("fps", f"{meta['fps']!r} (a positive frame rate is needed)")
     if not (isinstance(meta["num_frames"], int) and not isinstance(meta["num_frames"], bool) and meta["num_frames"] >= 1):
         bad("num_frames", f"{meta['num_frames']!r} (a whole number of at least 1 is needed)")
-    for field in ("layout", "network", "dna_info"):
+    for field in ("layout", "graph", "dna_info"):
         if not isinstance(meta[field], dict):
             bad(field, f"a {type(meta[field]).__name__} (an object is needed)")
-    network = meta["network"]
-    if not _number(network.get("decay")):
-        bad("network.decay", f"{network.get('decay')!r} (a number is needed)")
-    slots = network.get("slots", [])
-    if not (isinstance(slots, list) and all(isinstance(j, int) and not isinstance(j, bool)
-                                            and 0 <= j < skeleton.num_joints for j in slots)):
-        bad("network.slots", f"{slots!r} (joint indices 0..{skeleton.num_joints - 1} are needed)")
-
-
-def _loop_frames_fit(info, F):
-    """The long-run timeline's frames lie in the clip, and a loop leaves after it enters
-    (keys missing in older files take their defaults, as in engine/runtime.py)."""
-    try:
-        loop_to = int(info.get("loop_to", 0))
-        loop_from = int(info.get("loop_from", F - 1))
-        starts = [loop_to, int(info.get("end_to", loop_to)), int(info.get("restart_to", loop_to))]
-    except (TypeError, ValueError):
-        return False
-    return all(0 <= f < F for f in starts) and max(starts) <= loop_from <= F - 1
+    for field in ("tolerance", "half_life_s", "mean_stretch_s"):
+        value = meta["graph"].get(field)
+        if not (_number(value) and value > 0):
+            bad(f"graph.{field}", f"{value!r} (a positive number is needed)")
+    moving = meta["layout"].get("moving", [])
+    if not (isinstance(moving, list) and all(isinstance(j, int) and not isinstance(j, bool)
+                                             and 0 <= j < skeleton.num_joints and j != skeleton.root for j in moving)):
+        bad("layout.moving", f"{moving!r} (joint indices other than the root are needed)")
 
 
 def _check_shapes(name, arrays, meta, skeleton):
-    F, D = int(meta["num_frames"]), arrays["mean"].shape[0]
-    layout = meta["layout"]
-    expect_d = 9 * skeleton.num_joints + 4 + 3 * len(layout.get("moving", []))
-    k, m = arrays["basis"].shape[0], arrays["dev_basis"].shape[0]
+    F, J = int(meta["num_frames"]), skeleton.num_joints
+    carried = 1 + len(meta["layout"].get("moving", []))
+    jumps = arrays["jumps"]
     checks = [
-        (D == expect_d, f"state size {D} does not fit a {skeleton.num_joints}-joint skeleton"),
-        (arrays["codes"].shape == (F, k), "DNA codes do not match the clip length"),
-        (arrays["basis"].shape == (k, D) and arrays["dev_basis"].shape == (m, D), "bases do not match the state size"),
-        (arrays["trajectory"].shape == (F, 4), "trajectory does not match the clip length"),
-        (arrays["w1_dev"].shape[0] == m and arrays["w1_code"].shape[0] == k + 1, "network does not match the DNA"),
-        (arrays["w3"].shape[1] == m, "network output does not match the deviation basis"),
-        # Optional (files from before it roll out unbounded): the deviation's trained range.
-        ("dev_limit" not in arrays or (arrays["dev_limit"].shape == (m,) and bool(np.all(arrays["dev_limit"] >= 0))),
-         "deviation limit does not match the deviation basis"),
-        (_loop_frames_fit(meta["dna_info"], F), "loop frames outside the clip"),
+        (int(meta["layout"].get("num_joints", -1)) == J, f"layout does not fit a {J}-joint skeleton"),
+        (arrays["clip_rotations"].shape == (F, J, 4), "clip rotations do not match the clip length and skeleton"),
+        (arrays["clip_translations"].shape == (F, carried, 3), "clip translations do not match the moving joints"),
+        (arrays["joint_translations"].shape == (J, 3), "joint translations do not match the skeleton"),
+        (arrays["forward_local"].shape == (3,), "the heading reference is not a 3-vector"),
+        (jumps.ndim == 2 and jumps.shape[0] == F and jumps.shape[1] >= 1 and arrays["jump_costs"].shape == jumps.shape,
+         "the motion graph does not match the clip length"),
+        (jumps.dtype.kind in "iu" and bool(np.all((jumps >= 1) & (jumps < F))), "motion graph jumps land outside the clip"),
     ]
     for ok, why in checks:
         if not ok:
             raise fileformat.FormatError(f"{name}: inconsistent generator file ({why}); rebuild it")
     for k_, a in arrays.items():
-        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+        if a.dtype.kind == "f" and k_ != "jump_costs" and not np.all(np.isfinite(a)):
             raise fileformat.FormatError(f"{name}: array '{k_}' holds NaN or infinite values; rebuild the generator")
+    if np.any(np.isnan(arrays["jump_costs"])):
+        raise fileformat.FormatError(f"{name}: array 'jump_costs' holds NaN values; rebuild the generator")
 
 
 FPS_TOLERANCE = 0.01  # relative: 30 and 30.003 fps (a BVH frame time) are the same rate

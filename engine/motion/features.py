@@ -175,12 +175,24 @@ def integrate_root(states, layout, theta0, ground0):
     return theta, ground
 
 
-def decode_states(states, layout, skeleton, theta0, ground0, joint_translations, fps, name="generated"):
-    """Motion from states (F, D): integrate the root, convert 6D rotations (vectorised)."""
+def decode_states(states, layout, skeleton, theta0, ground0, joint_translations, fps, name="generated",
+                  known=None):
+    """Motion from states (F, D): integrate the root, convert 6D rotations (vectorised).
+
+    ``known``: (rotations (F, J, 4), cells (F, J) bool) pose rotations already known where
+    ``cells`` is True (a replayed source joint): taken as they are there, for every joint
+    but the root, instead of converting their 6D rotations back (exact, and most of the cost)."""
     lay = layout
     F, J, up, root = len(states), skeleton.num_joints, skeleton.up_axis, skeleton.root
     theta, ground = integrate_root(states, lay, theta0, ground0)
-    rots = quat.from_6d(states[:, lay.rot].reshape(F, J, 6))
+    six = states[:, lay.rot].reshape(F, J, 6)
+    if known is None:
+        rots = quat.from_6d(six)
+    else:
+        rots = np.array(known[0], dtype=np.float64, copy=True)
+        todo = ~np.asarray(known[1], dtype=bool)
+        rots[todo] = quat.from_6d(six[todo])
+        rots[:, root] = quat.from_6d(six[:, root])
     world_root = quat.mul(heading_quat(theta, up), rots[:, root])
     rots[:, root] = quat.inv_mul(skeleton.rest_rotations[root], world_root)
     rots = quat.unroll(rots)

@@ -320,6 +320,34 @@ def nearest_rms(queries, pool, points_per_window, chunk=512):
     return out
 
 
+def nearest_index(queries, pool, chunk=512):
+    """For every query window, the index of its nearest pool window."""
+    pool_sq = np.einsum("ij,ij->i", pool, pool)
+    out = np.empty(len(queries), dtype=np.int64)
+    for s in range(0, len(queries), chunk):
+        q = queries[s:s + chunk]
+        out[s:s + chunk] = np.argmin(pool_sq[None] - 2.0 * q @ pool.T, axis=1)
+    return out
+
+
+def verbatim_runs(nearest):
+    """Lengths (windows) of the runs whose nearest source window advances 0-2 per frame."""
+    if len(nearest) == 0:
+        return np.zeros(0, dtype=np.int64)
+    step = np.diff(nearest)
+    breaks = np.flatnonzero((step < 0) | (step > 2)) + 1
+    edges = np.concatenate([[0], breaks, [len(nearest)]])
+    return np.diff(edges)
+
+
+def local_windows(num_windows, frame, fps, seconds=1.0, size=STYLE_WINDOW):
+    """Indices of the STYLE_FPS windows that overlap [T - seconds, T + seconds] (T a frame at ``fps``)."""
+    centre = frame / fps * STYLE_FPS
+    lo, hi = centre - seconds * STYLE_FPS, centre + seconds * STYLE_FPS
+    w = np.arange(num_windows)
+    return w[(w + size - 1 >= lo) & (w <= hi)]
+
+
 def _rms_points(size, points):
     return size * points.shape[1]
 
@@ -381,6 +409,21 @@ class Reference:
     def style_distance_cm(self, trk):
         return float(100.0 * np.mean(self.style_window_distances(trk)))
 
+    def local_style_distance_cm(self, trk, frames, seconds=1.0):
+        """Style distance over the windows overlapping +-``seconds`` around any of ``frames``."""
+        d = self.style_window_distances(trk)
+        keep = np.unique(np.concatenate([local_windows(len(d), f, trk.fps, seconds) for f in frames]))
+        return float(100.0 * np.mean(d[keep])) if len(keep) else float("nan")
+
+    def replayed_stretch_seconds(self, trk, points=None):
+        """docs/evaluation.md replayed stretch: the mean length (s) of the runs where the nearest
+        source window of each generated window advances 0-2 frames per frame."""
+        points = style_points(trk) if points is None else points
+        gen = windows(points, STYLE_WINDOW)
+        if len(gen) == 0:
+            return float("nan")
+        return float(np.mean(verbatim_runs(nearest_index(gen, self.style_windows)))) / STYLE_FPS
+
     def coverage(self, trk, points=None):
         """Share of 1 s source windows with a generated window within RMS 5 cm."""
         points = style_points(trk) if points is None else points
@@ -421,6 +464,18 @@ class Reference:
         if targets:
             out["target_errors_cm"] = self.target_errors_cm(trk, targets)
         return out
+
+
+def inter_variation_cm(point_sets, skip_seconds=1.0):
+    """docs/evaluation.md inter-variation distance: the mean over pairs of runs of the per-frame
+    RMS distance between their style points after the first ``skip_seconds``, cm."""
+    skip = int(round(skip_seconds * STYLE_FPS))
+    n = min(len(p) for p in point_sets)
+    pairs = [(a, b) for i, a in enumerate(point_sets) for b in point_sets[i + 1:]]
+    if n <= skip or not pairs:
+        return float("nan")
+    d = [np.sqrt(np.mean(np.sum((a[skip:n] - b[skip:n]) ** 2, axis=-1), axis=-1)).mean() for a, b in pairs]
+    return float(100.0 * np.mean(d))
 
 
 def is_stable(window_distances, ratio=STABLE_RATIO):

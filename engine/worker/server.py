@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 
-from ..generator import export_onnx, train  # both import torch only when they train or export
+from ..generator import build, export_onnx, train  # train and export import torch only when they run
 from ..io import fileformat
 from . import protocol
 
@@ -103,7 +103,7 @@ def cmd_sleep(args, progress, should_stop):
 
 def cmd_build(args, progress, should_stop):
     motion = fileformat.load_motion(args["clip"])
-    return train.build_generator(motion, args["out"], args.get("settings"),
+    return build.build_generator(motion, args["out"], args.get("settings"),
                                  progress=progress, should_stop=should_stop)
 
 

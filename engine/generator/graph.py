@@ -1,0 +1,165 @@
+"""Motion graph over the clip's own frames: where the clip can go on from where.
+
+A *jump* i -> j plays frame j next instead of i + 1. It is good when frame j - 1 looks like
+frame i, so that j follows i as it follows j - 1: the same root-relative joint positions
+(heading frame), the same joint velocities, the same root speed, turn and height. The
+cost of a jump is that mismatch as an RMS over the joints in metres (span-scaled, so a
+centimetre rig and a CMU rig compare alike), velocities weighted by ``VELOCITY_SECONDS``
+(a velocity mismatch costs what it would move a joint in that time).
+
+A clip's graph keeps, per frame, its ``CANDIDATES`` cheapest jumps at least
+``MIN_JUMP_SECONDS`` away (shorter skips or repeats are the clip itself), and a
+tolerance: jumps no dearer than ``TOLERANCE_SECONDS`` of the clip's own typical motion
+(or ``TOLERANCE_FLOOR_M`` for a near-still clip) are the smooth ones a variation takes.
+
+``random_walk`` turns a seed into a timeline: play the clip, jump at a drawn stretch
+length to a smooth candidate, preferring frames the walk has seen least (so a run covers
+the clip's material), and jump when the clip ends. Kovar et al. 2002, *Motion Graphs*;
+the matching features follow Holden et al. 2020, *Learned Motion Matching*.
+"""
+import numpy as np
+
+from ..motion import features
+from ..motion.metrics import metres_per_unit
+
+CANDIDATES = 12
+MIN_JUMP_SECONDS = 0.25
+VELOCITY_SECONDS = 0.1
+TOLERANCE_SECONDS = 0.05
+REACH_TOLERANCES = 5.0          # a jump to unseen material may cost this many tolerances
+CANDIDATE_BLOCKS = 24           # candidates come from this many stretches of the clip (or 0.25 s ones)
+TOLERANCE_FLOOR_M = 0.01
+MEAN_STRETCH_SECONDS = 1.0      # mean play between jumps, at most a fifth of the clip
+MIN_STRETCH_SHARE = 0.4         # of the mean: the shortest stretch
+NOVELTY_SECONDS = 1.0           # how far ahead of a landing frame the walk counts visits
+ROW_CHUNK = 1024
+
+
+def matching_features(enc, layout, skeleton, fps, translations):
+    """(F, d) per-frame features whose Euclidean distance / sqrt(J) is the jump cost (m)."""
+    F, J = len(enc.states), skeleton.num_joints
+    m = metres_per_unit(skeleton, translations)
+    rel = enc.states[:, layout.pos].reshape(F, J, 3) * m
+    vel = np.gradient(rel, axis=0) * fps if F > 1 else np.zeros_like(rel)
+    ground = enc.states[:, layout.vel] * m * fps
+    turn = enc.states[:, [layout.turn]] * fps * 0.5 * skeleton.span(translations) * m
+    height = enc.states[:, [layout.height]] * m
+    root = np.concatenate([VELOCITY_SECONDS * ground, VELOCITY_SECONDS * turn, height], axis=1)
+    return np.concatenate([rel.reshape(F, -1), VELOCITY_SECONDS * vel.reshape(F, -1), root], axis=1) / np.sqrt(J)
+
+
+def _distances(a, b, sq_a, sq_b):
+    return np.sqrt(np.maximum(sq_a[:, None] + sq_b[None] - 2.0 * (a @ b.T), 0.0))
+
+
+def build(feats, fps, count=CANDIDATES, tolerance_s=TOLERANCE_SECONDS):
+    """The clip's graph: ``jumps`` (F, K) int32 landing frames, ``costs`` (F, K) float32 (m)
+    cheapest first, and ``tolerance`` (m). Memory is O(F * (K + ROW_CHUNK)), not O(F^2)."""
+    F = len(feats)
+    if F < 3:
+        raise ValueError(f"a clip of {F} frames is too short to recombine")
+    gap = max(2, int(round(MIN_JUMP_SECONDS * fps)))
+    count = max(1, min(count, F - 2))
+    room = min(2 * gap, F // 4)
+    block = int(np.clip(F // CANDIDATE_BLOCKS, gap, max(gap, int(fps))))
+    sq = np.einsum("ij,ij->i", feats, feats)
+    pred, sq_pred = feats[:-1], sq[:-1]           # frame j - 1 for landings j = 1..F-1
+    landing = np.arange(1, F)
+    jumps = np.zeros((F, count), dtype=np.int32)
+    costs = np.full((F, count), np.inf, dtype=np.float32)
+    for lo in range(0, F, ROW_CHUNK):
+        rows = np.arange(lo, min(F, lo + ROW_CHUNK))
+        d = _distances(feats[rows], pred, sq[rows], sq_pred)        # (R, F - 1)
+        d[np.abs(landing[None] - (rows[:, None] + 1)) < gap] = np.inf  # the clip itself
+        d[:, landing > F - 1 - room] = np.inf                         # no room to play on
+        best, bc = _best_per_stretch(d, block, count)
+        jumps[rows] = landing[best]
+        costs[rows] = bc
+    step = np.sqrt(np.sum((feats[1:] - feats[:-1]) ** 2, axis=1)) * fps   # feature speed, m/s
+    tolerance = max(tolerance_s * float(np.median(step)), TOLERANCE_FLOOR_M)
+    return {"jumps": jumps, "costs": costs, "tolerance": float(tolerance)}
+
+
+def _best_per_stretch(d, width, count):
+    """Per row, the cheapest landing in each stretch of ``width`` frames, then the ``count``
+    cheapest of those: candidates spread over the clip instead of crowding one place (a held
+    pose would otherwise offer only itself)."""
+    R, n = d.shape
+    pad = (-n) % width
+    blocks = np.concatenate([d, np.full((R, pad), np.inf)], axis=1).reshape(R, -1, width)
+    inner = np.argmin(blocks, axis=2)                              # (R, B)
+    block_cost = np.take_along_axis(blocks, inner[..., None], axis=2)[..., 0]
+    k = min(count, block_cost.shape[1])
+    pick = np.argsort(block_cost, axis=1)[:, :k]
+    cost = np.take_along_axis(block_cost, pick, axis=1)
+    at = np.minimum(pick * width + np.take_along_axis(inner, pick, axis=1), n - 1)
+    if k < count:
+        at = np.pad(at, ((0, 0), (0, count - k)), mode="edge")
+        cost = np.pad(cost, ((0, 0), (0, count - k)), constant_values=np.inf)
+    return at, cost
+
+
+def stretch_frames(num_frames, fps, mean_stretch_s=MEAN_STRETCH_SECONDS):
+    """(shortest, mean) frames a variation plays between jumps."""
+    mean = max(2.0, min(mean_stretch_s * fps, num_frames / 5.0))
+    return max(1, int(round(MIN_STRETCH_SHARE * mean))), mean
+
+
+def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS):
+    """Source frame per output frame (T,), the output frames where the walk jumps and
+    each jump's cost (m)."""
+    F = len(jumps)
+    rng = np.random.default_rng(seed)
+    shortest, mean = stretch_frames(F, fps, mean_stretch_s)
+    ahead = max(1, int(round(NOVELTY_SECONDS * fps)))
+    visits = np.zeros(F + ahead)
+    idx = np.empty(num_frames, dtype=np.int64)
+    out_jumps, out_costs = [], []
+    i = int(start) % F
+    left = _draw_stretch(rng, shortest, mean)
+    for t in range(num_frames):
+        idx[t] = i
+        visits[i] += 1.0
+        left -= 1
+        if left > 0 and i < F - 1:
+            i += 1
+            continue
+        k = _choose_jump(jumps[i], costs[i], tolerance, visits[:F], ahead, rng, forced=i >= F - 1)
+        if k is None:
+            i += 1
+            continue
+        out_jumps.append(t + 1)
+        out_costs.append(float(costs[i, k]))
+        i = int(jumps[i, k])
+        left = _draw_stretch(rng, shortest, mean)
+    keep = [n for n, t in enumerate(out_jumps) if t < num_frames]
+    return idx, [out_jumps[n] for n in keep], [out_costs[n] for n in keep]
+
+
+def _draw_stretch(rng, shortest, mean):
+    return int(rng.integers(shortest, max(shortest + 1, int(round(2 * mean - shortest)) + 1)))
+
+
+def _choose_jump(cands, cost, tolerance, visits, ahead, rng, forced):
+    """Index of a candidate: smooth ones likelier, and the more the material after it
+    lags behind the walk's average visits, the likelier (a run covers the whole clip);
+    a dearer jump (up to REACH_TOLERANCES) only toward material that lags. None: play on."""
+    finite = np.isfinite(cost)
+    if not finite.any():
+        return None
+    seen = np.array([visits[c:c + ahead].mean() if c < len(visits) else np.inf for c in cands])
+    lag = np.maximum(visits.mean() - seen, 0.0) / max(visits.mean(), 1e-9)   # 0..1
+    limit = tolerance * (1.0 + (REACH_TOLERANCES - 1.0) * lag)
+    ok = finite & (cost <= limit)
+    if not ok.any():
+        if not forced:
+            return None
+        ok = finite & (cost <= cost[finite].min() * 1.5)
+    weight = np.where(ok, np.exp(-(cost / max(tolerance, 1e-9)) ** 2 + 4.0 * lag) / (1.0 + seen), 0.0)
+    return int(rng.choice(len(cands), p=weight / weight.sum()))
+
+
+def encode_clip(motion, forward_local=None):
+    """(Encoding, Layout) of the source clip: the exact states a timeline plays."""
+    lay = features.Layout(motion.skeleton.num_joints, features.moving_joints(motion))
+    return features.encode(motion, forward_local, lay), lay
