@@ -1,5 +1,6 @@
 """The quality report: the evaluation protocol (docs/evaluation.md)'s edit metrics of a generated result against its
-source clip (``engine.metrics.Reference(source).edit_metrics(result, targets)``).
+source clip (``engine.metrics.Reference(source).edit_metrics(result, targets)``), and MBench's
+motion quality of both, side by side (``engine.eval.mbench.compare(result, source)``).
 
 Both motions are read back from their actions over the generator's frames, so the report
 judges exactly what is baked, not what the runtime meant to bake. Stored on the armature
@@ -10,6 +11,7 @@ import time
 
 import numpy as np
 
+from ...engine.eval import mbench
 from ...engine.motion.metrics import Reference
 from ...engine.motion.skeleton import Motion, forward_kinematics, local_from_world
 from ..io import armature_io
@@ -57,6 +59,7 @@ def quality_report(armature):
               "first_frame": first, "targets": len(targets), "skipped_targets": len(skipped),
               "seconds": round(time.perf_counter() - started, 3)}
     report.update(_json_safe(metrics))
+    report["mbench"] = mbench_pairs(output, source)
     settings.report = json.dumps(report)
     return report
 
@@ -72,6 +75,12 @@ def _json_safe(metrics):
             value = bool(value)
         out[key] = value
     return out
+
+
+def mbench_pairs(output, source):
+    """{measure: [result value, source value]} of MBench's motion quality, both on the
+    source's feet and ground (``engine.eval.mbench``), in its units (m, per 30 fps frame)."""
+    return {name: [float(ours), float(theirs)] for name, (ours, theirs) in mbench.compare(output, source).items()}
 
 
 def stored_report(armature):
@@ -103,4 +112,25 @@ def lines(report):
     out.append(f"Foot skate vs source: {_num(None if skate is None else 100 * skate, '+.1f')} % of frames (<= 0 is good)")
     out.append(f"Jitter ratio: {_num(report.get('jitter_ratio'), '.2f')} (about 1, <= 1.2 is good)")
     out.append(f"Style distance: {_num(report.get('style_distance_cm'), '.1f')} cm (lower is closer to the source)")
+    out.extend(mbench_lines(report.get("mbench")))
+    return out
+
+
+# measure, label, factor from engine.eval.mbench.UNITS to the shown unit, shown unit
+_MBENCH_SHOWN = (("jitter_degree", "Jitter degree", 1000.0, "mm/frame²"),
+                 ("ground_penetration", "Ground penetration", 1000.0, "mm"),
+                 ("foot_sliding", "Foot sliding", 1000.0, "mm/frame"),
+                 ("foot_floating", "Foot floating", 100.0, "% of frames"),
+                 ("dynamic_degree", "Dynamic degree", 1000.0, "mm/frame"))
+
+
+def mbench_lines(pairs):
+    """MBench's five measures, each beside the source's own value (none for a report stored
+    before the report had them)."""
+    if not pairs:
+        return []
+    out = ["MBench motion quality (30 fps frames), result vs source:"]
+    for name, label, factor, unit in _MBENCH_SHOWN:
+        ours, theirs = (None if v is None else factor * v for v in pairs.get(name, (None, None)))
+        out.append(f"{label}: {_num(ours, '.1f')} {unit} (source {_num(theirs, '.1f')})")
     return out

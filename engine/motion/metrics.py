@@ -154,6 +154,15 @@ def body_root(skeleton):
     return j
 
 
+def body_joints(skeleton):
+    """The body root and every joint below it, less fingers, end sites and twist or share
+    helpers (by name): about the joints a body model such as SMPL's 22 has, so that a rig
+    with fingers is not weighted towards its hands when joints are averaged."""
+    root = body_root(skeleton)
+    below = [root] + sorted(skeleton.descendants(root))
+    return [j for j in below if j == root or not _FINGERS.search(skeleton.names[j])]
+
+
 def rest_world_rotations(skeleton):
     rot = np.empty((skeleton.num_joints, 4))
     for j, p in enumerate(skeleton.parents):

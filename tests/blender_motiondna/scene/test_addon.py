@@ -190,8 +190,12 @@ def test_quality_report(with_generator):
     for key in ("reconstruction_cm", "foot_skate_delta", "jitter_ratio", "style_distance_cm"):
         assert np.isfinite(data[key]), key
     assert data["jitter_ratio"] > 0 and data["reconstruction_cm"] > 0  # the target moved the body
+    assert list(data["mbench"]) == ["jitter_degree", "ground_penetration", "foot_sliding", "foot_floating",
+                                    "dynamic_degree"]
+    assert all(np.isfinite(pair).all() and len(pair) == 2 for pair in data["mbench"].values())
     text = report.lines(data)
-    assert any(line.startswith("Target error: max") for line in text) and len(text) == 6
+    assert any(line.startswith("Target error: max") for line in text) and len(text) == 6 + 6
+    assert any(line.startswith("Jitter degree: ") and "(source " in line for line in text)
 
 
 def test_export_onnx(with_generator, tmp_path):

@@ -58,6 +58,15 @@ def test_side_and_roles_from_names():
     assert [skel.names[j] for j in metrics.foot_joints(skel)] == ["LeftFoot", "RightFoot"]
 
 
+def test_body_joints_leave_out_fingers_and_helper_roots():
+    skel = biped()
+    assert metrics.body_joints(skel) == list(range(13))
+    helper = Skeleton(["joint_Root"] + skel.names + ["LeftHandThumb1", "LeftHandEnd"],
+                      [-1] + [p + 1 for p in skel.parents] + [11, 11],
+                      quat.identity((16,)), [[0, 0, 0]] + list(skel.rest_translations) + [[0.05, 0, 0]] * 2, 2)
+    assert [helper.names[j] for j in metrics.body_joints(helper)] == skel.names
+
+
 def test_effector_fallback_uses_leaves_by_position():
     skel = biped()
     anon = Skeleton([f"j{i}" for i in range(13)], skel.parents, skel.rest_rotations, skel.rest_translations, 2)
