@@ -75,13 +75,16 @@ def find_genmm(path=None):
     return None
 
 
-def generate(genmm, clip_path, num_frames, seed, workdir, resample=True, timeout=1800):
+def generate(genmm, clip_path, num_frames, seed, workdir, resample=True, threads=1, timeout=1800):
     """One GenMM generation of ``num_frames`` frames (at the clip's rate) from the BVH
     clip at ``clip_path``: ``(motion, seconds)``.
 
     ``motion`` has the source's skeleton and, with ``resample``, its frame rate and
     exactly ``num_frames`` frames; without, GenMM's own frames at the rate it used.
-    ``seconds`` is GenMM's generation wall time. Raises GenMMError when GenMM fails.
+    ``seconds`` is GenMM's generation wall time with ``threads`` torch threads (one: on the
+    shared 2-core machine two threads run 3 x slower as soon as anything else runs; the
+    result does not depend on it and a cached entry keeps the time it was made with).
+    Raises GenMMError when GenMM fails.
     """
     if genmm is None:
         raise GenMMError("GenMM was not found (set $MOTIONDNA_GENMM to its checkout)")
@@ -99,7 +102,7 @@ def generate(genmm, clip_path, num_frames, seed, workdir, resample=True, timeout
     out_bvh, out_json = base + ".bvh", base + ".json"
     cached = os.path.isfile(out_bvh) and os.path.isfile(out_json)
     if not cached:
-        _run(genmm, source, clip_path, dropped, num_frames, seed, up, base, timeout)
+        _run(genmm, source, clip_path, dropped, num_frames, seed, up, base, threads, timeout)
     with open(out_json) as f:
         info = json.load(f)
     motion = restore(read_bvh(out_bvh), source, info["genmm_frame_time"], dropped, up)
@@ -122,7 +125,7 @@ def cache_key(genmm, clip_path, num_frames, seed, up_axis):
     return h.hexdigest()[:12]
 
 
-def _run(genmm, source, clip_path, dropped, num_frames, seed, up, base, timeout):
+def _run(genmm, source, clip_path, dropped, num_frames, seed, up, base, threads, timeout):
     if not os.path.isfile(DRIVER):
         raise GenMMError(f"{DRIVER} is missing (the benchmark runs from the repository)")
     partial = base + ".partial"
@@ -133,7 +136,7 @@ def _run(genmm, source, clip_path, dropped, num_frames, seed, up, base, timeout)
         write_bvh(clip, reduced, reduced.to_motion(up))
     cmd = [genmm.python, DRIVER, "--genmm", genmm.root, "--input", clip, "--output", partial + ".bvh",
            "--info", partial + ".json", "--source-frames", str(num_frames), "--seed", str(int(seed)),
-           "--up-axis", UP_AXES[up], "--device", "cpu"]
+           "--up-axis", UP_AXES[up], "--device", "cpu", "--threads", str(int(threads))]
     t0 = time.perf_counter()
     with open(base + ".log", "w") as log:
         try:
