@@ -1,13 +1,18 @@
-"""The project's benchmark: docs/evaluation.md's edit, long-run and speed protocols on real clips.
+"""The project's benchmark: docs/evaluation.md's edit, variation, long-run, MBench and speed
+protocols on real clips.
 
     python -m engine.eval.benchmark [--clips PATHS...] [--out DIR] [--edits 24] [--seed 0]
-                               [--quick] [--methods replay,ikwarp,generator]
+                               [--quick] [--methods replay,ikwarp,refined_source,generator]
+                               [--genmm [PATH]]
 
 Clips: every BVH under ../shared/motions (relative to the repository root; skipped with
 a message when absent) plus any ``--clips``. Methods, judged on the same seeded edits in
-the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/ikwarp.py) and
-``generator`` (engine.train.build_generator + engine.runtime.Generator; skipped with a
-note when they cannot be imported). Writes DIR/benchmark.json and DIR/benchmark.md.
+the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/eval/ikwarp.py),
+``refined_source`` (the exact source through the project's refinement, no generator) and
+``generator`` (engine.generator.build + runtime). Variations (engine/eval/variations.py):
+the generator, its ablations (hard cuts; no coverage seeking), the looped source and,
+with ``--genmm``, GenMM (engine/eval/genmm.py; skipped with a note when absent). Writes
+DIR/benchmark.json and DIR/benchmark.md.
 
 Long run (10 x L frames): the baselines loop the source (each copy continues from where
 the previous one ended, turned to its heading); the moving target is a hand following a
@@ -31,8 +36,10 @@ from ..io.bvh import read_bvh
 from ..motion import metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
+from ..refine.refinement import refine_targets
 from ..worker import protocol
-from . import ikwarp
+from . import genmm as genmm_mod
+from . import ikwarp, mbench, variations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
@@ -41,8 +48,8 @@ EDIT_WINDOW = (0.2, 0.8)
 LONG_RUN_FACTOR = 10
 MOVING_TARGET_CM = 30.0
 TIMING_RUNS = 5
-ALL_METHODS = ("replay", "ikwarp", "generator")
-QUICK_GENERATOR = {"steps": 40}  # a tiny generator for smoke runs
+ALL_METHODS = ("replay", "ikwarp", "refined_source", "generator")
+QUICK_VARIATION = {"factors": (3,), "seeds": (0, 1)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,6 +176,18 @@ class IkWarp(Replay):
         return ikwarp.ik_warp(loop_motion(self.motion, num_frames), targets)
 
 
+class RefinedSource(Replay):
+    """docs/evaluation.md baseline: the exact source through the project's own refinement."""
+    name = "refined_source"
+
+    def edit(self, targets):
+        return refine_targets(self.motion, targets)
+
+    def long_run(self, num_frames, targets=()):
+        looped = loop_motion(self.motion, num_frames)
+        return refine_targets(looped, list(targets)) if targets else looped
+
+
 class GeneratorMethod:
     name = "generator"
 
@@ -204,13 +223,16 @@ def generator_available():
 # ---------------------------------------------------------------------------------------
 # running
 
-def run_edits(ref, method, edits):
+def run_edits(ref, method, edits, footing):
     rows, seconds = [], []
     for e in edits:
         t0 = time.perf_counter()
         out = method.edit(e["targets"])
         seconds.append(time.perf_counter() - t0)
         m = ref.edit_metrics(out, e["targets"])
+        if m.get("finite"):
+            m["local_style_distance_cm"] = ref.local_style_distance_cm(ref.track_of(out), [e["frame"]])
+            m["mbench"] = mbench.quality_on(out, footing)
         m.update(index=e["index"], r_cm=e["r_cm"])
         rows.append(m)
     return {"per_edit": rows, "summary": summarise_edits(rows, seconds)}
@@ -227,6 +249,8 @@ def summarise_edits(rows, seconds):
         "foot_skate_delta": _mean([r["foot_skate_delta"] for r in rows if r.get("finite")]),
         "jitter_ratio": _mean([r["jitter_ratio"] for r in rows if r.get("finite")]),
         "style_distance_cm": _mean([r["style_distance_cm"] for r in rows if r.get("finite")]),
+        "local_style_distance_cm": _mean([r["local_style_distance_cm"] for r in rows if r.get("finite")]),
+        "mbench": {k: _mean([r["mbench"][k] for r in rows if r.get("finite")]) for k in mbench.NAMES},
         "seconds_per_edit": float(np.median(seconds)) if seconds else float("nan"),
         "target_errors_cm": errors,
     }
@@ -249,16 +273,14 @@ def run_long(ref, method, num_frames, seed):
 
 
 def generator_speed(method, edits, num_frames):
-    """Rollout frames/s (no targets), regeneration latency after a moved target, size."""
+    """Variation frames/s (no targets, 10 x L), regeneration latency after a moved target, size."""
     gen = method.generator
-    rollout = _median_seconds(lambda: gen.generate(num_frames=num_frames))
+    rollout = _median_seconds(lambda: gen.generate(num_frames=num_frames, seed=1))
     edit = next((e for e in edits if e["r_cm"] > 0), edits[0]) if edits else None
     regen = _median_seconds(lambda: gen.generate(targets=edit["targets"])) if edit else float("nan")
-    info = method.info
     return {"build_seconds_in_process": method.build_seconds,
-            "train_seconds": info.get("train_seconds"),
-            "torch_import_seconds_in_process": info.get("torch_import_seconds"),
-            "rollout_frames": num_frames, "rollout_fps": num_frames / rollout if rollout > 0 else float("nan"),
+            "rollout_frames": num_frames, "rollout_seconds": rollout,
+            "rollout_fps": num_frames / rollout if rollout > 0 else float("nan"),
             "regen_latency_s": regen, "size_bytes": os.path.getsize(method.path)}
 
 
@@ -272,15 +294,11 @@ def _median_seconds(fn, runs=TIMING_RUNS):
 
 
 def process_timings(runs=3):
-    """Process start and torch import, measured in fresh interpreters (docs/evaluation.md 'build')."""
+    """Process start and the worker's start, measured in fresh interpreters (docs/evaluation.md 'build')."""
     def timed(code):
         return _median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True,
                                                       capture_output=True, cwd=ROOT), runs)
     out = {"python_start_s": timed("pass")}
-    try:
-        out["torch_import_s"] = timed("import torch")
-    except subprocess.CalledProcessError:
-        out["torch_import_s"] = None
     out["worker_ready_s"] = _worker_ready_seconds()
     return out
 
@@ -342,9 +360,11 @@ def machine_info():
             "python": platform.python_version(), "numpy": np.__version__}
 
 
-def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings):
+def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings,
+             variation=None, genmm=None):
     motion = load_clip(path)
     ref = metrics.Reference(motion)
+    footing = mbench.footing(motion)
     edits = make_edits(ref, edits_count, seed)
     skel = motion.skeleton
     long_frames = int(long_factor * motion.num_frames)
@@ -353,10 +373,12 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
             "joints": skel.num_joints, "up_axis": "XYZ"[skel.up_axis], "metres_per_unit": ref.scale,
             "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground,
             "effectors": {k: skel.names[j] for k, j in ref.effectors.items()},
-            "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter},
+            "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter,
+                       "mbench": mbench.quality_on(motion, footing)},
             "edits": [{k: e[k] for k in ("index", "frame", "r_cm", "effectors", "targets_m")} for e in edits],
             "long_run": {"frames": long_frames, "moving_target_joint": skel.names[ref.effectors[hand_key]], "moving_target_effector": hand_key},
             "methods": {}, "notes": []}
+    built = {}
     for name in methods:
         t0 = time.perf_counter()
         try:
@@ -364,7 +386,8 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         except Exception as e:  # report and carry on with the other methods
             clip["notes"].append(f"{name}: could not be built ({type(e).__name__}: {e})")
             continue
-        result = run_edits(ref, method, edits)
+        built[name] = method
+        result = run_edits(ref, method, edits, footing)
         result["long_run"] = run_long(ref, method, long_frames, seed)
         if name == "generator":
             result["speed"] = generator_speed(method, edits, long_frames)
@@ -372,7 +395,39 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         clip["methods"][name] = result
         if timings is not None:
             timings(f"{motion.name} {name}: {result['seconds']:.1f} s")
+    clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
+    clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
     return clip
+
+
+def variation_makers(ref, path, built, workdir, genmm):
+    """{name: maker} for the variation protocol: the generator and its ablations when it
+    was built, the looped source, and GenMM when found."""
+    makers = {}
+    if "generator" in built:
+        gen = built["generator"].generator
+        makers["generator"] = variations.generator_maker(gen)
+        makers["ablation: hard cuts"] = variations.hard_cut_maker(gen)
+        makers["ablation: no coverage seeking"] = variations.no_coverage_maker(gen)
+    makers["looped source"] = lambda n, seed: loop_motion(ref.motion, n)
+    if genmm is not None:  # genmm(path, num_frames, seed) -> (Motion, seconds)
+        makers["genmm"] = lambda n, seed: genmm(path, n, seed)
+    return makers
+
+
+def run_variations(ref, path, built, workdir, options, genmm, footing, notes, timings):
+    out = {}
+    for name, maker in variation_makers(ref, path, built, workdir, genmm).items():
+        t0 = time.perf_counter()
+        try:
+            out[name] = variations.score_maker(ref, maker, options.get("factors", variations.FACTORS),
+                                               options.get("seeds", variations.SEEDS), footing)
+        except Exception as e:  # GenMM may fail on a rig it cannot read: note it, go on
+            notes.append(f"variations, {name}: failed ({type(e).__name__}: {e})")
+            continue
+        if timings is not None:
+            timings(f"{ref.motion.name} variations, {name}: {time.perf_counter() - t0:.1f} s")
+    return out
 
 
 def make_method(name, motion, workdir, generator_settings):
@@ -380,6 +435,8 @@ def make_method(name, motion, workdir, generator_settings):
         return Replay(motion)
     if name == "ikwarp":
         return IkWarp(motion)
+    if name == "refined_source":
+        return RefinedSource(motion)
     if name == "generator":
         return GeneratorMethod(motion, workdir, generator_settings)
     raise ValueError(f"unknown method '{name}' (known: {', '.join(ALL_METHODS)})")
@@ -392,7 +449,8 @@ def summarise(clips, methods):
         if not rows:
             continue
         errors = [x for r in rows for x in r["summary"]["target_errors_cm"]]
-        keys = ("reconstruction_cm", "foot_skate_delta", "jitter_ratio", "style_distance_cm", "seconds_per_edit")
+        keys = ("reconstruction_cm", "foot_skate_delta", "jitter_ratio", "style_distance_cm",
+                "local_style_distance_cm", "seconds_per_edit")
         s = {"clips": len(rows), "target_error_cm_mean": _mean(errors),
              "target_error_cm_p95": float(np.percentile(errors, 95)) if errors else float("nan")}
         s.update({k: _mean([r["summary"][k] for r in rows]) for k in keys})
@@ -405,6 +463,35 @@ def summarise(clips, methods):
     return out
 
 
+def summarise_variations(clips):
+    """{maker: {"3x": {metric: mean over clips}}} plus the share of clips meeting each goal."""
+    out = {}
+    makers = sorted({m for c in clips for m in c.get("variations", {})})
+    for name in makers:
+        per = {}
+        for factor in sorted({f for c in clips for f in c["variations"].get(name, {})}):
+            rows = [(c, c["variations"][name][factor]) for c in clips if factor in c["variations"].get(name, {})]
+            keys = variations.ROWS + ("inter_variation_cm", "seconds")
+            summary = {k: _mean([r[k] for _, r in rows]) for k in keys}
+            summary["clips"] = len(rows)
+            summary["goals_met"] = {goal: _mean([float(check(c, r)) for c, r in rows]) for goal, check in VARIATION_GOALS}
+            per[factor] = summary
+        out[name] = per
+    return out
+
+
+# docs/evaluation.md / issue goals on variations, per clip (GenMM's comparison needs its row).
+VARIATION_GOALS = [
+    ("inter-variation >= 5 cm", lambda c, r: r["inter_variation_cm"] >= 5.0),
+    ("replayed stretch <= min(2 s, L/3)", lambda c, r: r["replayed_stretch_s"] <= c["variations_goal_replayed_s"]),
+    ("style distance <= 1.0 cm", lambda c, r: r["style_distance_cm"] <= 1.0),
+    ("coverage >= 95 %", lambda c, r: r["coverage"] >= 0.95),
+    ("foot skate <= source + 0.005", lambda c, r: r["foot_skate_delta"] <= 0.005),
+    ("jitter ratio <= 1.1", lambda c, r: r["jitter_ratio"] <= 1.1),
+    ("stable", lambda c, r: r["stable"] >= 1.0),
+]
+
+
 # ---------------------------------------------------------------------------------------
 # output
 
@@ -414,16 +501,22 @@ EDIT_ROWS = [("target error mean (cm)", "target_error_cm_mean", "{:.2f}"),
              ("foot skate (gen - source)", "foot_skate_delta", "{:+.3f}"),
              ("jitter ratio", "jitter_ratio", "{:.3f}"),
              ("style distance (cm)", "style_distance_cm", "{:.2f}"),
+             ("local style distance, T +- 1 s (cm)", "local_style_distance_cm", "{:.2f}"),
              ("seconds per edit (median)", "seconds_per_edit", "{:.3f}")]
 LONG_ROWS = [("stable", "stable", "{}"), ("coverage", "coverage", "{:.2f}"),
              ("style distance (cm)", "style_distance_cm", "{:.2f}"),
              ("foot skate (gen - source)", "foot_skate_delta", "{:+.3f}"),
              ("jitter ratio", "jitter_ratio", "{:.3f}"),
              ("target error mean (cm)", "target_error_cm_mean", "{:.2f}")]
-SPEED_ROWS = [("build, in process (s)", "build_seconds_in_process", "{:.1f}"),
-              ("train (s)", "train_seconds", "{:.1f}"),
-              ("torch import, in process (s)", "torch_import_seconds_in_process", "{:.2f}"),
-              ("rollout (frames/s)", "rollout_fps", "{:.0f}"),
+VARIATION_ROWS = [("style distance (cm)", "style_distance_cm", "{:.2f}"), ("coverage", "coverage", "{:.2f}"),
+                  ("foot skate (gen - source)", "foot_skate_delta", "{:+.3f}"),
+                  ("jitter ratio", "jitter_ratio", "{:.3f}"), ("stable (share of seeds)", "stable", "{:.2f}"),
+                  ("inter-variation distance (cm)", "inter_variation_cm", "{:.1f}"),
+                  ("replayed stretch (s)", "replayed_stretch_s", "{:.2f}"),
+                  ("seconds per generation (median)", "seconds", "{:.3f}")]
+SPEED_ROWS = [("build, in process (s)", "build_seconds_in_process", "{:.2f}"),
+              ("variation, 10 x L (s)", "rollout_seconds", "{:.3f}"),
+              ("variation (frames/s)", "rollout_fps", "{:.0f}"),
               ("regen latency (s)", "regen_latency_s", "{:.3f}"),
               ("size (bytes)", "size_bytes", "{:d}")]
 
@@ -457,7 +550,7 @@ def to_markdown(report):
     t = report.get("process_timings")
     if t:
         lines += [f"Process timings (medians): python start {_fmt('{:.2f}', t.get('python_start_s'))} s, "
-                  f"torch import {_fmt('{:.2f}', t.get('torch_import_s'))} s, worker {t.get('worker_ready_s')}.", ""]
+                  f"worker {t.get('worker_ready_s')}.", ""]
     methods = report["settings"]["methods"]
     if report["summary"]:
         ms = [x for x in methods if x in report["summary"]]
@@ -465,6 +558,7 @@ def to_markdown(report):
         rows = EDIT_ROWS + [(f"long run {p}: {lab}", f"long_{p}_{k if k != 'stable' else 'stable_share'}", f)
                             for p in ("free", "moving_target") for lab, k, f in LONG_ROWS[:5]]
         lines += _table("metric", ms, rows, lambda x, k: report["summary"][x].get(k)) + [""]
+    lines += _variation_summary(report.get("variation_summary", {}))
     for c in report["clips"]:
         ms = [x for x in methods if x in c["methods"]]
         lines += [f"## {c['name']} ({c['frames']} frames, {c['fps']:.0f} fps, {c['metres_per_unit']:.4f} m/unit)", ""]
@@ -472,12 +566,43 @@ def to_markdown(report):
         for part in ("free", "moving_target"):
             lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
                             lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
+        lines += _mbench_table(c)
+        for factor in ("3x", "10x"):
+            vs = [m for m in c.get("variations", {}) if factor in c["variations"][m]]
+            if vs:
+                lines += _table(f"variations, {factor} L, seeds {len(variations.SEEDS)}", vs, VARIATION_ROWS,
+                                lambda x, k, c=c, f=factor: c["variations"][x][f].get(k)) + [""]
         if "generator" in c["methods"]:
             lines += _table("generator speed/size", ["generator"], SPEED_ROWS,
                             lambda x, k, c=c: c["methods"][x]["speed"].get(k)) + [""]
         for note in c["notes"]:
             lines.append(f"- note: {note}")
     return "\n".join(lines) + "\n"
+
+
+def _variation_summary(summary):
+    lines = []
+    for factor in ("3x", "10x"):
+        ms = [m for m in summary if factor in summary[m]]
+        if not ms:
+            continue
+        lines += [f"## Variations across clips, {factor} L", ""]
+        lines += _table("metric", ms, VARIATION_ROWS, lambda x, k, f=factor: summary[x][f].get(k)) + [""]
+        goal_rows = [(goal, goal, "{:.0%}") for goal, _ in VARIATION_GOALS]
+        lines += _table("share of clips meeting", ms, goal_rows,
+                        lambda x, k, f=factor: summary[x][f]["goals_met"].get(k)) + [""]
+    return lines
+
+
+def _mbench_table(c):
+    """MBench measures: the source's, each edit method's (mean over edits) and the variations'."""
+    cols = [("source", c["source"]["mbench"])]
+    cols += [(f"edits: {m}", r["summary"]["mbench"]) for m, r in c["methods"].items() if "mbench" in r["summary"]]
+    cols += [(f"{m} {f}", v[f]["mbench"] and {k: x[0] for k, x in v[f]["mbench"].items()})
+             for m, v in c.get("variations", {}).items() for f in ("3x", "10x") if f in v]
+    rows = [(f"{k} ({mbench.UNITS[k]})", k, "{:.4g}") for k in mbench.NAMES]
+    lookup = dict(cols)
+    return _table("MBench", [n for n, _ in cols], rows, lambda x, k: lookup[x].get(k)) + [""]
 
 
 def _mean(values):
@@ -522,10 +647,13 @@ def add_arguments(p):
     p.add_argument("--edits", type=_positive_int, default=24, help="edits per clip (default 24)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true",
-                   help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, replay+ikwarp")
+                   help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, "
+                        "variations at 3 x L with 2 seeds, replay+ikwarp")
     p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    p.add_argument("--genmm", nargs="?", const="", default=None, metavar="PATH",
+                   help="also run GenMM's variations (its checkout: PATH or $MOTIONDNA_GENMM; docs/benchmark.md)")
     return p
 
 
@@ -550,7 +678,6 @@ def main(argv=None):
             methods = ["replay", "ikwarp"]
         if not clips:
             clips = sorted(shared, key=lambda p: os.path.getsize(p))[:1]
-        settings = settings or QUICK_GENERATOR
     else:
         clips = shared + [c for c in clips if c not in shared]
     unknown = [m for m in methods if m not in ALL_METHODS]
@@ -561,6 +688,14 @@ def main(argv=None):
         if not ok:
             methods.remove("generator")
             notes.append(f"generator column skipped: {why}")
+    genmm = None
+    if args.genmm is not None:
+        found = genmm_mod.find_genmm(args.genmm or None)
+        if found is None:
+            notes.append("GenMM skipped: no checkout with an interpreter at --genmm PATH or $MOTIONDNA_GENMM")
+        else:  # its outputs are cached beside the report, so a rerun reads them back
+            def genmm(path, n, seed):
+                return genmm_mod.generate(found, path, n, seed, args.out)
     if not clips:
         print("benchmark: no clips to run (../shared/motions is absent and no --clips given)")
         return 0
@@ -575,8 +710,10 @@ def main(argv=None):
         for path in clips:
             print(f"benchmark: {os.path.basename(path)}", flush=True)
             report["clips"].append(run_clip(path, methods, edits, args.seed, long_factor, workdir, settings,
-                                            lambda msg: print(f"  {msg}", flush=True)))
+                                            lambda msg: print(f"  {msg}", flush=True),
+                                            QUICK_VARIATION if args.quick else None, genmm))
     report["summary"] = summarise(report["clips"], methods)
+    report["variation_summary"] = summarise_variations(report["clips"])
     report = _json_safe(report)
     with open(os.path.join(args.out, "benchmark.json"), "w") as f:
         json.dump(report, f, indent=1)

@@ -32,6 +32,8 @@ TOLERANCE_FLOOR_M = 0.01
 MEAN_STRETCH_SECONDS = 1.0      # mean play between jumps, at most a fifth of the clip
 MIN_STRETCH_SHARE = 0.4         # of the mean: the shortest stretch
 NOVELTY_SECONDS = 1.0           # how far ahead of a landing frame the walk counts visits
+JUMP_SHARPNESS = 2.0            # how much likelier a cheaper jump is (per squared tolerance)
+LOOKAHEAD_SHARE = 1.0           # of the mean stretch: how far past a stretch's end the walk looks for its exit
 ROW_CHUNK = 1024
 
 
@@ -105,33 +107,42 @@ def stretch_frames(num_frames, fps, mean_stretch_s=MEAN_STRETCH_SECONDS):
     return max(1, int(round(MIN_STRETCH_SHARE * mean))), mean
 
 
-def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS):
+def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS,
+                seek_coverage=True):
     """Source frame per output frame (T,), the output frames where the walk jumps and
-    each jump's cost (m)."""
+    each jump's cost (m). ``seek_coverage`` False: every smooth jump alike (the ablation).
+
+    When a drawn stretch has played, the walk picks its next jump among the exits of the
+    next ``LOOKAHEAD_SHARE`` mean stretches of the clip (so it can wait a moment for a cheap one), plays
+    on to that exit and jumps there."""
     F = len(jumps)
     rng = np.random.default_rng(seed)
     shortest, mean = stretch_frames(F, fps, mean_stretch_s)
     ahead = max(1, int(round(NOVELTY_SECONDS * fps)))
-    visits = np.zeros(F + ahead)
+    window = max(1, int(round(LOOKAHEAD_SHARE * mean)))
+    visits = np.zeros(F)
     idx = np.empty(num_frames, dtype=np.int64)
     out_jumps, out_costs = [], []
     i = int(start) % F
     left = _draw_stretch(rng, shortest, mean)
+    plan = None  # (exit frame, landing frame, cost)
     for t in range(num_frames):
         idx[t] = i
         visits[i] += 1.0
         left -= 1
-        if left > 0 and i < F - 1:
+        if plan is None and (left <= 0 or i >= F - 1):
+            plan = _plan_jump(jumps, costs, i, window, tolerance, visits if seek_coverage else None, ahead, rng)
+        if plan is not None and plan[0] == i:
+            out_jumps.append(t + 1)
+            out_costs.append(plan[2])
+            i, plan = plan[1], None
+            left = _draw_stretch(rng, shortest, mean)
+        elif i < F - 1:
             i += 1
-            continue
-        k = _choose_jump(jumps[i], costs[i], tolerance, visits[:F], ahead, rng, forced=i >= F - 1)
-        if k is None:
-            i += 1
-            continue
-        out_jumps.append(t + 1)
-        out_costs.append(float(costs[i, k]))
-        i = int(jumps[i, k])
-        left = _draw_stretch(rng, shortest, mean)
+        else:  # no exit at all (a clip with no finite jump): start over
+            out_jumps.append(t + 1)
+            out_costs.append(float("inf"))
+            i, plan = 0, None
     keep = [n for n, t in enumerate(out_jumps) if t < num_frames]
     return idx, [out_jumps[n] for n in keep], [out_costs[n] for n in keep]
 
@@ -140,23 +151,33 @@ def _draw_stretch(rng, shortest, mean):
     return int(rng.integers(shortest, max(shortest + 1, int(round(2 * mean - shortest)) + 1)))
 
 
-def _choose_jump(cands, cost, tolerance, visits, ahead, rng, forced):
-    """Index of a candidate: smooth ones likelier, and the more the material after it
-    lags behind the walk's average visits, the likelier (a run covers the whole clip);
-    a dearer jump (up to REACH_TOLERANCES) only toward material that lags. None: play on."""
+def _plan_jump(jumps, costs, i, window, tolerance, visits, ahead, rng):
+    """(exit, landing, cost) among the exits i..i+window: smooth jumps likelier, and the more
+    the material after a landing lags behind the walk's average visits, the likelier (a
+    run covers the whole clip); a dearer jump (up to REACH_TOLERANCES) only toward material
+    that lags. At the clip's end the cheapest jump is taken; None: play on, ask again."""
+    F = len(jumps)
+    exits = np.arange(i, min(i + window, F - 1) + 1)
+    cands, cost = jumps[exits], costs[exits]                      # (E, K)
+    if visits is None:
+        seen = lag = np.zeros(cands.shape)
+    else:
+        total = np.concatenate([[0.0], np.cumsum(visits)])
+        seen = (total[np.minimum(cands + ahead, F)] - total[cands]) / ahead
+        mean = visits.sum() / F
+        lag = np.maximum(mean - seen, 0.0) / max(mean, 1e-9)      # 0..1
     finite = np.isfinite(cost)
-    if not finite.any():
-        return None
-    seen = np.array([visits[c:c + ahead].mean() if c < len(visits) else np.inf for c in cands])
-    lag = np.maximum(visits.mean() - seen, 0.0) / max(visits.mean(), 1e-9)   # 0..1
-    limit = tolerance * (1.0 + (REACH_TOLERANCES - 1.0) * lag)
-    ok = finite & (cost <= limit)
+    ok = finite & (cost <= tolerance * (1.0 + (REACH_TOLERANCES - 1.0) * lag))
     if not ok.any():
-        if not forced:
+        if exits[-1] < F - 1 or not finite[-1].any():
             return None
-        ok = finite & (cost <= cost[finite].min() * 1.5)
-    weight = np.where(ok, np.exp(-(cost / max(tolerance, 1e-9)) ** 2 + 4.0 * lag) / (1.0 + seen), 0.0)
-    return int(rng.choice(len(cands), p=weight / weight.sum()))
+        ok = np.zeros_like(finite)
+        ok[-1] = finite[-1] & (cost[-1] <= cost[-1][finite[-1]].min() * 1.5)
+    score = np.where(ok, -JUMP_SHARPNESS * (cost / max(tolerance, 1e-9)) ** 2 + 4.0 * lag - np.log1p(seen), -np.inf)
+    weight = np.exp(score - score.max())
+    pick = int(rng.choice(weight.size, p=(weight / weight.sum()).ravel()))
+    e, k = divmod(pick, cands.shape[1])
+    return int(exits[e]), int(cands[e, k]), float(cost[e, k])
 
 
 def encode_clip(motion, forward_local=None):

@@ -9,7 +9,8 @@
    own material, any length;
 2. states: the exact source states along the timeline, with inertialization offsets that
    hide each jump (engine/generator/blend.py), and optional seams toward a given end pose
-   or, for a loop, toward the first frame; decoded to a Motion (engine/motion/features.py);
+   or, for a loop, toward the first frame; decoded to a Motion (engine/motion/features.py),
+   the feet kept planted and above the floor through the blends (engine/refine/planting.py);
 3. refine: for each target, an IK correction (engine/refine/) at its frames, blended in
    and out over ``refine_window_s``; frames outside every target's window are untouched.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from ..io import generator_file
 from ..motion import features
 from ..motion.skeleton import Motion, Skeleton
+from ..refine.planting import FootPlanter
 from ..refine.refinement import refine_targets
 from . import blend, graph
 
@@ -40,6 +42,7 @@ class Generator:
         self.tolerance = float(g["tolerance"])
         self.half_life_s = float(g["half_life_s"])
         self.mean_stretch_s = float(g["mean_stretch_s"])
+        self._planter = None
 
     @classmethod
     def load(cls, path):
@@ -110,13 +113,26 @@ class Generator:
         if loop or end_frame is not None:
             offsets += self._seam(base[idx] + offsets, idx, loop, end_frame)
         replayed = ~np.any(offsets[:, self.layout.rot].reshape(T, -1, 6) != 0.0, axis=2)
-        theta0, ground0 = self.enc.headings[idx[0]], self.enc.ground[idx[0]]
-        motion = features.decode_states(base[idx] + offsets, self.layout, self.skeleton, theta0, ground0,
-                                        self.source.translations[0], self.fps, "generated",
-                                        known=(self.source.rotations[idx], replayed))
+        states = base[idx] + offsets
+        motion = self._decode(states, idx, replayed)
+        blended = ~replayed.all(axis=1)
+        if blended.any():  # the feet through the blends (engine/refine/planting.py)
+            states = self.planter.root_steps(motion, states, self.layout, idx, blended)
+            motion = self.planter.lift_above_floor(self._decode(states, idx, replayed), blended)
         if refine and targets:
             motion = refine_targets(motion, targets, window_s=refine_window_s)
         return motion
+
+    def _decode(self, states, idx, replayed):
+        return features.decode_states(states, self.layout, self.skeleton, self.enc.headings[idx[0]],
+                                      self.enc.ground[idx[0]], self.source.translations[0], self.fps, "generated",
+                                      known=(self.source.rotations[idx], replayed))
+
+    @property
+    def planter(self):
+        if self._planter is None:  # made on the first variation: edits do not need it
+            self._planter = FootPlanter(self.source, self.enc.forward_local)
+        return self._planter
 
     def _frame(self, value, what):
         if isinstance(value, bool) or not float(value).is_integer() or not 0 <= int(value) < self.num_frames:

@@ -104,7 +104,7 @@ def headings(root_world_rot, forward_local, up_axis):
     return np.unwrap(np.arctan2(f[..., b], f[..., a]))
 
 
-def _to_ground(v, up_axis):
+def to_ground(v, up_axis):
     a, b = ground_axes(up_axis)
     return np.stack([v[..., a], v[..., b]], axis=-1)
 
@@ -150,7 +150,7 @@ def encode(motion, forward_local=None, layout=None):
     s[:, lay.rot] = quat.to_6d(local).reshape(F, -1)
     root_pos = world_pos[:, root]
     s[:, lay.height] = root_pos[:, up]
-    ground = _to_ground(root_pos, up)
+    ground = to_ground(root_pos, up)
     step = np.diff(ground, axis=0)
     vel = rotate_ground(step, -theta[:-1])
     turn = np.diff(theta)
