@@ -16,6 +16,7 @@ in this module. Example (the README's "Scripting" section runs a longer version 
     api.build_generator(arm, steps=100)                     # trains in the worker, stores it in arm
     api.add_target(arm, "RightWrist", frame=60, location=(0.3, -0.2, 1.9))
     action = api.generate(arm)                              # new action "<source>.mdna"
+    take = api.generate_variation(arm, frames=600, seed=3)  # new action "<source>.var3"
     motion = api.generator(arm).generate(                   # no empties, no action: a Motion
         targets=[{"joint": "RightWrist", "frame": 60, "location": (0.3, -0.2, 1.9)}])
     api.save_generator(arm, "/tmp/jj.mdna")
@@ -51,7 +52,7 @@ __all__ = [
     "NotEnabled", "ArmatureGenerator",
     "import_bvh", "import_motion", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
-    "generate", "apply_result", "revert",
+    "generate", "generate_variation", "apply_result", "revert",
     "save_generator", "load_generator", "export_onnx", "generator_file_info",
     "bake_blend",
 ]
@@ -167,11 +168,14 @@ class ArmatureGenerator:
         """The scene frame the clip's first frame plays at."""
         return int(self.armature.mdna.clip_frame_start)
 
-    def generate(self, targets: Iterable = (), num_frames: int | None = None) -> Motion:
+    def generate(self, targets: Iterable = (), num_frames: int | None = None, seed: int | None = None,
+                 loop: bool = False) -> Motion:
         """The motion (an engine ``Motion`` in armature space, nothing baked) under
         ``targets``: dicts ``{"joint": bone, "frame": scene frame, "location": (x, y, z)}``
         or, moving, ``{"joint", "frames": [...], "locations": [[x, y, z], ...]}``, with an
-        optional ``"weight"``; target empties (``add_target``'s) are accepted too."""
+        optional ``"weight"``; target empties (``add_target``'s) are accepted too.
+        ``seed``: a variation of ``num_frames`` frames instead of the clip itself;
+        ``loop``: a variation whose last frame flows into its first."""
         n = self.num_frames if num_frames is None else int(num_frames)
         targets = list(targets or ())
         if any(hasattr(t, "mdna_target") for t in targets):
@@ -180,7 +184,7 @@ class ArmatureGenerator:
         engine_targets = parse_targets({"targets": specs}, self.runtime.skeleton, n,
                                        transform=lambda p: armature_io.world_to_armature(self.armature, p),
                                        first_frame=self.first_frame, frames_named="scene frames", position="location")
-        return self.runtime.generate(targets=engine_targets, num_frames=n)
+        return self.runtime.generate(targets=engine_targets, num_frames=n, seed=seed, loop=loop)
 
     @staticmethod
     def _as_spec(target):
@@ -311,6 +315,18 @@ def generate(armature: bpy.types.Object, as_nla: bool = False, new_action: bool 
 
 
 @_needs_enabled
+def generate_variation(armature: bpy.types.Object, frames: int | None = None, seed: int = 0, loop: bool = False,
+                       use_targets: bool = False, as_nla: bool = False) -> bpy.types.Action:
+    """A new motion in the clip's style that recombines its material (other orders,
+    repetitions, transitions): ``frames`` long (default: the clip's length), different
+    for each ``seed``, a cycle with ``loop``, under the armature's targets with
+    ``use_targets``. Goes to a NEW action ``<source>.var<seed>`` (or an NLA strip with
+    ``as_nla``) that the armature plays; the source action is never modified."""
+    return bake.make_variation(armature, frames=frames, seed=seed, loop=loop, use_targets=use_targets,
+                               as_nla=as_nla).action
+
+
+@_needs_enabled
 def apply_result(armature: bpy.types.Object) -> bpy.types.Action:
     """Keep the generated action as the armature's action; returns it."""
     return bake.apply(armature)
@@ -326,16 +342,19 @@ def revert(armature: bpy.types.Object) -> bpy.types.Action | None:
 
 @_needs_enabled
 def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = False,
-               armatures: Sequence[str] | None = None, as_nla: bool = False) -> dict:
+               armatures: Sequence[str] | None = None, as_nla: bool = False,
+               seeds: Sequence[int] | None = None, frames: int | None = None, loop: bool = False) -> dict:
     """Open a .blend, regenerate every armature that has a generator (or those named in
     ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with
-    ``in_place``). Rebaking rewrites the same result action, so it does not pile up actions.
+    ``in_place``). With ``seeds``, make one variation per seed instead (``frames`` long,
+    a cycle with ``loop``; new actions ``<source>.var<seed>``, the targets apply too). Rebaking rewrites the same result action, so it does not pile up actions.
     The first in-place bake of a file keeps its original beside it as
     ``<name>.mdna-orig.blend`` (later bakes leave that copy alone; Blender's ``.blend1``
     holds the version before the last save).
 
     Returns {"file", "out", "armatures": [{"name", "action", "frames", "targets",
-    "skipped", "unreached", "max_error", "seconds"}]} (``max_error`` in world units;
+    "skipped", "unreached", "max_error", "seconds"}]}, one entry per variation with ``seeds``
+    (``max_error`` in world units;
     ``unreached``: joints that stayed visibly away from their target). ValueError when the file cannot be opened or
     holds no armature with a generator. This replaces the open file (like File > Open)."""
     path = os.path.abspath(os.fspath(path))
@@ -359,10 +378,14 @@ def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = Fal
     if not found:
         raise ValueError(f"{os.path.basename(path)}: no armature with a MotionDNA generator; build one first")
     report = []
-    for arm in found:
-        result = bake.regenerate(arm, as_nla=as_nla, reuse_result=True)
+    runs = [(arm, seed) for arm in found for seed in (seeds if seeds is not None else [None])]
+    for arm, seed in runs:
+        if seed is None:
+            result = bake.regenerate(arm, as_nla=as_nla, reuse_result=True)
+        else:
+            result = bake.make_variation(arm, frames=frames, seed=seed, loop=loop, use_targets=True, as_nla=as_nla)
         scale = bake.world_scale(arm)
-        report.append({"name": arm.name, "action": result.action.name, "frames": result.motion.num_frames,
+        report.append({"name": arm.name, "seed": seed, "action": result.action.name, "frames": result.motion.num_frames,
                        "targets": len(result.targets),
                        "skipped": [f"{name}: {why}" for name, why in result.skipped],
                        "unreached": [name for name, _ in getattr(result, "unreached", [])],

@@ -1,7 +1,7 @@
 """Generate (bake to a new action or NLA strip), live regeneration, apply / revert, and
 the quality report."""
 import bpy
-from bpy.props import BoolProperty
+from bpy.props import BoolProperty, IntProperty
 
 from ..blender_motiondna.scene import bake, live, report
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
@@ -37,6 +37,56 @@ class MDNA_OT_generate(bpy.types.Operator):
             return report_exception(self, err)
         report_result(self, arm, result)
         self.report({'INFO'}, f"Generated '{result.action.name}': {result.summary(arm)}")
+        return {'FINISHED'}
+
+
+class MDNA_OT_generate_variations(bpy.types.Operator):
+    """Make new motions in the clip's style that recombine its material, one new action per seed (the source is kept)"""
+    bl_idname = "mdna.generate_variations"
+    bl_label = "Generate Variations"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    # Not given (the panel's button, F3): the armature's Variations settings apply.
+    frames: IntProperty(name="Length", default=0, min=0, max=1_000_000,
+                        description="Frames per variation (0: the clip's length)")
+    seed: IntProperty(name="Seed", default=1, min=0, description="First seed")
+    count: IntProperty(name="Count", default=1, min=1, max=100, description="How many variations")
+    loop: BoolProperty(name="Loop", default=False, description="The last frame flows into the first")
+    use_targets: BoolProperty(name="Use Targets", default=False,
+                              description="The armature's joint targets apply to the variations too")
+    as_nla: BoolProperty(name="As NLA Strips", default=False,
+                         description="Add each variation as an NLA strip instead of playing it")
+
+    @classmethod
+    def poll(cls, context):
+        return poll_armature(cls, context, need_generator=True)
+
+    def execute(self, context):
+        arm = active_armature(context)
+        s, given = arm.mdna, self.properties.is_property_set
+        frames = self.frames if given("frames") else s.variation_frames
+        first = self.seed if given("seed") else s.variation_seed
+        count = self.count if given("count") else s.variation_count
+        loop = self.loop if given("loop") else s.variation_loop
+        wm = context.window_manager
+        show = not bpy.app.background
+        if show:
+            wm.progress_begin(0, count)
+        made = []
+        try:
+            for n, seed in enumerate(range(first, first + count)):
+                result = bake.make_variation(arm, frames=frames or None, seed=seed, loop=loop,
+                                             use_targets=self.use_targets, as_nla=self.as_nla)
+                report_result(self, arm, result)
+                made.append(result.action.name)
+                if show:
+                    wm.progress_update(n + 1)
+        except USER_ERRORS as err:
+            return report_exception(self, err)
+        finally:
+            if show:
+                wm.progress_end()
+        self.report({'INFO'}, f"Made {len(made)} variation(s): {', '.join(made)}")
         return {'FINISHED'}
 
 
@@ -145,4 +195,4 @@ class MDNA_OT_quality_report(bpy.types.Operator):
         return {'FINISHED'}
 
 
-CLASSES = (MDNA_OT_generate, MDNA_OT_live_toggle, MDNA_OT_apply, MDNA_OT_revert, MDNA_OT_quality_report)
+CLASSES = (MDNA_OT_generate, MDNA_OT_generate_variations, MDNA_OT_live_toggle, MDNA_OT_apply, MDNA_OT_revert, MDNA_OT_quality_report)

@@ -100,6 +100,19 @@ def _draw_generate(layout, arm):
     row.operator("mdna.import_generator", icon='IMPORT')
 
 
+def _draw_variations(layout, arm):
+    s = arm.mdna
+    box = layout.box()
+    box.label(text="Variations", icon='MOD_ARRAY')
+    row = box.row(align=True)
+    row.prop(s, "variation_frames")
+    row.prop(s, "variation_loop", toggle=True)
+    row = box.row(align=True)
+    row.prop(s, "variation_seed")
+    row.prop(s, "variation_count")
+    box.operator("mdna.generate_variations", icon='PLAY')
+
+
 def _draw_report(layout, arm):
     box = layout.box()
     row = box.row()
@@ -129,6 +142,7 @@ class MDNA_PT_main(bpy.types.Panel):
         _draw_targets(layout, context, arm)
         _draw_generate(layout, arm)
         if store.has_generator(arm):
+            _draw_variations(layout, arm)
             _draw_report(layout, arm)
 
 

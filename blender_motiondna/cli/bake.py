@@ -5,7 +5,7 @@ from .. import api
 from ..io import blend_file
 from . import batch
 from .batch import run_batch
-from .common import UsageError, batch_options
+from .common import UsageError, batch_options, positive_int, seed_list
 
 
 def add_parser(subparsers):
@@ -22,11 +22,17 @@ def add_parser(subparsers):
     where.add_argument("--in-place", action="store_true", help="save over each input (the first bake keeps the original as NAME.mdna-orig.blend)")
     k.add_argument("--armature", action="append", metavar="NAME", help="only this armature (repeat for more)")
     k.add_argument("--nla", action="store_true", help="bake to an NLA strip instead of the active action")
+    k.add_argument("--seeds", type=seed_list, help="make one variation per seed instead (0-3, 1,4,9): new actions "
+                                                   "'<source>.var<seed>', the targets apply too")
+    k.add_argument("--frames", type=positive_int, help="frames per variation (default: the clip's length)")
+    k.add_argument("--loop", action="store_true", help="variations whose last frame flows into the first")
     batch_options(k, "files")
     return k
 
 
 def run(args):
+    if (args.frames or args.loop) and args.seeds is None:
+        raise UsageError("--frames and --loop shape variations: give --seeds too")
     if not (args.out or args.out_dir or args.in_place):
         raise UsageError("say where the results go: --out FILE (one input), --out-dir DIR or --in-place")
     inputs = batch.expand_inputs(args.blends, args.list, (".blend",))
@@ -50,13 +56,18 @@ def run(args):
 
     def bake_here(item):
         return api.bake_blend(item.input, out=None if args.in_place else item.output, in_place=args.in_place,
-                              armatures=args.armature, as_nla=args.nla)
+                              armatures=args.armature, as_nla=args.nla, seeds=args.seeds, frames=args.frames,
+                              loop=args.loop)
 
     def child_argv(item):
         argv = ["bake", item.input, "--jobs", "1", "--force", "--json"]
         argv += ["--in-place"] if args.in_place else ["--out", item.output]
         for name in args.armature or []:
             argv += ["--armature", name]
+        if args.seeds is not None:
+            argv += ["--seeds", ",".join(str(s) for s in args.seeds)]
+        argv += ["--frames", str(args.frames)] if args.frames else []
+        argv += ["--loop"] if args.loop else []
         return argv + (["--nla"] if args.nla else [])
 
     def run(overall, j):
@@ -67,6 +78,7 @@ def run(args):
 
     def describe(item):
         arms = item.info.get("armatures", [])
-        return ", ".join(f"{a['name']}: {a['targets']} target(s)" + (f", {len(a['skipped'])} skipped" if a["skipped"] else "")
+        return ", ".join(f"{a['name']}" + (f" seed {a['seed']}" if a.get("seed") is not None else "")
+                         + f": {a['targets']} target(s)" + (f", {len(a['skipped'])} skipped" if a["skipped"] else "")
                          for a in arms)
     return run_batch(items, jobs, "baking", run, describe)

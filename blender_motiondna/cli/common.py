@@ -51,6 +51,38 @@ def positive_int(text):
     return value
 
 
+MAX_SEEDS = 1000  # one output file each: a typo like 0-99999 must not fill the disk
+
+
+def seed_list(text):
+    """Seeds from '7', '0-9' or '1,4,9' (whole numbers of at least 0)."""
+    seeds = []
+    for part in str(text).split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"seeds are whole numbers like 7, 0-9 or 1,4,9; got '{text}'") from None
+        if a < 0 or b < a:
+            raise argparse.ArgumentTypeError(f"seed range '{part.strip()}' must go up from 0 or more")
+        seeds.extend(range(a, b + 1))
+        if len(seeds) > MAX_SEEDS:
+            raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds at once; got more in '{text}'")
+    return list(dict.fromkeys(seeds))
+
+
+def seed_path(out, seed, count):
+    """The output for one seed: OUT with '{seed}' filled in, or with _s<seed> before its
+    extension when there are several seeds."""
+    if "{seed}" in out:
+        return out.replace("{seed}", str(seed))
+    if count == 1:
+        return out
+    root, ext = os.path.splitext(out)
+    return f"{root}_s{seed}{ext}"
+
+
 def batch_options(p, what):
     p.add_argument("--list", metavar="FILE", help="a file with one input path or glob a line (# comments)")
     p.add_argument("--jobs", "-j", type=positive_int, default=None,

@@ -102,6 +102,39 @@ def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None):
     return result
 
 
+MAX_VARIATION_FRAMES = 1_000_000  # keys per bone: beyond this a bake is a mistake, not a take
+
+
+def make_variation(armature, frames=None, seed=0, loop=False, use_targets=False, as_nla=False):
+    """A new variation of the armature's clip into a NEW action ``<source>.var<seed>`` (kept
+    with a fake user, so several variations survive saving) that the armature then plays
+    (or an NLA strip with ``as_nla``); the source action is never modified. ``frames``:
+    its length (default: the clip's); ``use_targets``: the armature's targets apply too."""
+    started = time.perf_counter()
+    generator = store.get_generator(armature)
+    settings = armature.mdna
+    n = int(frames or generator.num_frames)
+    if not 1 <= n <= MAX_VARIATION_FRAMES:
+        raise ValueError(f"a variation has 1 to {MAX_VARIATION_FRAMES} frames, not {n}")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"the seed must be a whole number of at least 0, not {seed!r}")
+    targets, skipped = ([], [])
+    if use_targets:
+        targets, skipped = target_io.collect_targets(armature, generator.skeleton, settings.clip_frame_start, n)
+    motion = generator.generate(targets=targets, num_frames=n, seed=int(seed), loop=loop)
+    if not as_nla and armature.animation_data and armature.animation_data.action is not settings.result_action:
+        settings.previous_action = armature.animation_data.action
+    _keep(settings.source_action, settings.previous_action)
+    source = settings.source_action.name if settings.source_action else armature.name
+    action = armature_io.write_action(armature, motion, name=f"{source}.var{int(seed)}",
+                                      frame_start=settings.clip_frame_start, as_nla=as_nla)
+    action.use_fake_user = True
+    errors = target_errors(motion, targets)
+    result = GenerateResult(action, motion, targets, skipped, time.perf_counter() - started, errors)
+    result.unreached = _unreached(motion, targets, errors)
+    return result
+
+
 def _mark_residuals(targets, errors, unreached, cm):
     """Each target empty shows how far its joint stayed (0 when reached): the list in the
     panel marks it."""

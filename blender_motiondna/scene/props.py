@@ -67,6 +67,14 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
                            description="The last quality report, JSON (see report.py)")
     status: StringProperty(name="Status", options={'HIDDEN'})
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype='FACTOR')
+    variation_frames: IntProperty(name="Length", default=0, min=0, max=1_000_000,
+                                  description="Frames per variation (0: the clip's length)")
+    variation_seed: IntProperty(name="Seed", default=1, min=0,
+                                description="First seed: each seed gives another variation")
+    variation_count: IntProperty(name="Count", default=1, min=1, max=100,
+                                 description="How many variations (seeds Seed, Seed + 1, ...), one new action each")
+    variation_loop: BoolProperty(name="Loop", default=False,
+                                 description="The last frame flows into the first (a cycle for games)")
 
 
 CLASSES = (MDNA_PG_target, MDNA_PG_armature)
