@@ -347,7 +347,8 @@ def bake_blend(path: PathLike, out: PathLike | None = None, in_place: bool = Fal
     """Open a .blend, regenerate every armature that has a generator (or those named in
     ``armatures``) from its target empties, and save to ``out`` (or over ``path`` with
     ``in_place``). With ``seeds``, make one variation per seed instead (``frames`` long,
-    a cycle with ``loop``; new actions ``<source>.var<seed>``, the targets apply too). Rebaking rewrites the same result action, so it does not pile up actions.
+    a cycle with ``loop``; new actions ``<source>.var<seed>``, the targets apply too).
+    Rebaking rewrites the same result action, so it does not pile up actions.
     The first in-place bake of a file keeps its original beside it as
     ``<name>.mdna-orig.blend`` (later bakes leave that copy alone; Blender's ``.blend1``
     holds the version before the last save).
