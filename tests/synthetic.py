@@ -5,8 +5,10 @@ from motiondna.engine.motion import quat
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 
 
-def synthetic_clip(frames=90, fps=30.0):
-    """A small Z-up humanoid swinging its arms and legs while walking and turning slowly."""
+def synthetic_clip(frames=90, fps=30.0, varied=False):
+    """A small Z-up humanoid swinging its arms and legs while walking and turning slowly.
+    ``varied``: the swings grow and shrink over ~3.7 s, so that no two cycles are alike
+    (a clip with material to recombine, not one cycle repeated)."""
     names = ["Hips", "Spine", "Chest", "Neck", "Head",
              "LeftShoulder", "LeftArm", "LeftForeArm", "LeftHand",
              "RightShoulder", "RightArm", "RightForeArm", "RightHand",
@@ -19,9 +21,10 @@ def synthetic_clip(frames=90, fps=30.0):
     sk = Skeleton(names, parents, quat.identity((len(names),)), offs, up_axis=2)
     t = np.arange(frames) / fps
     ph = 2 * np.pi * t
+    amp = 1.0 + (0.5 * np.sin(2 * np.pi * t / 3.7) if varied else 0.0)
     rots = quat.identity((frames, len(names)))
-    swing = {6: ([0, 1, 0], 0.6 * np.sin(ph)), 7: ([0, 0, 1], 0.4 + 0.3 * np.sin(ph + 1)),
-             10: ([0, 1, 0], -0.6 * np.sin(ph)), 11: ([0, 0, 1], -0.4 - 0.3 * np.sin(ph + 1)),
+    swing = {6: ([0, 1, 0], 0.6 * amp * np.sin(ph)), 7: ([0, 0, 1], 0.4 + 0.3 * np.sin(ph + 1)),
+             10: ([0, 1, 0], -0.6 * amp * np.sin(ph)), 11: ([0, 0, 1], -0.4 - 0.3 * np.sin(ph + 1)),
              13: ([1, 0, 0], 0.4 * np.sin(ph)), 14: ([1, 0, 0], 0.3 + 0.3 * np.sin(ph + 0.5)),
              16: ([1, 0, 0], -0.4 * np.sin(ph)), 17: ([1, 0, 0], 0.3 - 0.3 * np.sin(ph + 0.5)),
              1: ([0, 0, 1], 0.1 * np.sin(ph)), 0: ([0, 0, 1], 0.3 * t)}
