@@ -230,19 +230,31 @@ def depth_levels(skeleton):
     return cached
 
 
-def forward_kinematics(skeleton, rotations, translations):
-    """World rotations and positions for local rotations (..., J, 4) and translations (..., J, 3)."""
-    local = quat.mul(np.broadcast_to(skeleton.rest_rotations, rotations.shape), rotations)
-    world_rot = np.empty_like(local)
-    world_pos = np.empty(rotations.shape[:-1] + (3,))
-    for level, (joints, parents) in enumerate(depth_levels(skeleton)):
+def forward_kinematics(skeleton, rotations, translations, joints=None):
+    """World rotations and positions for local rotations (..., J, 4) and translations (..., J, 3).
+    ``joints``: only those (and their ancestors) are computed, the rest are NaN (a foot's
+    path costs its chain, not the fingers)."""
+    levels = depth_levels(skeleton)
+    if joints is not None:
+        needed = set()
+        for j in joints:
+            needed.update(skeleton.chain(int(j)))
+        levels = [(js[np.isin(js, list(needed))], ps[np.isin(js, list(needed))]) for js, ps in levels]
+    rotations = np.asarray(rotations, dtype=np.float64)
+    shape = rotations.shape[:-1]
+    fill = np.full if joints is not None else (lambda s, _: np.empty(s))
+    world_rot, world_pos = fill(shape + (4,), np.nan), fill(shape + (3,), np.nan)
+    for level, (js, parents) in enumerate(levels):
+        if not len(js):
+            continue
+        local = quat.mul(skeleton.rest_rotations[js], rotations[..., js, :])
         if level == 0:
-            world_rot[..., joints, :] = local[..., joints, :]
-            world_pos[..., joints, :] = translations[..., joints, :]
+            world_rot[..., js, :] = local
+            world_pos[..., js, :] = translations[..., js, :]
         else:
             parent_rot = world_rot[..., parents, :]
-            world_rot[..., joints, :] = quat.mul(parent_rot, local[..., joints, :])
-            world_pos[..., joints, :] = world_pos[..., parents, :] + quat.mul_vec(parent_rot, translations[..., joints, :])
+            world_rot[..., js, :] = quat.mul(parent_rot, local)
+            world_pos[..., js, :] = world_pos[..., parents, :] + quat.mul_vec(parent_rot, translations[..., js, :])
     return world_rot, world_pos
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..motion import contacts, features
 from ..motion.filters import gaussian_filter1d
+from ..motion.skeleton import forward_kinematics
 from .refinement import Rig
 
 ROOT_SMOOTH_S = 0.05   # seconds: how smoothly the root's foot-driven steps change
@@ -45,8 +46,8 @@ class FootPlanter:
         frames = frames[frames > 0]
         if not len(frames):
             return states
-        wrot, wpos = motion.world()
         root = motion.skeleton.root
+        wrot, wpos = forward_kinematics(motion.skeleton, motion.rotations, motion.translations, self.rig.legs + [root])
         rel = wpos[:, self.rig.legs] - wpos[:, root:root + 1]            # (T, legs, 3) world-oriented
         step = rel[frames - 1] - rel[frames]                              # the root's step that keeps a foot still
         w = planted[frames].astype(float)[..., None]
@@ -71,7 +72,7 @@ class FootPlanter:
             return motion
         feet = self.rig.contact_feet
         floor = self.positions[:, feet, self.up].min(axis=0)
-        heights = motion.positions()[:, feet, self.up]
+        heights = forward_kinematics(motion.skeleton, motion.rotations, motion.translations, feet)[1][:, feet, self.up]
         deficit = np.where(blended, np.max(floor[None] - heights, axis=1), 0.0).clip(min=0.0)
         if not deficit.any():
             return motion
