@@ -16,7 +16,7 @@ import time
 import bpy
 from bpy.app.handlers import persistent
 
-from ...engine.generator import train
+from ...engine.generator import build as engine_build
 from ...engine.io import fileformat
 from ...engine.motion import metrics
 from .. import worker_client
@@ -67,9 +67,9 @@ def read_clip(armature, action=None, frame_range=None):
     if frame_range is None and settings.use_frame_range:
         frame_range = (settings.frame_start, settings.frame_end)
     motion = armature_io.read_motion(armature, action=action, frame_range=frame_range)
-    if motion.num_frames < train.MIN_CLIP_FRAMES:
+    if motion.num_frames < engine_build.MIN_CLIP_FRAMES:
         raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator learns motion, it needs at "
-                         f"least {train.MIN_CLIP_FRAMES}")
+                         f"least {engine_build.MIN_CLIP_FRAMES}")
     metrics.metres_per_unit(motion.skeleton, motion.translations)  # ValueError for a rig with no length
     return motion, action
 
@@ -97,7 +97,7 @@ def start_build(armature, action=None, frame_range=None, settings=None, on_event
     if armature is not None and armature.name in _jobs:
         raise ValueError(f"a build is already running for '{armature.name}'; cancel it first")
     motion, action = read_clip(armature, action, frame_range)
-    train.resolve_settings(settings)  # bad settings are the user's to fix: refused here, not in the worker
+    engine_build.resolve_settings(settings)  # bad settings are the user's to fix: refused here, not in the worker
     client = worker_client.get_client(python or prefs.configured_python())
     workdir = tempfile.mkdtemp(prefix="mdna_build_")
     job = BuildJob(armature, motion, client, workdir, time.perf_counter())

@@ -105,9 +105,11 @@ def stretch_frames(num_frames, fps, mean_stretch_s=MEAN_STRETCH_SECONDS):
     return max(1, int(round(MIN_STRETCH_SHARE * mean))), mean
 
 
-def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS):
+def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS,
+                first_stretch=None):
     """Source frame per output frame (T,), the output frames where the walk jumps and
-    each jump's cost (m)."""
+    each jump's cost (m). ``first_stretch``: frames played from ``start`` before the
+    first jump may come (default: drawn like every other stretch)."""
     F = len(jumps)
     rng = np.random.default_rng(seed)
     shortest, mean = stretch_frames(F, fps, mean_stretch_s)
@@ -116,7 +118,7 @@ def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_st
     idx = np.empty(num_frames, dtype=np.int64)
     out_jumps, out_costs = [], []
     i = int(start) % F
-    left = _draw_stretch(rng, shortest, mean)
+    left = _draw_stretch(rng, shortest, mean) if first_stretch is None else int(first_stretch)
     for t in range(num_frames):
         idx[t] = i
         visits[i] += 1.0
@@ -125,12 +127,16 @@ def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_st
             i += 1
             continue
         k = _choose_jump(jumps[i], costs[i], tolerance, visits[:F], ahead, rng, forced=i >= F - 1)
-        if k is None:
+        if k is None and i < F - 1:
             i += 1
             continue
         out_jumps.append(t + 1)
-        out_costs.append(float(costs[i, k]))
-        i = int(jumps[i, k])
+        if k is None:  # the clip's end and no jump from it (a clip too short to recombine): start over
+            out_costs.append(float("inf"))
+            i = 0
+        else:
+            out_costs.append(float(costs[i, k]))
+            i = int(jumps[i, k])
         left = _draw_stretch(rng, shortest, mean)
     keep = [n for n, t in enumerate(out_jumps) if t < num_frames]
     return idx, [out_jumps[n] for n in keep], [out_costs[n] for n in keep]
