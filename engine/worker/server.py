@@ -39,8 +39,8 @@ HEARTBEAT_SECONDS = 1.0
 PROGRESS_MIN_INTERVAL = 0.05  # a task may report often; the UI needs ~20/s
 STOP_GRACE_SECONDS = 10.0     # how long a running task gets to notice cancel at exit
 TEST_COMMANDS_ENV = "MOTIONDNA_WORKER_TEST_COMMANDS"
-# Tests only: a build waits this many seconds (cancellable) after its first progress
-# report, as a long clip's build would, so that cancelling or killing it mid-build is not
+# Tests only: a build waits this many seconds (cancellable) at its first progress report
+# past the start, as a long clip's build would, so that cancelling or killing it mid-build is not
 # a race against a build that takes a tenth of a second.
 TEST_BUILD_PAUSE_ENV = "MOTIONDNA_WORKER_TEST_BUILD_PAUSE_S"
 
@@ -121,16 +121,20 @@ def cmd_build(args, progress, should_stop):
 
 
 def _paused_after_first_report(progress, should_stop, seconds):
-    """``progress`` that, after its first report, waits ``seconds`` or until cancelled."""
+    """``progress`` that, at its first report past the start, waits ``seconds`` or until
+    cancelled (that report is sent: it comes after the throttle's interval)."""
     first = [True]
 
     def paused(fraction, message="", **fields):
+        if not (first[0] and fraction > 0):
+            progress(fraction, message, **fields)
+            return
+        first[0] = False
+        time.sleep(PROGRESS_MIN_INTERVAL)
         progress(fraction, message, **fields)
-        if first[0]:
-            first[0] = False
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline and not should_stop():
-                time.sleep(0.02)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not should_stop():
+            time.sleep(0.02)
     return paused
 
 

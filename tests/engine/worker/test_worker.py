@@ -369,8 +369,8 @@ def test_a_bad_setting_fails_the_build_with_its_message(client, tmp_path, tiny_c
 
 @pytest.fixture
 def slow_build_client(monkeypatch):
-    """A worker whose builds wait (cancellably) after their first progress report, as a
-    long clip's would: a build of the tiny clip takes a few milliseconds otherwise."""
+    """A worker whose builds wait (cancellably) at their first progress report past the
+    start, as a long clip's would: a build of the tiny clip takes milliseconds otherwise."""
     from motiondna.engine.worker import server
     monkeypatch.setenv(server.TEST_BUILD_PAUSE_ENV, "60")
     c = wc.WorkerClient(python=ENGINE_PYTHON)
@@ -399,7 +399,7 @@ def test_build_cancel(slow_build_client, tmp_path, tiny_clip_path):
     client = slow_build_client
     out = tmp_path / "g.mdna"
     req = client.submit("build", {"clip": str(tiny_clip_path), "out": str(out), "settings": {}})
-    pump_until(client, lambda: req.progress is not None)
+    pump_until(client, lambda: req.fraction > 0.0)
     client.cancel(req)
     started = time.monotonic()
     with pytest.raises(wc.Cancelled):
