@@ -462,3 +462,52 @@ def test_import_motion_operator_makes_the_clip_the_active_armature(addon, fresh_
     (tmp_path / "notes.txt").write_text("not a clip")
     with pytest.raises(RuntimeError, match="unsupported motion file type '.txt'"):
         bpy.ops.mdna.import_motion(filepath=str(tmp_path / "notes.txt"))
+
+
+class FakeLayout:
+    """Stands in for a UI layout: records labels, and checks that every property and
+    operator a panel draws exists (background Blender draws no panels by itself)."""
+
+    def __init__(self, lines=None):
+        self.lines = [] if lines is None else lines
+        self.active = True
+
+    def _child(self, *args, **kwargs):
+        return FakeLayout(self.lines)
+
+    row = column = box = split = _child
+
+    def label(self, text="", **kwargs):
+        self.lines.append(text)
+
+    def prop(self, data, name, **kwargs):
+        assert name in data.bl_rna.properties, f"{type(data).__name__} has no property '{name}'"
+
+    def operator(self, idname, **kwargs):
+        group, name = idname.split(".")
+        assert hasattr(getattr(__import__("bpy").ops, group), name), idname
+
+    def progress(self, **kwargs):
+        pass
+
+    def template_list(self, *args, **kwargs):
+        pass
+
+
+def test_the_panel_and_the_preferences_draw(with_generator):
+    import types
+
+    import bpy
+
+    from motiondna.blender_motiondna.scene import prefs
+    from motiondna.panels import sidebar
+    bpy.context.view_layer.objects.active = with_generator
+    layout = FakeLayout()
+    sidebar.MDNA_PT_main.draw(types.SimpleNamespace(layout=layout), bpy.context)
+    assert any("smooth transition" in line for line in layout.lines), layout.lines
+    assert not any("codes" in line for line in layout.lines)
+    for engine_python in ("", "/opt/python/bin/python3"):
+        layout = FakeLayout()
+        fake = types.SimpleNamespace(layout=layout, engine_python=engine_python, bl_rna=prefs.MDNA_AP_preferences.bl_rna)
+        prefs.MDNA_AP_preferences.draw(fake, bpy.context)
+        assert layout.lines and ("Blender's own Python" in layout.lines[0]) == (not engine_python)
