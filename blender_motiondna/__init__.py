@@ -1,4 +1,4 @@
-"""Blender-side core of MotionDNA. Never imports torch.
+"""Blender-side core of MotionDNA: bpy, mathutils and numpy only (what stock Blender ships).
 
 - ``io``: armature <-> motion arrays, action writing for every supported Blender, BVH,
   FBX/glTF and SMPL import;

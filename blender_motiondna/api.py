@@ -1,8 +1,7 @@
 """Public Python API for technical artists: the functions the operators and the command
 line use, callable from Blender's Python console, a script in the UI, ``blender
---background --python``, and the bpy module. Everything runs synchronously; training runs
-in the engine worker (a separate Python with torch), so Blender's interpreter never
-imports torch.
+--background --python``, and the bpy module. Everything runs synchronously; builds run in
+the engine worker (a separate process, by default on Blender's own Python).
 
 Import it with one line, in Blender (whatever extension repository MotionDNA was installed
 into, once it is enabled) and in this repository with the bpy module alike::
@@ -13,7 +12,7 @@ Joints are bone names, positions are world space and frames are scene frames eve
 in this module. Example (the README's "Scripting" section runs a longer version as a test)::
 
     arm = api.import_bvh("data/jumping_jacks.bvh")          # or bpy.data.objects["Armature"]
-    api.build_generator(arm, steps=100)                     # trains in the worker, stores it in arm
+    api.build_generator(arm)                                # builds in the worker, stores it in arm
     api.add_target(arm, "RightWrist", frame=60, location=(0.3, -0.2, 1.9))
     action = api.generate(arm)                              # new action "<source>.mdna"
     take = api.generate_variation(arm, frames=600, seed=3)  # new action "<source>.var3"
@@ -32,7 +31,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 
 import bpy
@@ -41,9 +39,9 @@ from ..engine.generator.runtime import Generator
 from ..engine.io import generator_file
 from ..engine.motion.skeleton import Motion
 from ..engine.motion.targets import parse_targets
-from . import EXTENSION_PACKAGE, worker_client
+from . import EXTENSION_PACKAGE
 from .io import armature_io, blend_file, bvh_io, formats
-from .scene import bake, build, prefs, store
+from .scene import bake, build, store
 from .scene import targets as _targets
 
 PathLike = str | os.PathLike
@@ -53,7 +51,7 @@ __all__ = [
     "import_bvh", "import_motion", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
     "generate", "generate_variation", "apply_result", "revert",
-    "save_generator", "load_generator", "export_onnx", "generator_file_info",
+    "save_generator", "load_generator", "generator_file_info",
     "bake_blend",
 ]
 
@@ -100,27 +98,25 @@ def import_motion(path: PathLike, **options) -> bpy.types.Object:
 
 @_needs_enabled
 def build_generator(armature: bpy.types.Object, action: bpy.types.Action | None = None,
-                    frame_range: tuple[int, int] | None = None, seed: int = 0, steps: int | None = None,
-                    settings: dict | None = None, on_progress: Callable[[dict], None] | None = None,
+                    frame_range: tuple[int, int] | None = None, settings: dict | None = None,
+                    on_progress: Callable[[dict], None] | None = None,
                     python: str | None = None, timeout: float | None = None) -> dict:
-    """Learn a generator from ``armature``'s action (or ``action``) and store it in the
-    armature (it is saved with the .blend). Returns the build info (``train_seconds``,
-    ``size_bytes``, ``build_seconds``, ...).
+    """Build a generator from ``armature``'s action (or ``action``): the clip and its
+    motion graph, in a fraction of a second. It is stored in the armature (and saved with
+    the .blend). Returns the build info (``build_seconds``, ``size_bytes``,
+    ``smooth_jumps``, ...).
 
-    ``frame_range``: (first, last) scene frames, default the whole action. ``steps``:
-    training steps (default 600; fewer is faster and rougher). ``settings``: more engine
-    settings (docs/engine.md), e.g. ``{"threads": 1}``. ``on_progress(event)`` gets the
-    worker's progress events (``event["fraction"]``, ``event.get("eta_s")``). ``python``:
-    the interpreter with torch (default: the add-on preference, then this Python).
+    ``frame_range``: (first, last) scene frames, default the whole action. ``settings``:
+    the graph's settings (docs/engine.md), e.g. ``{"tolerance_s": 0.08}``; unknown names
+    and bad values raise ValueError before anything runs. ``on_progress(event)`` gets the
+    worker's progress events (``event["fraction"]``, ``event["message"]``). ``python``:
+    the engine interpreter (default: the add-on preference, ``$MOTIONDNA_ENGINE_PYTHON``,
+    then this Python).
 
-    >>> info = api.build_generator(arm, steps=100)          # doctest: +SKIP
+    >>> info = api.build_generator(arm)                     # doctest: +SKIP
     >>> info["size_bytes"] > 0                              # doctest: +SKIP
     True
     """
-    settings = dict(settings or {})
-    settings.setdefault("seed", int(seed))
-    if steps:
-        settings["steps"] = int(steps)
     return build.build_generator(armature, action, frame_range, settings, on_progress, python, timeout)
 
 
@@ -145,7 +141,7 @@ def generator(armature: bpy.types.Object) -> ArmatureGenerator:
 
 class ArmatureGenerator:
     """An armature's generator addressed as the armature is. ``runtime`` is the engine's
-    torch-free runtime underneath (armature space, clip frames from 0, joint indices)."""
+    runtime underneath (armature space, clip frames from 0, joint indices)."""
 
     def __init__(self, armature):
         self.armature = armature
@@ -218,33 +214,17 @@ def load_generator(armature: bpy.types.Object, path: PathLike) -> Generator:
     return generator
 
 
-def export_onnx(source: bpy.types.Object | PathLike, out: PathLike, python: str | None = None,
-                timeout: float | None = None) -> dict:
-    """Export a generator's per-frame network to ONNX (for game engines). ``source`` is an
-    armature with a generator or a ``.mdna`` path. Runs in the engine worker (torch).
-    Returns {path, size_bytes, opset, inputs, outputs, slots, num_codes}."""
-    out = os.path.abspath(os.fspath(out))
-    _make_parent(out)
-    client = worker_client.get_client(python or prefs.configured_python())
-    with tempfile.TemporaryDirectory(prefix="mdna_export_") as tmp:
-        if isinstance(source, (str, os.PathLike)):
-            mdna = os.path.abspath(os.fspath(source))
-            generator_file.load(mdna)  # a clear FormatError here, not a traceback from the worker
-        else:
-            mdna = store.save_bytes(source, os.path.join(tmp, "generator.mdna"))
-        return client.call("export_onnx", {"generator": mdna, "out": out}, timeout=timeout)
-
-
 def generator_file_info(path: PathLike) -> dict:
-    """What a ``.mdna`` file holds, read without torch (the CLI's ``info``): format
-    version, size, source name and hash, fps, frames, duration, skeleton, DNA summary,
-    network, build info and training settings. FormatError for a bad file."""
+    """What a ``.mdna`` file holds (the CLI's ``info``): format version, size, source name
+    and hash, fps, frames, duration, skeleton, DNA summary (speed, rhythm, effectors), the
+    motion graph (tolerance, smooth jumps, blend half-life), build info and settings.
+    FormatError for a bad file."""
     path = os.fspath(path)
     arrays, meta = generator_file.load(path)
     skel = meta["skeleton"]
     names = list(skel["names"])
     dna = dict(meta.get("dna_info", {}))
-    net = dict(meta.get("network", {}))
+    graph = dict(meta.get("graph", {}))
     fps, frames = float(meta["fps"]), int(meta["num_frames"])
     return {
         "path": os.path.abspath(path),
@@ -255,16 +235,12 @@ def generator_file_info(path: PathLike) -> dict:
         "fps": fps, "frames": frames, "duration_s": round(frames / fps, 4) if fps else None,
         "skeleton": {"joints": len(names), "names": names, "root": names[0] if names else None,
                      "up_axis": "XYZ"[int(skel.get("up_axis", 2))]},
-        "dna": {"num_codes": dna.get("num_codes"), "code_error_cm": dna.get("code_error_cm"),
-                "code_smooth_s": dna.get("code_smooth_s"),
-                "speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
-                "rhythm_period_s": dna.get("rhythm_period_s"), "loop_to": dna.get("loop_to"),
-                "loop_from": dna.get("loop_from", frames - 1 if frames else None),
-                "restart_to": dna.get("restart_to", dna.get("loop_to")),
+        "dna": {"speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
+                "rhythm_period_s": dna.get("rhythm_period_s"),
                 "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
-        "network": {"hidden": net.get("hidden"), "deviation_dims": int(arrays["dev_basis"].shape[0]),
-                    "parameters": int(sum(arrays[k].size for k in generator_file.NETWORK_WEIGHTS)),
-                    "target_slots": [names[j] for j in net.get("slots", []) if 0 <= j < len(names)]},
+        "graph": {"tolerance_m": graph.get("tolerance"), "smooth_jumps": dna.get("smooth_jumps"),
+                  "candidates": int(arrays["jumps"].shape[1]), "half_life_s": graph.get("half_life_s"),
+                  "mean_stretch_s": graph.get("mean_stretch_s")},
         "build": dict(meta.get("build", {})),
         "settings": dict(meta.get("settings", {})),
     }

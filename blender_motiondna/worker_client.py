@@ -1,9 +1,11 @@
 """Blender's side of the engine worker: start it, send requests, collect events.
 
-Blender never imports torch. Training and export run in a separate Python (the "engine
-interpreter") as ``python -m engine.worker``; this module talks to it through pipes with
-the frames of ``engine/worker/protocol.py``, in the spirit of Blender's own extension manager
-(``bl_pkg/bl_extension_utils.py``: a child interpreter, framed messages, polling).
+Builds run in a separate process (the "engine interpreter", by default this very Python:
+in Blender, Blender's own, which has numpy) as ``python -m engine.worker``, so Blender's
+interface stays responsive and a build can be cancelled or killed; this module talks to it
+through pipes with the frames of ``engine/worker/protocol.py``, in the spirit of Blender's
+own extension manager (``bl_pkg/bl_extension_utils.py``: a child interpreter, framed
+messages, polling).
 
 Two ways to use a client:
 - Interactive (timers/modal operators): ``submit`` then call ``pump()`` from a timer;
@@ -18,7 +20,7 @@ its requests with ``WorkerDied``; the next ``submit`` starts a fresh worker. The
 exits by itself on stdin EOF, so it cannot outlive Blender, and an atexit hook shuts
 every client down in an orderly way.
 
-This module imports neither bpy nor torch.
+This module does not import bpy.
 """
 import atexit
 import itertools
@@ -39,17 +41,17 @@ from . import EXTENSION_ROOT
 ROOT = EXTENSION_ROOT
 WORKER_MODULE = "engine.worker"
 DEFAULT_TIMEOUT = 30.0
-# Until the worker says 'ready' it may be importing torch, which holds the GIL in long
-# stretches (shared-library loading) and can take minutes from a cold disk on Windows.
-STARTUP_TIMEOUT = 180.0
-TORCH_CHECK_TIMEOUT = 120.0  # a cold first ``import torch`` can be slow on a busy disk
+# Until the worker says 'ready' it is starting Python and importing numpy and the engine,
+# which can take a while from a cold disk on a busy machine.
+STARTUP_TIMEOUT = 60.0
+ENGINE_CHECK_TIMEOUT = 60.0  # a cold first ``import numpy`` can be slow on a busy disk
 
 PENDING, RUNNING, DONE, ERROR, CANCELLED = "pending", "running", "done", "error", "cancelled"
 FINISHED = (DONE, ERROR, CANCELLED)
 
 
 class EngineUnavailable(RuntimeError):
-    """No Python interpreter with torch is available to run the engine."""
+    """No Python interpreter that can run the engine (one with numpy) is available."""
 
 
 class WorkerDied(RuntimeError):
@@ -76,23 +78,24 @@ class Cancelled(RuntimeError):
 
 # -- the engine interpreter ---------------------------------------------------------------
 
-_torch_check_cache = set()
+_engine_check_cache = set()
 
 
-def can_import_torch(python):
-    """Whether ``python`` can ``import torch`` (a subprocess; a yes is cached)."""
+def can_run_engine(python):
+    """Whether ``python`` can run the engine: it starts and imports numpy (a subprocess;
+    a yes is cached)."""
     python = os.path.abspath(python)
-    if python in _torch_check_cache:
+    if python in _engine_check_cache:
         return True
     try:
-        done = subprocess.run([python, "-c", "import torch"], stdin=subprocess.DEVNULL,
+        done = subprocess.run([python, "-c", "import numpy"], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=TORCH_CHECK_TIMEOUT)
+                              timeout=ENGINE_CHECK_TIMEOUT)
     except (OSError, subprocess.TimeoutExpired):
         return False
     if done.returncode != 0:
-        return False  # not cached: "Set up engine" may install torch in this session
-    _torch_check_cache.add(python)
+        return False  # not cached: the user may install numpy there in this session
+    _engine_check_cache.add(python)
     return True
 
 
@@ -102,34 +105,31 @@ def _is_executable(path):
 
 ENGINE_PYTHON_VARIABLE = "MOTIONDNA_ENGINE_PYTHON"
 
-
-
-
-HOW_TO_SET = ("Name a Python that has PyTorch: --python PATH on the command line, the environment "
-              f"variable {ENGINE_PYTHON_VARIABLE}, or Engine Python in the add-on preferences (where "
-              "\"Set up Engine\" installs one)")
+HOW_TO_SET = ("Name a Python that has numpy: --python PATH on the command line, the environment "
+              f"variable {ENGINE_PYTHON_VARIABLE}, or Engine Python in the add-on preferences "
+              "(empty: Blender's own Python)")
 
 
 def find_engine_python(preferred=None):
     """The interpreter to run the engine with: ``preferred`` (``--python``, the add-on
-    preference) when given, else ``$MOTIONDNA_ENGINE_PYTHON`` (render farms, CI, a stock
-    Blender in batch) when set, else this process's own Python. The first one named must
-    work: a named interpreter that is missing or has no torch raises EngineUnavailable
-    rather than being replaced by another."""
+    preference) when given, else ``$MOTIONDNA_ENGINE_PYTHON`` (render farms, CI) when set,
+    else this process's own Python (in Blender, Blender's bundled one). The first one
+    named must work: a named interpreter that is missing or cannot import numpy raises
+    EngineUnavailable rather than being replaced by another."""
     for python, label in ((preferred, "the engine interpreter"),
                           (os.environ.get(ENGINE_PYTHON_VARIABLE), f"${ENGINE_PYTHON_VARIABLE}")):
         if python:
             python = os.path.abspath(os.path.expanduser(python))
             if not _is_executable(python):
                 raise EngineUnavailable(f"{label} '{python}' is not an executable file. {HOW_TO_SET}.")
-            if not can_import_torch(python):
-                raise EngineUnavailable(f"{label} '{python}' cannot import torch. {HOW_TO_SET}.")
+            if not can_run_engine(python):
+                raise EngineUnavailable(f"{label} '{python}' cannot import numpy. {HOW_TO_SET}.")
             return python
     own = sys.executable
-    if _is_executable(own) and can_import_torch(own):
+    if _is_executable(own) and can_run_engine(own):
         return own
-    raise EngineUnavailable(f"MotionDNA needs a Python with PyTorch to build generators, and this one "
-                            f"('{own}') cannot import torch. {HOW_TO_SET}.")
+    raise EngineUnavailable(f"MotionDNA runs its engine in a Python with numpy, and this one ('{own}') "
+                            f"cannot be started as one. {HOW_TO_SET}.")
 
 
 # -- requests -----------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class WorkerClient:
         self.python = None
         self.root = root
         self.timeout = timeout
-        self.info = None          # the worker's 'ready' event (pid, python, torch, cuda)
+        self.info = None          # the worker's 'ready' event (pid, python, numpy, torch)
         self.busy = None          # request id the last heartbeat said was running
         self.last_exit_code = None
         self._proc = None

@@ -1,7 +1,7 @@
 """Build a generator from the active armature's action (worker process, with progress),
-cancel it, and set up / check the engine interpreter."""
+cancel it, and check the engine interpreter."""
 import bpy
-from bpy.props import BoolProperty, IntProperty
+from bpy.props import BoolProperty
 
 from ..blender_motiondna import worker_client
 from ..blender_motiondna.scene import build, prefs
@@ -9,13 +9,11 @@ from .common import USER_ERRORS, active_armature, poll_armature, redraw_ui, repo
 
 
 class MDNA_OT_build_generator(bpy.types.Operator):
-    """Learn a motion generator from the armature's action (runs in a background process; Esc cancels)"""
+    """Build a motion generator from the armature's action (runs in a background process; Esc cancels)"""
     bl_idname = "mdna.build_generator"
     bl_label = "Build Generator"
     bl_options = {'REGISTER', 'UNDO'}
 
-    steps: IntProperty(name="Training Steps", default=0, min=0, description="0 = the armature's setting")
-    seed: IntProperty(name="Seed", default=-1, min=-1, description="-1 = the armature's seed setting")
     wait: BoolProperty(name="Wait", default=True, options={'SKIP_SAVE'},
                        description="Scripts: wait for the build (off: start it and return; "
                        "blender_motiondna.build.poll_jobs() finishes it)")
@@ -32,15 +30,8 @@ class MDNA_OT_build_generator(bpy.types.Operator):
             return False
         return True
 
-    def _settings(self, arm):
-        steps = self.steps or arm.mdna.steps
-        settings = {"seed": arm.mdna.seed if self.seed < 0 else self.seed}
-        if steps:
-            settings["steps"] = steps
-        return settings
-
     def _start(self, arm):
-        self._job = build.start_build(arm, settings=self._settings(arm))
+        self._job = build.start_build(arm)
 
     def execute(self, context):
         arm = active_armature(context)
@@ -123,42 +114,8 @@ class MDNA_OT_cancel_build(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class MDNA_OT_setup_engine(bpy.types.Operator):
-    """Create a Python environment with pinned torch for the engine worker, in the extension's user folder (needs internet; a few minutes)"""
-    bl_idname = "mdna.setup_engine"
-    bl_label = "Set up Engine"
-
-    @classmethod
-    def poll(cls, context):
-        if prefs.setup_running():
-            cls.poll_message_set("The engine is being set up")
-            return False
-        if not getattr(bpy.app, "online_access", True):
-            cls.poll_message_set(prefs.OFFLINE_MESSAGE)
-            return False
-        return True
-
-    def execute(self, context):
-        try:
-            path = prefs.run_setup()
-        except (RuntimeError, OSError) as err:
-            return report_exception(self, err)
-        self.report({'INFO'}, f"Engine ready: {path}")
-        return {'FINISHED'}
-
-    def invoke(self, context, event):
-        if bpy.app.background:
-            return self.execute(context)
-        try:
-            prefs.start_setup()  # a thread: pip takes minutes and must not freeze Blender
-        except RuntimeError as err:
-            return report_exception(self, err)
-        self.report({'INFO'}, "Setting up the engine in the background; see the add-on preferences")
-        return {'FINISHED'}
-
-
 class MDNA_OT_check_engine(bpy.types.Operator):
-    """Start the engine worker and report its Python and torch"""
+    """Start the engine worker and report its Python and numpy"""
     bl_idname = "mdna.check_engine"
     bl_label = "Check Engine"
 
@@ -167,9 +124,8 @@ class MDNA_OT_check_engine(bpy.types.Operator):
             info = worker_client.get_client(prefs.configured_python()).call("ping", timeout=worker_client.STARTUP_TIMEOUT)
         except USER_ERRORS as err:
             return report_exception(self, err)
-        self.report({'INFO'}, f"Engine: Python {info['python']} ({info['executable']}), torch {info['torch']}"
-                              f"{', CUDA' if info['cuda'] else ''}")
+        self.report({'INFO'}, f"Engine: Python {info['python']} ({info['executable']}), numpy {info['numpy']}")
         return {'FINISHED'}
 
 
-CLASSES = (MDNA_OT_build_generator, MDNA_OT_cancel_build, MDNA_OT_setup_engine, MDNA_OT_check_engine)
+CLASSES = (MDNA_OT_build_generator, MDNA_OT_cancel_build, MDNA_OT_check_engine)

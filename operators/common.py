@@ -22,7 +22,7 @@ def poll_armature(cls, context, need_generator=False, need_action=False):
         cls.poll_message_set("Select an armature (or one of its target empties)")
         return False
     if need_action and not (arm.mdna.source_action or (arm.animation_data and arm.animation_data.action)):
-        cls.poll_message_set(f"'{arm.name}' has no action to learn from")
+        cls.poll_message_set(f"'{arm.name}' has no action to build from")
         return False
     if need_generator and not arm.mdna.generator_data:
         cls.poll_message_set(f"'{arm.name}' has no generator yet: build one first")

@@ -1,55 +1,37 @@
-"""Export a generator (.mdna, ONNX) and import one onto a compatible armature."""
+"""Save a generator (.mdna) and import one onto a compatible armature; import a clip."""
 import os
-import tempfile
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..blender_motiondna import worker_client
 from ..blender_motiondna.io import armature_io, formats
-from ..blender_motiondna.scene import prefs, store
+from ..blender_motiondna.scene import store
 from ..engine.generator.runtime import Generator
 from ..engine.io import generator_file
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
 
-EXPORT_TIMEOUT = 600.0
-
 
 class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
-    """Save the armature's generator as a .mdna file, or as ONNX for game engines and phones"""
+    """Save the armature's generator as a .mdna file (to share it, or to load it onto another scene's rig)"""
     bl_idname = "mdna.export_generator"
     bl_label = "Export Generator"
     filename_ext = ".mdna"
 
-    filter_glob: StringProperty(default="*.mdna;*.onnx", options={'HIDDEN'})
-    format: EnumProperty(name="Format", items=[
-        ('MDNA', "MotionDNA (.mdna)", "The generator file (no torch needed to load it)"),
-        ('ONNX', "ONNX (.onnx)", "The per-frame network for ONNX runtimes (uses the engine worker)")])
+    filter_glob: StringProperty(default="*.mdna", options={'HIDDEN'})
 
     @classmethod
     def poll(cls, context):
         return poll_armature(cls, context, need_generator=True)
-
-    def check(self, context):
-        self.filename_ext = ".onnx" if self.format == 'ONNX' else ".mdna"
-        return super().check(context)
 
     def execute(self, context):
         arm = active_armature(context)
         if not self.filepath:
             self.report({'ERROR'}, "Give a file path to export to")
             return {'CANCELLED'}
-        path = bpy.path.ensure_ext(bpy.path.abspath(self.filepath), ".onnx" if self.format == 'ONNX' else ".mdna")
+        path = bpy.path.ensure_ext(bpy.path.abspath(self.filepath), ".mdna")
         try:
-            if self.format == 'MDNA':
-                store.save_bytes(arm, path)
-            else:
-                with tempfile.TemporaryDirectory() as tmp:
-                    mdna = store.save_bytes(arm, os.path.join(tmp, "g.mdna"))
-                    client = worker_client.get_client(prefs.configured_python())
-                    client.call("export_onnx", {"generator": mdna, "out": os.path.abspath(path)},
-                                timeout=EXPORT_TIMEOUT)
+            store.save_bytes(arm, path)
         except USER_ERRORS as err:
             return report_exception(self, err)
         self.report({'INFO'}, f"Saved {path}")
@@ -57,7 +39,7 @@ class MDNA_OT_export_generator(bpy.types.Operator, ExportHelper):
 
 
 class MDNA_OT_import_motion(bpy.types.Operator, ImportHelper):
-    """Import a clip to learn from: BVH, FBX, glTF or an AMASS/SMPL .npz, as an armature with its action"""
+    """Import a clip to build from: BVH, FBX, glTF or an AMASS/SMPL .npz, as an armature with its action"""
     bl_idname = "mdna.import_motion"
     bl_label = "Import Motion"
     bl_options = {'REGISTER', 'UNDO'}

@@ -45,9 +45,6 @@ def _draw_source(layout, arm):
     sub.active = s.use_frame_range
     sub.prop(s, "frame_start")
     sub.prop(s, "frame_end")
-    row = box.row(align=True)
-    row.prop(s, "steps")
-    row.prop(s, "seed")
     job = build.running_job(arm)
     if job is not None:
         box.progress(factor=job.fraction, type='BAR', text=s.status or "Building...")

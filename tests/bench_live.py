@@ -1,11 +1,10 @@
 """Drag-to-keys latency in the bpy module (docs/evaluation.md "drag-to-keys"; a benchmark, not a test).
 
-    .venv/bin/python tests/bench_live.py [--frames 300] [--bones 65] [--drags 60] [--steps 150]
+    .venv/bin/python tests/bench_live.py [--frames 300] [--bones 65] [--drags 60]
 
 The rig: the cmu_iclone_cc clip (100 joints) pruned leaf by leaf to ``--bones`` bones
 and its first ``--frames`` frames, when ../shared is present; otherwise a synthetic
-humanoid of that many Euler bones. A generator is built in the worker (``--steps``
-training steps: latency does not depend on how well it is trained), one hand target is
+humanoid of that many Euler bones. A generator is built in the worker, one hand target is
 added and live mode turned on. Each drag moves the empty, then times what the UI does
 after a mouse move: ``view_layer.update()`` (the depsgraph handler marks the armature
 dirty) and ``live.flush()`` (regenerate + rewrite the result action's keys) — the same
@@ -110,15 +109,15 @@ def _percentile(values, q):
     return float(np.percentile(np.asarray(values), q))
 
 
-def setup(bones=65, frames=300, steps=150):
+def setup(bones=65, frames=300):
     """A fresh scene with the rig, its generator, one hand target and live mode on."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
     shared = os.path.isdir(os.path.join(_shared_dir(), "motions"))
     arm, rig = iclone_rig(bones, frames) if shared else synthetic_rig(bones, frames)
     t0 = time.perf_counter()
-    build.build_generator(arm, settings={"steps": steps, "seed": 0})
+    build.build_generator(arm)
     info = {"rig": rig, "bones": len(arm.data.bones), "frames": frames,
-            "build_seconds": round(time.perf_counter() - t0, 1)}
+            "build_seconds": round(time.perf_counter() - t0, 2)}
     skeleton = armature_io.skeleton_from_armature(arm)
     hand = next((n for n in skeleton.names if "hand" in n.lower()), skeleton.names[-1])
     empty = targets.add_target(arm, hand, frame=arm.mdna.clip_frame_start + frames // 2)
@@ -154,11 +153,10 @@ def main(argv=None):
     p.add_argument("--bones", type=int, default=65)
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--drags", type=int, default=60)
-    p.add_argument("--steps", type=int, default=150, help="training steps of the generator built for the run")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the drags")
     p.add_argument("--sort", default="tottime", help="profile order (tottime, cumulative)")
     args = p.parse_args(argv)
-    arm, empty, result = setup(args.bones, args.frames, args.steps)
+    arm, empty, result = setup(args.bones, args.frames)
     if args.profile:
         import cProfile
         import pstats

@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import sys
 
@@ -28,17 +27,11 @@ def shared_clips():
     return sorted(out)
 
 
-# The Python that runs the engine worker: this one, or (the Blender version matrix, whose
-# venvs hold stock Blender's packages only) the one named by MOTIONDNA_ENGINE_PYTHON.
+# The Python that runs the engine worker: this one (in the Blender version matrix, that
+# Blender's packages: bpy and numpy), or the one named by MOTIONDNA_ENGINE_PYTHON.
 ENGINE_PYTHON = os.environ.get("MOTIONDNA_ENGINE_PYTHON") or sys.executable
 
 CLIP = os.path.join(ROOT, "data", "jumping_jacks.bvh")  # the bundled CMU clip
-
-# Tests that train in this process. The Blender version matrix runs the suite in venvs that
-# hold what stock Blender ships (bpy, numpy), where only the worker has torch.
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
-NO_TORCH = "torch is not installed in this Python (the engine worker has it)"
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason=NO_TORCH)
 
 needs_shared = pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
 

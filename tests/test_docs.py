@@ -78,7 +78,6 @@ def test_readme_examples_make_what_they_say(workspace, ran_examples):
     for name in ("generators/jumping_jacks.mdna", "generators/jj_scripted.mdna"):
         generator_file.load(str(out / name))
     assert len(bvh.read_bvh(str(out / "jj_edit.bvh")).frames) == 125
-    assert (out / "jj.onnx").stat().st_size > 0
     for shot in ("shot_010", "shot_020"):
         assert (out / "shots" / f"{shot}.blend").is_file() and (out / "baked" / f"{shot}.blend").is_file()
     cli_run, script_run, batch_run = ran_examples[:3]

@@ -1,12 +1,12 @@
 """The MotionDNA command line: ``python -m blender_motiondna ...`` with the bpy module, and
 ``blender --command motiondna ...`` in a real Blender 4.2+ (registered on add-on load).
 
-Commands: build, generate, bake, bench, export, info, demo (``--help`` on each; docs/cli.md).
+Commands: build, generate, bake, bench, info, demo (``--help`` on each; docs/cli.md).
 Results go to stdout (text, or JSON with ``--json``); progress, warnings and Blender's
 own chatter go to stderr.
 
 Exit codes: 0 done, 1 bad input (file, clip, targets), 2 bad arguments, 3 engine failure
-(worker could not start, crashed, or training failed), 130 cancelled. A batch exits 0
+(worker could not start, crashed, or the build failed), 130 cancelled. A batch exits 0
 when every item is done or skipped, else with the most serious item's code
 (130 > 3 > 1)."""
 import argparse
@@ -18,12 +18,12 @@ import bpy
 from ...engine.io.fileformat import FormatError
 from .. import worker_client
 from ..bootstrap import stdout_to_stderr
-from . import bake, bench, build, demo, export, generate, info
+from . import bake, bench, build, demo, generate, info
 from .common import EXIT_CANCELLED, EXIT_ENGINE, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, ensure_registered
 
 # In ``motiondna --help`` order.
 COMMANDS = {"build": build, "generate": generate, "bake": bake, "bench": bench,
-            "export": export, "info": info, "demo": demo}
+            "info": info, "demo": demo}
 
 
 def _parser():

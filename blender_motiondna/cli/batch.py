@@ -6,9 +6,8 @@
   like a .blend) and is not older than its input counts as finished and is skipped;
   ``force`` redoes it. Outputs appear atomically, so an interrupted run leaves no half
   file under a final name.
-- Parallel: builds run in ``jobs`` engine workers (one torch process each, reused across
-  clips, torch threads split between them) fed by this process, which imports the clips
-  with Blender; bakes run as one child command per .blend (each needs its own Blender
+- Parallel: builds run in ``jobs`` engine workers (one process each, reused across
+  clips) fed by this process, which imports the clips with Blender; bakes run as one child command per .blend (each needs its own Blender
   session), ``jobs`` at a time.
 - At the end a summary table (text) or the items as JSON.
 """
@@ -200,7 +199,6 @@ def run_builds(items, jobs, python=None, settings=None, overall=None):
     engine_python = worker_client.find_engine_python(python)  # EngineUnavailable: the whole batch
     jobs = max(1, min(int(jobs), len(pending)))
     settings = dict(settings or {})
-    settings.setdefault("threads", max(1, (os.cpu_count() or 1) // jobs))
     slots = [_Slot(worker_client.WorkerClient(python=engine_python)) for _ in range(jobs)]
     queue = list(pending)
     try:
@@ -265,8 +263,7 @@ def _finish_build(slot, overall):
     if request.state == worker_client.DONE:
         item.status, item.seconds = DONE, time.perf_counter() - slot.started
         result = dict(request.result or {})
-        item.info = {k: result[k] for k in ("train_seconds", "size_bytes", "steps", "num_codes", "code_error_cm")
-                     if k in result}
+        item.info = {k: result[k] for k in ("build_seconds", "size_bytes", "smooth_jumps") if k in result}
     elif request.state == worker_client.CANCELLED:
         _fail(item, "cancelled", EXIT_CANCELLED, slot.started, CANCELLED)
     else:

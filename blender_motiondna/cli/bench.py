@@ -20,7 +20,7 @@ def add_parser(subparsers):
                     "options). Clips: every BVH under ../shared/motions plus --clips. Writes "
                     "OUT/benchmark.json and OUT/benchmark.md.")
     benchmark.add_arguments(n)
-    n.add_argument("--python", help="interpreter with torch for the benchmark (default: this one)")
+    n.add_argument("--python", help="interpreter for the benchmark (default: the engine's: this one)")
     n.add_argument("--json", action="store_true", help="print the summary as JSON")
     return n
 

@@ -22,7 +22,7 @@ def add_parser(subparsers):
     d = subparsers.add_parser("demo", help="the whole product on the bundled clip (writes out/demo.*)")
     d.add_argument("--clip", help="BVH clip (default: the bundled CMU jumping jacks)")
     d.add_argument("--out-dir", default="out", help="where demo.blend, demo.bvh and demo.png go")
-    d.add_argument("--python", help="interpreter with torch for the engine worker")
+    d.add_argument("--python", help="interpreter with numpy for the engine worker (default: this one)")
     d.add_argument("--json", action="store_true", help="print the result as JSON")
     return d
 
@@ -57,8 +57,8 @@ def run_demo(clip=None, out_dir="out", python=None):
     info = build.build_generator(source, python=python,
                                  on_progress=lambda e: None)
     build_wall = time.perf_counter() - started
-    print(f"generator built in {build_wall:.2f} s wall (training {info.get('train_seconds', float('nan')):.2f} s, "
-          f"{info.get('size_bytes', 0) / 1024:.0f} KB)")
+    print(f"generator built in {build_wall:.2f} s wall ({info.get('size_bytes', 0) / 1024:.0f} KB, "
+          f"{info.get('smooth_jumps', '?')} smooth transitions)")
 
     # The result armature: a copy beside the source, carrying the same generator.
     result = source.copy()
@@ -97,6 +97,6 @@ def run_demo(clip=None, out_dir="out", python=None):
     scene.frame_set(frame0)
     bpy.ops.wm.save_as_mainfile(filepath=blend, check_existing=False)
     print("\n".join(f"wrote {p}" for p in (blend, bvh, png) if p))
-    return ({"build_wall_seconds": round(build_wall, 3), "train_seconds": info.get("train_seconds"),
+    return ({"build_wall_seconds": round(build_wall, 3), "smooth_jumps": info.get("smooth_jumps"),
              "target_errors_cm": [round(e, 3) for e in errors_cm], "blend": blend, "bvh": bvh, "png": png},
             "demo done")

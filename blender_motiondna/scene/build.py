@@ -7,6 +7,7 @@ call ``poll_jobs()`` / ``wait_job()`` themselves. A job that finishes stores the
 generator in its armature; one that fails or is cancelled leaves the armature as it was
 and says why in ``armature.mdna.status``."""
 import atexit
+import dataclasses
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import time
 import bpy
 from bpy.app.handlers import persistent
 
-from ...engine.generator import train
+from ...engine.generator import build as engine_build
 from ...engine.io import fileformat
 from ...engine.motion import metrics
 from .. import worker_client
@@ -57,25 +58,25 @@ class BuildJob:
 
 
 def read_clip(armature, action=None, frame_range=None):
-    """The motion the generator learns from (clear ValueError on bad input)."""
+    """The motion the generator is built from (clear ValueError on bad input)."""
     if armature is None or getattr(armature, "type", None) != 'ARMATURE':
         raise ValueError("select an armature to build a generator from")
     settings = armature.mdna
     action = action or settings.source_action or (armature.animation_data.action if armature.animation_data else None)
     if action is None:
-        raise ValueError(f"armature '{armature.name}' has no action to learn from; assign one first")
+        raise ValueError(f"armature '{armature.name}' has no action to build from; assign one first")
     if frame_range is None and settings.use_frame_range:
         frame_range = (settings.frame_start, settings.frame_end)
     motion = armature_io.read_motion(armature, action=action, frame_range=frame_range)
-    if motion.num_frames < train.MIN_CLIP_FRAMES:
-        raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator learns motion, it needs at "
-                         f"least {train.MIN_CLIP_FRAMES}")
+    if motion.num_frames < engine_build.MIN_CLIP_FRAMES:
+        raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator recombines a clip's frames, it "
+                         f"needs at least {engine_build.MIN_CLIP_FRAMES}")
     metrics.metres_per_unit(motion.skeleton, motion.translations)  # ValueError for a rig with no length
     return motion, action
 
 
 def _progress_text(event):
-    text = event.get("message") or "Training"
+    text = event.get("message") or "Building"
     eta = event.get("eta_s")
     return f"{text} ({eta:.0f} s left)" if eta is not None else text
 
@@ -93,18 +94,20 @@ def _on_event(name, user_callback):
 
 
 def start_build(armature, action=None, frame_range=None, settings=None, on_event=None, python=None):
-    """Start a build in the worker and return its job at once (it keeps running)."""
+    """Start a build in the worker and return its job at once (it keeps running).
+    ``settings``: None (the defaults), a dict of overrides or an engine ``Settings``."""
     if armature is not None and armature.name in _jobs:
         raise ValueError(f"a build is already running for '{armature.name}'; cancel it first")
     motion, action = read_clip(armature, action, frame_range)
-    train.resolve_settings(settings)  # bad settings are the user's to fix: refused here, not in the worker
+    # Bad settings are the user's to fix: refused here, not in the worker (a dict or a Settings).
+    settings = dataclasses.asdict(engine_build.resolve_settings(settings))
     client = worker_client.get_client(python or prefs.configured_python())
     workdir = tempfile.mkdtemp(prefix="mdna_build_")
     job = BuildJob(armature, motion, client, workdir, time.perf_counter())
     try:
         clip_path = os.path.join(workdir, "clip.npz")
         fileformat.save_motion(clip_path, motion)
-        args = {"clip": clip_path, "out": job.out_path, "settings": settings or {}}
+        args = {"clip": clip_path, "out": job.out_path, "settings": settings}
         job.request = client.submit("build", args, on_event=_on_event(armature.name, on_event))
     except BaseException:
         job.cleanup()

@@ -41,15 +41,12 @@ class MDNA_PG_target(bpy.types.PropertyGroup):
 class MDNA_PG_armature(bpy.types.PropertyGroup):
     """Set on an armature that has (or will have) a generator."""
     source_action: PointerProperty(name="Source Action", type=bpy.types.Action,
-                                   description="The clip the generator learns from; never modified "
+                                   description="The clip the generator is built from; never modified "
                                    "(empty: the armature's current action)")
     use_frame_range: BoolProperty(name="Custom Range", default=False,
-                                  description="Learn from a frame range instead of the whole action")
+                                  description="Build from a frame range instead of the whole action")
     frame_start: IntProperty(name="Start", default=1)
     frame_end: IntProperty(name="End", default=250)
-    steps: IntProperty(name="Training Steps", default=0, min=0,
-                       description="0 = the engine's default for the clip")
-    seed: IntProperty(name="Seed", default=0, min=0)
     generator_data: StringProperty(name="Generator", options={'HIDDEN'},
                                    description="The .mdna file, base64, so the .blend keeps it")
     generator_digest: StringProperty(name="Generator Digest", options={'HIDDEN'},
@@ -57,7 +54,7 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
                                      "without re-reading the data on every live update")
     generator_info: StringProperty(name="Generator Info", options={'HIDDEN'})
     clip_frame_start: IntProperty(name="Clip Start", options={'HIDDEN'},
-                                  description="Scene frame of the learned clip's frame 0")
+                                  description="Scene frame of the clip's frame 0")
     result_action: PointerProperty(name="Result", type=bpy.types.Action)
     previous_action: PointerProperty(name="Previous Action", type=bpy.types.Action,
                                      description="What the armature played before the result (for Revert)")

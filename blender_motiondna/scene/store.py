@@ -1,5 +1,5 @@
 """Generators kept inside the .blend (base64 of the .mdna file on the armature), and a
-cache of loaded torch-free runtimes so live regeneration does not reload the file.
+cache of loaded runtimes so live regeneration does not reload the file.
 
 The cache is keyed by a digest stored next to the data: reading the (large) data string
 and hashing it on every live update would cost milliseconds per drag step."""
@@ -29,11 +29,12 @@ def _remember(key, generator):
 
 
 def dna_summary(generator):
-    """A few human lines about the generator's DNA (shown in the panel)."""
+    """A few human lines about the generator's DNA and motion graph (shown in the panel)."""
     info = generator.meta.get("dna_info", {})
     lines = []
-    if "num_codes" in info:
-        lines.append(f"{info['num_codes']} DNA codes per frame")
+    if "smooth_jumps" in info:
+        n = int(info["smooth_jumps"])
+        lines.append(f"{n} smooth transition{'' if n == 1 else 's'}")
     if info.get("rhythm_period_s"):
         lines.append(f"rhythm {float(info['rhythm_period_s']):.2f} s")
     if "speed_mean" in info:

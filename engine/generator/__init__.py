@@ -1,2 +1,2 @@
-"""The per-clip generator: motion DNA, the network and its training (torch), the
-torch-free runtime and the ONNX export."""
+"""The per-clip generator: the numpy build (the clip, its motion graph, its DNA summary)
+and the runtime that plays the clip, variations of it and edits under targets."""

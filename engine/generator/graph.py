@@ -108,13 +108,16 @@ def stretch_frames(num_frames, fps, mean_stretch_s=MEAN_STRETCH_SECONDS):
 
 
 def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_stretch_s=MEAN_STRETCH_SECONDS,
-                seek_coverage=True):
+                first_stretch=None, seek_coverage=True):
     """Source frame per output frame (T,), the output frames where the walk jumps and
-    each jump's cost (m). ``seek_coverage`` False: every smooth jump alike (the ablation).
+    each jump's cost (m). ``first_stretch``: frames played from ``start`` before the
+    first jump may come (default: drawn like every other stretch); ``seek_coverage``
+    False: every smooth jump alike (the ablation).
 
     When a drawn stretch has played, the walk picks its next jump among the exits of the
-    next ``LOOKAHEAD_SHARE`` mean stretches of the clip (so it can wait a moment for a cheap one), plays
-    on to that exit and jumps there."""
+    next ``LOOKAHEAD_SHARE`` mean stretches of the clip (so it can wait a moment for a
+    cheap one), plays on to that exit and jumps there; at the clip's end with no jump
+    from it (a clip too short to recombine) it starts over."""
     F = len(jumps)
     rng = np.random.default_rng(seed)
     shortest, mean = stretch_frames(F, fps, mean_stretch_s)
@@ -124,7 +127,7 @@ def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_st
     idx = np.empty(num_frames, dtype=np.int64)
     out_jumps, out_costs = [], []
     i = int(start) % F
-    left = _draw_stretch(rng, shortest, mean)
+    left = _draw_stretch(rng, shortest, mean) if first_stretch is None else int(first_stretch)
     plan = None  # (exit frame, landing frame, cost)
     for t in range(num_frames):
         idx[t] = i
@@ -139,7 +142,7 @@ def random_walk(jumps, costs, tolerance, fps, num_frames, seed, start=0, mean_st
             left = _draw_stretch(rng, shortest, mean)
         elif i < F - 1:
             i += 1
-        else:  # no exit at all (a clip with no finite jump): start over
+        else:  # the clip's end and no jump from it: start over
             out_jumps.append(t + 1)
             out_costs.append(float("inf"))
             i, plan = 0, None

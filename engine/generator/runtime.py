@@ -79,7 +79,8 @@ class Generator:
         if seed is None and start + num_frames <= F:
             return np.arange(start, start + num_frames), [], []
         return graph.random_walk(self.jumps, self.jump_costs, self.tolerance, self.fps, num_frames,
-                                 0 if seed is None else int(seed), start, self.mean_stretch_s)
+                                 0 if seed is None else int(seed), start, self.mean_stretch_s,
+                                 first_stretch=F - start if seed is None else None)
 
     def _jump_half_lives(self, costs):
         """Frames per jump: a dearer jump (toward material the walk lacks) blends longer."""

@@ -1,6 +1,6 @@
 """Per-frame state features of a clip, and their exact inverse.
 
-The generator steps a state vector through time. One frame's state holds, in the root's
+The generator plays a sequence of states. One frame's state holds, in the root's
 *heading frame* (the root's facing direction projected on the ground), so it does not
 depend on where the character stands or which way it faces:
 
@@ -10,8 +10,8 @@ depend on where the character stands or which way it faces:
 - ``vel``:  root ground displacement since the previous frame (heading frame of that frame),
 - ``turn``: heading change since the previous frame (radians),
 - ``pos``:  joint positions relative to the root, in the heading frame. Redundant with the
-  rotations, but it lets target features (target minus current joint position) be computed
-  inside the generation loop without forward kinematics (as in Learned Motion Matching).
+  rotations, but it gives the motion graph its matching features without forward
+  kinematics (as in Learned Motion Matching).
 
 ``decode_states`` turns a sequence of states back into a Motion: it integrates the root
 (heading, then ground position) and converts the 6D rotations — all vectorised over frames.

@@ -1,6 +1,6 @@
 """The engine's motion data model: a skeleton and a clip of local joint transforms.
 
-Conventions (shared by the Blender side, the runtime, training and the metrics):
+Conventions (shared by the Blender side, the build, the runtime and the metrics):
 - Quaternions are (w, x, y, z). Joints are ordered so a parent comes before its children.
 - ``rest_rotations[j]``: joint j's rest frame relative to its parent's rest frame
   (for a root: relative to the armature/object space).

@@ -1,6 +1,6 @@
 """Inference-time refinement: make generated motion hit joint targets exactly and naturally.
 
-Called by ``runtime.Generator.generate`` after the rollout and decode. Per group of
+Called by ``runtime.Generator.generate`` after the timeline and decode. Per group of
 targets that share their frames (two effectors at one frame are solved together):
 
 1. whole-body reach at the key frames (``ik.solve_body``): the effector's limb moves

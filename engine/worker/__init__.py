@@ -1,2 +1,3 @@
-"""The engine worker: a separate Python with torch that trains and exports for Blender,
-speaking length-prefixed JSON frames over stdin/stdout. ``python -m engine.worker``."""
+"""The engine worker: a separate Python process (numpy only; Blender's own Python will do)
+that builds generators for Blender, speaking length-prefixed JSON frames over
+stdin/stdout. ``python -m engine.worker``."""

@@ -1,8 +1,10 @@
-"""The engine worker: a long-lived process that runs torch work for Blender.
+"""The engine worker: a long-lived process that builds generators for Blender.
 
 Run as ``python -m engine.worker`` with the extension root on PYTHONPATH (the client in
-``blender_motiondna/worker_client.py`` does this). Blender never imports torch; it talks to
-this process over stdin/stdout with length-prefixed JSON frames (``engine/protocol.py``).
+``blender_motiondna/worker_client.py`` does this); it needs numpy only, so Blender's own
+Python runs it. A build in this process keeps Blender's interface responsive and can be
+cancelled or killed; Blender talks to it over stdin/stdout with length-prefixed JSON
+frames (``engine/protocol.py``).
 
 Requests (stdin): ``{"id": int, "cmd": str, "args": {...}}``; two are handled at once by
 the reader instead of being queued: ``cancel`` (``args.id`` = the request to stop) and
@@ -17,6 +19,8 @@ Commands run one at a time on a work thread; the table ``COMMANDS`` maps a name 
 ``handler(args, progress, should_stop) -> dict``. ``progress(fraction, message="",
 **fields)`` reports progress; ``should_stop()`` turns true once the request is cancelled.
 """
+import importlib.metadata
+import importlib.util
 import os
 import queue
 import signal
@@ -25,14 +29,20 @@ import threading
 import time
 import traceback
 
-from ..generator import build, export_onnx, train  # train and export import torch only when they run
+import numpy as np
+
+from ..generator import build
 from ..io import fileformat
 from . import protocol
 
 HEARTBEAT_SECONDS = 1.0
-PROGRESS_MIN_INTERVAL = 0.05  # a training loop may report every step; the UI needs ~20/s
+PROGRESS_MIN_INTERVAL = 0.05  # a task may report often; the UI needs ~20/s
 STOP_GRACE_SECONDS = 10.0     # how long a running task gets to notice cancel at exit
 TEST_COMMANDS_ENV = "MOTIONDNA_WORKER_TEST_COMMANDS"
+# Tests only: a build waits this many seconds (cancellable) at its first progress report
+# past the start, as a long clip's build would, so that cancelling or killing it mid-build is not
+# a race against a build that takes a tenth of a second.
+TEST_BUILD_PAUSE_ENV = "MOTIONDNA_WORKER_TEST_BUILD_PAUSE_S"
 
 
 class Cancelled(Exception):
@@ -40,7 +50,7 @@ class Cancelled(Exception):
 
 
 def is_cancellation(exc):
-    """True for any exception class named ``Cancelled`` (ours, ``engine.train.Cancelled``,
+    """True for any exception class named ``Cancelled`` (ours, ``engine.generator.build.Cancelled``,
     whichever copy of the package raised it)."""
     return any(cls.__name__ == "Cancelled" for cls in type(exc).__mro__)
 
@@ -50,7 +60,7 @@ def is_cancellation(exc):
 def claim_stdio():
     """Take fds 0/1 for the protocol and point the originals elsewhere.
 
-    Libraries print (torch warnings, C-level printf) to fd 1; if that were the protocol pipe
+    Libraries print (warnings, C-level printf) to fd 1; if that were the protocol pipe
     a single stray byte would corrupt the frame stream. So the protocol gets private
     duplicates, fd 1 becomes stderr (the client's log) and fd 0 becomes /dev/null."""
     sys.stdout.flush()
@@ -65,27 +75,27 @@ def claim_stdio():
     return proto_in, proto_out
 
 
-def probe_torch():
-    """(torch version or None, cuda available). Imports torch as a build does
-    (``train.import_torch``: with the module torch's optimizers load on first use), so
-    that one-time cost is part of the worker's start, not of its first build."""
+def torch_version():
+    """torch's installed version without importing it (that takes seconds), or None."""
+    if importlib.util.find_spec("torch") is None:
+        return None
     try:
-        torch = train.import_torch()
-    except Exception:  # missing or broken install: the worker still serves torch-free commands
-        return None, False
-    try:
-        cuda = bool(torch.cuda.is_available())
-    except Exception:
-        cuda = False
-    return str(torch.__version__), cuda
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:  # importable but not installed as a distribution
+        return "unknown"
+
+
+def describe_environment():
+    """What the worker runs on: its Python and numpy (what a build needs), and torch's
+    version when it happens to be installed (informational; nothing here uses it)."""
+    return {"python": sys.version.split()[0], "numpy": np.__version__, "torch": torch_version()}
 
 
 # -- commands ------------------------------------------------------------------------------
 
 def cmd_ping(args, progress, should_stop):
-    version, cuda = probe_torch()  # cached by the import system after the first call
-    return {"pid": os.getpid(), "python": sys.version.split()[0], "executable": sys.executable,
-            "torch": version, "cuda": cuda, "engine_dir": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    return {"pid": os.getpid(), **describe_environment(), "executable": sys.executable,
+            "engine_dir": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
 
 
 def cmd_sleep(args, progress, should_stop):
@@ -103,12 +113,29 @@ def cmd_sleep(args, progress, should_stop):
 
 def cmd_build(args, progress, should_stop):
     motion = fileformat.load_motion(args["clip"])
+    pause = float(os.environ.get(TEST_BUILD_PAUSE_ENV) or 0.0)
+    if pause > 0:
+        progress = _paused_after_first_report(progress, should_stop, pause)
     return build.build_generator(motion, args["out"], args.get("settings"),
                                  progress=progress, should_stop=should_stop)
 
 
-def cmd_export_onnx(args, progress, should_stop):
-    return export_onnx.export(args["generator"], args["out"])
+def _paused_after_first_report(progress, should_stop, seconds):
+    """``progress`` that, at its first report past the start, waits ``seconds`` or until
+    cancelled (that report is sent: it comes after the throttle's interval)."""
+    first = [True]
+
+    def paused(fraction, message="", **fields):
+        if not (first[0] and fraction > 0):
+            progress(fraction, message, **fields)
+            return
+        first[0] = False
+        time.sleep(PROGRESS_MIN_INTERVAL)
+        progress(fraction, message, **fields)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not should_stop():
+            time.sleep(0.02)
+    return paused
 
 
 def cmd_echo_print(args, progress, should_stop):
@@ -122,7 +149,6 @@ COMMANDS = {
     "ping": cmd_ping,
     "sleep": cmd_sleep,
     "build": cmd_build,
-    "export_onnx": cmd_export_onnx,
 }
 if os.environ.get(TEST_COMMANDS_ENV) == "1":
     COMMANDS["echo_print"] = cmd_echo_print
@@ -180,9 +206,7 @@ class Worker:
             self.send({"event": "heartbeat", "busy": self.busy, "time": time.time()})
 
     def work_loop(self):
-        version, cuda = probe_torch()
-        self.send({"event": "ready", "pid": os.getpid(), "python": sys.version.split()[0],
-                   "torch": version, "cuda": cuda})
+        self.send({"event": "ready", "pid": os.getpid(), **describe_environment()})
         while True:
             job = self.jobs.get()
             if job is None:

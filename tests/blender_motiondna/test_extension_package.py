@@ -46,8 +46,7 @@ def test_package_holds_the_code_and_nothing_else(built_zip):
     tops = {n.split("/", 1)[0] for n in names}
     for needed in ("__init__.py", "blender_manifest.toml", "engine", "blender_motiondna", "operators", "panels"):
         assert needed in tops, f"package misses {needed}"
-    for path in ("engine/worker/server.py", "engine/worker/protocol.py", "blender_motiondna/worker_client.py",
-                 "requirements-worker.txt"):  # what Set up Engine installs
+    for path in ("engine/worker/server.py", "engine/worker/protocol.py", "blender_motiondna/worker_client.py"):
         assert path in names
     for excluded in ("tests", ".venv", "docs", "Makefile", ".git", ".ci", "pytest.ini",
                      "requirements.txt", "out", "build", "motiondna.py", ".venvs", "tools",
@@ -119,7 +118,15 @@ report["api_module"] = api.__name__
 live = sys.modules[module + ".blender_motiondna.scene.live"]
 arm = api.import_bvh(clip)
 bpy.context.view_layer.objects.active = arm
-report["build"] = api.build_generator(arm, steps=30, python=engine_python)["size_bytes"]
+# No python=: the worker runs in the default engine interpreter ($MOTIONDNA_ENGINE_PYTHON if
+# set, else this one), where torch, scipy and matplotlib are blocked as well.
+blocker = os.path.join(work, "blocker")
+os.makedirs(blocker)
+with open(os.path.join(blocker, "sitecustomize.py"), "w") as f:
+    f.write(f"import sys\nfor name in {BLOCKED!r}:\n    sys.modules[name] = None\n")
+os.environ["PYTHONPATH"] = blocker
+report["build"] = api.build_generator(arm)["size_bytes"]
+report["build_ping"] = client_mod.get_client().call("ping", timeout=60)
 empty = api.add_target(arm, "RightWrist", frame=61)
 empty.location.z += 0.15 * arm.dimensions.z / 1.7
 report["generated"] = api.generate(arm).name
@@ -206,15 +213,18 @@ def test_disable_enable_twice_leaves_nothing_behind(install_report):
 
 def test_installed_copy_runs_the_worker(install_report):
     ping = install_report["ping"]
-    assert ping["torch"] and ping["pid"] > 0
+    assert ping["numpy"] and ping["pid"] > 0
     assert ping["engine_dir"] == os.path.join(install_report["package_dir"], "engine")
 
 
 def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
-    """Enabling, building (the worker elsewhere), a target, generate, a live drag, the
-    quality report and a bake, with torch, scipy and matplotlib unimportable."""
+    """Enabling, building (in the worker of the default engine interpreter), a target,
+    generate, a live drag, the quality report and a bake, with torch, scipy and matplotlib
+    unimportable here and, in the worker, not imported."""
     r = install_report
     assert r["errors"] == [] and r["blocked_loaded"] == []
+    ping = r["build_ping"]
+    assert ping["executable"] == ENGINE_PYTHON and ping["engine_dir"].startswith(r["package_dir"]) and ping["torch"] is None
     assert r["api_module"] == MODULE + ".blender_motiondna.api"  # ``from motiondna import api``
     assert r["build"] > 0 and r["generated"].endswith(".mdna")
     assert r["gap_after_generate"] < 0.02                # reached (body-height fractions)

@@ -16,7 +16,7 @@ def generator_file(addon, tmp_path_factory):
     from motiondna.blender_motiondna.scene import build, store
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
-    build.build_generator(arm, settings={"steps": 150})
+    build.build_generator(arm)
     return store.save_bytes(arm, str(tmp_path_factory.mktemp("gen") / "jacks.mdna"))
 
 

@@ -15,7 +15,7 @@ def saved_file(addon, tmp_path_factory):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     arm, _, _ = bvh_io.import_bvh(CLIP)
     bpy.context.view_layer.objects.active = arm
-    assert bpy.ops.mdna.build_generator(steps=120) == {'FINISHED'}
+    assert bpy.ops.mdna.build_generator() == {'FINISHED'}
     bpy.context.scene.frame_set(40)
     assert bpy.ops.mdna.add_target(joint="RightWrist") == {'FINISHED'}
     bpy.context.view_layer.objects.active.location.z += 0.1 * arm.dimensions.z / 1.7

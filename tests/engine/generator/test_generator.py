@@ -1,6 +1,8 @@
-"""Per-clip generator: build (determinism, progress, cancel), file format checks,
-reconstruction, targets, long runs, ONNX parity. Few training steps keep it quick."""
+"""Per-clip generator: build (determinism, progress, cancel, settings), file format checks,
+the source replayed exactly, variations under a seed (loops, end poses, any length),
+targets reached, clips too short to recombine."""
 import dataclasses
+import json
 import os
 import zipfile
 
@@ -8,19 +10,14 @@ import numpy as np
 import pytest
 from synthetic import synthetic_clip
 
-from motiondna.engine.generator import runtime, train
-from motiondna.engine.generator.dna import effector_joints
+from motiondna.engine.generator import build, graph, runtime
 from motiondna.engine.io import fileformat, generator_file
 from motiondna.engine.motion import quat
 from motiondna.engine.motion.metrics import metres_per_unit
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
 
-from conftest import MOTIONS, needs_torch
-
-pytestmark = needs_torch
-
-FAST = {"steps": 150}
+from conftest import MOTIONS
 
 
 @pytest.fixture(scope="module")
@@ -28,33 +25,34 @@ def built(tmp_path_factory):
     clip = synthetic_clip()
     path = str(tmp_path_factory.mktemp("gen") / "synthetic.mdna")
     events = []
-    info = train.build_generator(clip, path, FAST, progress=lambda f, msg="", **kw: events.append((f, msg, kw)))
+    info = build.build_generator(clip, path, progress=lambda f, msg="", **kw: events.append((f, msg, kw)))
     return clip, path, info, events
+
+
+@pytest.fixture
+def gen(built):
+    return runtime.Generator.load(built[1])
 
 
 def test_build_reports_progress_and_summary(built):
     clip, path, info, events = built
-    assert {"path", "train_seconds", "size_bytes", "steps", "final_loss", "device"} <= set(info)
-    assert info["steps"] == FAST["steps"] and info["device"] == "cpu"
+    assert {"path", "build_seconds", "total_seconds", "size_bytes", "smooth_jumps"} <= set(info)
     assert 0 < info["size_bytes"] <= 1_000_000 and info["size_bytes"] == os.path.getsize(path)
+    assert info["smooth_jumps"] > 0 and info["build_seconds"] > 0
     fractions = [f for f, _, _ in events]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    training = [kw for _, msg, kw in events if msg == "training"]
-    assert training and {"step", "total", "loss", "eta_s"} <= set(training[-1])
-    assert np.isfinite(info["final_loss"])
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert all(msg for _, msg, _ in events)
 
 
-def test_build_is_deterministic_under_a_seed(built, tmp_path):
+def test_build_is_deterministic(built, tmp_path):
     clip, path, _, _ = built
     other = str(tmp_path / "again.mdna")
-    train.build_generator(clip, other, FAST)
-    a, _ = generator_file.load(path)
-    b, _ = generator_file.load(other)
-    for k in ("w1_dev", "w2", "w3", "codes"):
+    build.build_generator(clip, other)
+    (a, meta_a), (b, meta_b) = generator_file.load(path), generator_file.load(other)
+    assert a.keys() == b.keys()
+    for k in a:
         np.testing.assert_array_equal(a[k], b[k])
-    c = str(tmp_path / "seed1.mdna")
-    train.build_generator(clip, c, dict(FAST, seed=1))
-    assert not np.array_equal(generator_file.load(c)[0]["w2"], a["w2"])
+    assert meta_a["graph"] == meta_b["graph"] and meta_a["dna_info"] == meta_b["dna_info"]
 
 
 def test_cancel_raises_cancelled(tmp_path):
@@ -62,48 +60,61 @@ def test_cancel_raises_cancelled(tmp_path):
 
     def stop():
         calls.append(1)
-        return len(calls) > 3
+        return len(calls) >= 2
 
-    with pytest.raises(train.Cancelled):
-        train.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), FAST, should_stop=stop)
+    with pytest.raises(build.Cancelled):
+        build.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), should_stop=stop)
     assert not os.path.exists(tmp_path / "x.mdna")
 
 
 def test_unknown_setting_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown generator setting"):
-        train.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), {"stepz": 3})
-    with pytest.raises(ValueError, match=r"unknown generator setting\(s\): stepz \(known: batch, "):
-        train.resolve_settings({"stepz": 3})
+        build.build_generator(synthetic_clip(), str(tmp_path / "x.mdna"), {"steps": 3})
+    with pytest.raises(ValueError, match=r"unknown generator setting\(s\): steps \(known: candidates, half_life_s, "):
+        build.resolve_settings({"steps": 3})
+    assert not (tmp_path / "x.mdna").exists()
 
 
-def test_settings_are_typed_and_stored_as_a_dict(built):
+def test_settings_are_typed_checked_and_stored_as_a_dict(built, tmp_path):
     """A dict (as JSON gives it) becomes ``Settings`` of the declared types; the file keeps
-    the resolved settings as a plain dict."""
-    s = train.resolve_settings({"steps": 40.0, "lr": 1, "device": "cpu"})
-    assert isinstance(s, train.Settings) and s.steps == 40 and isinstance(s.steps, int)
-    assert isinstance(s.lr, float) and s.lr == 1.0 and s.seed == train.Settings().seed
-    assert train.resolve_settings(None) == train.Settings() and train.resolve_settings(s) is s
-    with pytest.raises(ValueError, match="settings.steps must be int"):
-        train.resolve_settings({"steps": "many"})
-    _, path, _, _ = built
-    stored = generator_file.load(path)[1]["settings"]
-    assert stored == dataclasses.asdict(train.resolve_settings(FAST))
-
-
-def test_round_trip_keeps_dna_and_meta(built):
+    the resolved settings as a plain dict, and they take effect."""
+    s = build.resolve_settings({"candidates": 6.0, "half_life_s": 1})
+    assert isinstance(s, build.Settings) and s.candidates == 6 and isinstance(s.candidates, int)
+    assert isinstance(s.half_life_s, float) and s.half_life_s == 1.0 and s.tolerance_s == build.Settings().tolerance_s
+    assert build.resolve_settings(None) == build.Settings() and build.resolve_settings(s) is s
+    assert set(build.SETTING_NAMES) == {"tolerance_s", "candidates", "half_life_s", "mean_stretch_s"}
+    for bad, match in (({"candidates": "many"}, "settings.candidates must be int"),
+                       ({"candidates": True}, "settings.candidates must be int"),
+                       ({"half_life_s": -1}, "settings.half_life_s must be positive"),
+                       ({"tolerance_s": 0}, "settings.tolerance_s must be positive"),
+                       ({"mean_stretch_s": float("nan")}, "settings.mean_stretch_s must be positive")):
+        with pytest.raises(ValueError, match=match):
+            build.resolve_settings(bad)
     clip, path, _, _ = built
-    g = runtime.Generator.load(path)
+    assert generator_file.load(path)[1]["settings"] == dataclasses.asdict(build.Settings())
+    other = str(tmp_path / "other.mdna")
+    build.build_generator(clip, other, {"candidates": 3, "half_life_s": 0.2})
+    arrays, meta = generator_file.load(other)
+    assert arrays["jumps"].shape == (clip.num_frames, 3) and meta["settings"]["candidates"] == 3
+    assert runtime.Generator.load(other).half_life_s == pytest.approx(0.2)
+
+
+def test_round_trip_keeps_the_clip_the_graph_and_the_dna(built, gen):
+    clip, path, info, _ = built
+    g = gen
     assert g.num_frames == clip.num_frames and g.fps == clip.fps
     assert g.skeleton.names == clip.skeleton.names
     assert g.meta["source_hash"] == fileformat.motion_hash(clip)
-    assert {"codes", "trajectory", "phase", "mean_pose", "amplitude"} <= set(g.dna)
-    info = g.meta["dna_info"]
-    assert {"speed_mean", "rhythm_period_s", "loop_to", "effectors"} <= set(info)
-    assert abs(info["rhythm_period_s"] - 0.5) < 0.1  # arms and legs swing twice a second in speed
+    dna = g.meta["dna_info"]
+    assert {"speed_mean", "speed_p95", "rhythm_period_s", "effectors", "moving_joints", "smooth_jumps"} <= set(dna)
+    assert dna["smooth_jumps"] == info["smooth_jumps"] == int(np.sum(g.jump_costs <= g.tolerance))
+    assert abs(dna["rhythm_period_s"] - 0.5) < 0.1  # arms and legs swing twice a second in speed
+    assert dna["speed_mean"] == pytest.approx(0.8 * metres_per_unit(clip.skeleton, clip.translations), rel=0.05)
+    assert g.jumps.shape == g.jump_costs.shape == (clip.num_frames, graph.CANDIDATES)
+    assert np.all((g.jumps >= 1) & (g.jumps < clip.num_frames)) and g.tolerance > 0
 
 
 def _rewrite(src, dst, edit_header=None, drop=None):
-    import json
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
         for item in zin.namelist():
             if item == drop:
@@ -116,7 +127,7 @@ def _rewrite(src, dst, edit_header=None, drop=None):
             zout.writestr(item, data)
 
 
-def test_corrupt_truncated_newer_and_foreign_files_are_refused(built, tmp_path):
+def test_corrupt_truncated_newer_older_and_foreign_files_are_refused(built, tmp_path):
     _, path, _, _ = built
     raw = open(path, "rb").read()
     trunc = tmp_path / "trunc.mdna"
@@ -127,26 +138,33 @@ def test_corrupt_truncated_newer_and_foreign_files_are_refused(built, tmp_path):
     _rewrite(path, newer, edit_header=lambda h: h.update(format_version=99))
     with pytest.raises(fileformat.FormatError, match="newer"):
         runtime.Generator.load(str(newer))
-    older = tmp_path / "older.mdna"
-    _rewrite(path, older, edit_header=lambda h: (h.update(format_version=1), h["meta"].update(format_version=1)))
+    older = tmp_path / "older.mdna"  # a version-2 file: a DNA replay and a network, not the clip
+    _rewrite(path, older, edit_header=lambda h: (h.update(format_version=2), h["meta"].update(format_version=2)))
     with pytest.raises(fileformat.FormatError, match="older than this add-on reads"):
         runtime.Generator.load(str(older))
     corrupt = tmp_path / "corrupt.mdna"
-    _rewrite(path, corrupt, edit_header=lambda h: h["arrays"]["w2"].update(sha256="0" * 64))
+    _rewrite(path, corrupt, edit_header=lambda h: h["arrays"]["jumps"].update(sha256="0" * 64))
     with pytest.raises(fileformat.FormatError, match="corrupt"):
         runtime.Generator.load(str(corrupt))
     missing = tmp_path / "missing.mdna"
-    _rewrite(path, missing, edit_header=lambda h: h["arrays"].pop("w3"), drop="w3.npy")
-    with pytest.raises(fileformat.FormatError, match="missing w3"):
+    _rewrite(path, missing, edit_header=lambda h: h["arrays"].pop("jump_costs"), drop="jump_costs.npy")
+    with pytest.raises(fileformat.FormatError, match="missing jump_costs"):
         runtime.Generator.load(str(missing))
-    loops = tmp_path / "loops.mdna"
-    _rewrite(path, loops, edit_header=lambda h: h["meta"]["dna_info"].update(loop_from=0, loop_to=5))
-    with pytest.raises(fileformat.FormatError, match="loop frames outside the clip"):
-        runtime.Generator.load(str(loops))
     clip = tmp_path / "clip.mdna"
     fileformat.save_motion(str(clip), synthetic_clip(10))
     with pytest.raises(fileformat.FormatError, match="expected a 'motiondna.generator'"):
         runtime.Generator.load(str(clip))
+
+
+def test_jumps_outside_the_clip_are_refused(built, tmp_path):
+    _, path, _, _ = built
+    arrays, meta = generator_file.load(path)
+    bad = str(tmp_path / "bad.mdna")
+    jumps = arrays["jumps"].copy()
+    jumps[3, 0] = len(jumps)
+    generator_file.save(bad, dict(arrays, jumps=jumps), meta)
+    with pytest.raises(fileformat.FormatError, match="motion graph jumps land outside the clip"):
+        runtime.Generator.load(bad)
 
 
 def test_check_compatible_names_the_missing_joint(built):
@@ -165,52 +183,37 @@ def _cm_error(a, b, skeleton):
     return np.linalg.norm(a - b, axis=-1) * 100 * metres_per_unit(skeleton)
 
 
-def test_generate_without_targets_reconstructs_the_clip(built):
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    out = g.generate()
+def test_without_targets_or_seed_the_source_plays_exactly(built, gen):
+    clip, _, _, _ = built
+    out = gen.generate()
     assert out.num_frames == clip.num_frames
-    err = _cm_error(out.positions(), clip.positions(), clip.skeleton)
-    assert err[0].max() < 0.05  # same first frame
-    assert err.mean() < 3.0, err.mean()
+    np.testing.assert_allclose(out.rotations, clip.rotations, atol=1e-6)
+    assert _cm_error(out.positions(), clip.positions(), clip.skeleton).max() < 1e-3
+    part = gen.generate(start=20, num_frames=30)     # a stretch of the clip is that stretch
+    np.testing.assert_allclose(part.rotations, clip.rotations[20:50], atol=1e-6)
 
 
-def test_targets_are_reached_after_refinement(built):
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    src = clip.positions()
-    rng = np.random.default_rng(3)
-    cm = 100 * metres_per_unit(clip.skeleton)
-    hands = [clip.skeleton.index("LeftHand"), clip.skeleton.index("RightHand")]
-    for joint, frame in zip(hands, (30, 55)):
-        d = rng.normal(size=3)
-        goal = src[frame, joint] + d / np.linalg.norm(d) * 15 / cm
-        out = g.generate([Target(joint, [frame], goal)])
-        assert _cm_error(out.positions()[frame, joint], goal, clip.skeleton) < 1.0
-        assert np.all(np.isfinite(out.rotations))
-    # A moving target (a frame range) is followed on every frame.
-    j = hands[0]
-    frames = np.arange(40, 50)
-    path_ = src[frames, j] + np.array([0.0, 0.05, 0.05])
-    out = g.generate([Target(j, frames, path_)])
-    assert _cm_error(out.positions()[frames, j], path_, clip.skeleton).max() < 1.0
+def test_a_seed_gives_a_smooth_variation_of_the_clip_s_own_material(built, gen):
+    clip, _, _, _ = built
+    n = 3 * clip.num_frames
+    a, again, b = gen.generate(seed=1, num_frames=n), gen.generate(seed=1, num_frames=n), gen.generate(seed=2, num_frames=n)
+    np.testing.assert_array_equal(a.rotations, again.rotations)            # a seed is a variation
+    assert not np.allclose(a.rotations, b.rotations)                       # another seed, another one
+    idx, jumps, _ = gen.timeline(n, seed=1)
+    assert len(jumps) >= 2 and idx[0] == 0                                 # it recombines, from the first pose
+    assert _cm_error(a.positions()[0], clip.positions()[0], clip.skeleton).max() < 1e-3
+    # Jumps are blended: no frame-to-frame step much larger than the clip's own.
+    rel = lambda m: m.positions() - m.positions()[:, :1]                    # noqa: E731
+    step = _cm_error(rel(a)[1:], rel(a)[:-1], clip.skeleton).max()
+    source_step = _cm_error(rel(clip)[1:], rel(clip)[:-1], clip.skeleton).max()
+    assert step < 1.5 * source_step, (step, source_step)
 
 
-def test_target_rollout_moves_toward_target_before_refinement(built):
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    j, frame = clip.skeleton.index("LeftHand"), 45
-    goal = clip.positions()[frame, j] + np.array([0.0, 0.0, 0.12])
-    free = g.generate(refine=False).positions()[frame, j]
-    guided = g.generate([Target(j, [frame], goal)], refine=False).positions()[frame, j]
-    assert np.linalg.norm(guided - goal) < np.linalg.norm(free - goal)
-
-
-def test_long_run_is_finite_and_keeps_moving(built):
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    out = g.generate(num_frames=10 * clip.num_frames)
+def test_long_run_is_finite_and_keeps_moving(built, gen):
+    clip, _, _, _ = built
+    out = gen.generate(num_frames=10 * clip.num_frames)       # no seed: the clip, then the walk of seed 0
     assert out.num_frames == 10 * clip.num_frames
+    np.testing.assert_allclose(out.rotations[:clip.num_frames], clip.rotations, atol=1e-6)
     pos = out.positions()
     assert np.all(np.isfinite(pos))
     rel = pos - pos[:, :1]
@@ -218,151 +221,108 @@ def test_long_run_is_finite_and_keeps_moving(built):
     assert last.std(axis=0).mean() > 0.3 * (rel[:clip.num_frames].std(axis=0).mean())  # not frozen
 
 
-def test_effector_slots_are_hands_feet_head():
-    sk = synthetic_clip(4).skeleton
-    names = [sk.names[j] for j in effector_joints(sk)]
-    assert names == ["LeftHand", "RightHand", "LeftFoot", "RightFoot", "Head"]
+def _pose_turn(a, b):
+    """Largest turn (radians) between two frames' local joint rotations, the root's left out."""
+    return float(np.max(np.linalg.norm(quat.to_scaled_axis(quat.inv_mul(a[1:], b[1:])), axis=-1)))
 
 
-def test_onnx_export_matches_numpy_step(built, tmp_path):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    from motiondna.engine.generator import export_onnx
-    _, path, _, _ = built
-    info = export_onnx.export(path, str(tmp_path / "g.onnx"))
-    g = runtime.Generator.load(path)
-    rng = np.random.default_rng(0)
-    dev = rng.normal(size=(5, info["inputs"]["dev"][1])).astype(np.float32)
-    cond = rng.normal(size=(5, info["inputs"]["cond"][1])).astype(np.float32)
-    sess = ort.InferenceSession(info["path"], providers=["CPUExecutionProvider"])
-    got = sess.run(None, {"dev": dev, "cond": cond})[0]
-    np.testing.assert_allclose(got, g.step(dev, cond), atol=1e-4)
-    # Far outside the trained range the step is bounded, in ONNX as in numpy.
-    big = 100.0 * g.dev_limit * np.sign(dev)
-    got = sess.run(None, {"dev": big, "cond": cond})[0]
-    np.testing.assert_allclose(got, g.step(big, cond), atol=1e-4)
-    assert np.all(np.abs(got) <= g.dev_limit + 1e-6)
+def test_a_loop_flows_into_its_first_frame_and_an_end_pose_is_reached(built, gen):
+    clip, _, _, _ = built
+    n = 2 * clip.num_frames
+    source_step = max(_pose_turn(clip.rotations[t], clip.rotations[t + 1]) for t in range(clip.num_frames - 1))
+    loop = gen.generate(seed=4, num_frames=n, loop=True).rotations
+    assert _pose_turn(loop[-1], loop[0]) < 1.5 * source_step     # the seam is a step like the clip's own
+    end = gen.generate(seed=4, num_frames=n, end_frame=30).rotations
+    assert _pose_turn(end[-1], clip.rotations[30]) < 1e-3
+    with pytest.raises(ValueError, match="either loops or ends"):
+        gen.generate(seed=4, loop=True, end_frame=30)
 
 
-def test_the_rollout_never_leaves_the_deviation_range_it_was_trained_on(built):
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    assert np.all(np.isfinite(g.dev_limit)) and np.all(g.dev_limit > 0)
-    g.decay = np.float32(1.3)  # a network whose rollout amplifies itself
-    j = clip.skeleton.index("RightHand")
+def test_bad_generate_arguments_are_refused(gen):
+    for kwargs, match in ((dict(num_frames=0), "num_frames must be at least 1"),
+                          (dict(seed=-1), "seed must be a whole number"),
+                          (dict(seed=True), "seed must be a whole number"),
+                          (dict(start=gen.num_frames), "start must be a source frame"),
+                          (dict(seed=1, end_frame=1.5), "end_frame must be a source frame")):
+        with pytest.raises(ValueError, match=match):
+            gen.generate(**kwargs)
+    with pytest.raises(ValueError, match="frames outside 0..89"):
+        gen.generate([Target(8, [95], np.zeros(3))])
+    with pytest.raises(ValueError, match="target joint index 99"):
+        gen.generate([Target(99, [5], np.zeros(3))])
+
+
+def test_targets_are_reached(built, gen):
+    clip, _, _, _ = built
+    src = clip.positions()
+    rng = np.random.default_rng(3)
+    cm = 100 * metres_per_unit(clip.skeleton)
+    hands = [clip.skeleton.index("LeftHand"), clip.skeleton.index("RightHand")]
+    for joint, frame in zip(hands, (30, 55)):
+        d = rng.normal(size=3)
+        goal = src[frame, joint] + d / np.linalg.norm(d) * 15 / cm
+        out = gen.generate([Target(joint, [frame], goal)])
+        assert _cm_error(out.positions()[frame, joint], goal, clip.skeleton) < 1.0
+        assert np.all(np.isfinite(out.rotations))
+        # Outside the target's window the edit leaves the source as it was.
+        np.testing.assert_allclose(out.rotations[frame + 30:], clip.rotations[frame + 30:], atol=1e-6)
+    # A moving target (a frame range) is followed on every frame.
+    j = hands[0]
+    frames = np.arange(40, 50)
+    path_ = src[frames, j] + np.array([0.0, 0.05, 0.05])
+    out = gen.generate([Target(j, frames, path_)])
+    assert _cm_error(out.positions()[frames, j], path_, clip.skeleton).max() < 1.0
+    # Without refinement the targets change nothing: the motion is the source.
+    np.testing.assert_allclose(gen.generate([Target(j, frames, path_)], refine=False).rotations, clip.rotations, atol=1e-6)
+
+
+def test_targets_on_a_variation_are_reached(built, gen):
+    clip, _, _, _ = built
     n = 3 * clip.num_frames
-    target = [Target(j, np.arange(n), np.tile(clip.positions()[0, j] + 0.3, (n, 1)))]
-    bounded = [g._rollout_free(g.timeline(n)[0]), g.generate(target, num_frames=n, refine=False)]
-    assert np.all(np.abs(bounded[0]) <= g.dev_limit + 1e-6)
-    assert np.all(np.isfinite(bounded[1].positions()))
-    limit = g.dev_limit
-    g.dev_limit = np.full_like(limit, np.inf)  # without the bound the same rollout runs away
-    assert not np.all(np.abs(g._rollout_free(g.timeline(n)[0])) <= 10 * limit)  # (to overflow: NaN)
+    j = clip.skeleton.index("RightHand")
+    free = gen.generate(seed=5, num_frames=n).positions()
+    frames = np.arange(100, 160)
+    path_ = free[frames, j] + np.array([0.05, 0.0, 0.08])
+    out = gen.generate([Target(j, frames, path_), Target(j, [200], free[200, j] + 0.1)], seed=5, num_frames=n)
+    pos = out.positions()
+    assert _cm_error(pos[frames, j], path_, clip.skeleton).max() < 1.0
+    assert _cm_error(pos[200, j], free[200, j] + 0.1, clip.skeleton) < 1.0
+
+
+@pytest.mark.parametrize("frames", [build.MIN_CLIP_FRAMES, 8, 12])
+def test_a_clip_too_short_to_recombine_still_plays_variations_and_long_runs(frames, tmp_path):
+    """Short clips have few or no jumps (every landing is too close to play on from): a
+    walk that reaches the last frame with none starts the clip over, blended."""
+    clip = synthetic_clip(frames)
+    path = str(tmp_path / "short.mdna")
+    build.build_generator(clip, path)
+    g = runtime.Generator.load(path)
+    np.testing.assert_allclose(g.generate().rotations, clip.rotations, atol=1e-6)
+    for kwargs in (dict(num_frames=5 * frames), dict(seed=1, num_frames=5 * frames),
+                   dict(seed=2, num_frames=3 * frames, loop=True), dict(seed=3, num_frames=3 * frames, end_frame=1)):
+        out = g.generate(**kwargs)
+        assert out.num_frames == kwargs["num_frames"] and np.all(np.isfinite(out.positions()))
+    j = clip.skeleton.index("LeftHand")
+    goal = clip.positions()[frames - 1, j] + 0.03
+    out = g.generate([Target(j, np.arange(frames), np.tile(goal, (frames, 1)))])
+    assert np.all(np.isfinite(out.rotations))
+
+
+def test_a_clip_below_the_minimum_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="at least 4 are needed"):
+        build.build_generator(synthetic_clip(build.MIN_CLIP_FRAMES - 1), str(tmp_path / "x.mdna"))
 
 
 @pytest.mark.skipif(not os.path.isdir(MOTIONS), reason="../shared/motions is absent")
-def test_reconstructs_a_shared_mocap_clip(tmp_path):
+def test_plays_a_shared_mocap_clip_exactly(tmp_path):
     from motiondna.engine.io.bvh import read_bvh
     clip = read_bvh(os.path.join(MOTIONS, "cmu_3dsmax", "jumping_jacks.bvh")).to_motion()
     path = str(tmp_path / "jj.mdna")
-    train.build_generator(clip, path, {"steps": 300})
-    out = runtime.Generator.load(path).generate()
-    err = _cm_error(out.positions(), clip.positions(), clip.skeleton)
-    assert err.mean() < 3.0, err.mean()
-
-
-def _network_reach(path, count=12):
-    """Mean share of an in-range offset (half the slot's clamp, random directions) that the
-    network alone, without refinement, closes in the slot's state channels at the target
-    frame."""
+    build.build_generator(clip, path)
     g = runtime.Generator.load(path)
-    idx, jumps = g.timeline(g.num_frames)
-    base = g.base[idx] + g._offsets(idx, jumps, g.dna["first_state"])
-    theta0, ground0 = g.dna["first_heading"][0], g.dna["first_ground"]
-    world = g.slot_world(base, theta0, ground0)[1]
-    free = g._rollout_free(idx)
-    rng = np.random.default_rng(1)
-    shares = []
-    for _ in range(count):
-        s, frame = int(rng.integers(len(g.slots))), int(rng.integers(25, 65))
-        direction = rng.normal(size=3)
-        offset = 0.5 * g.slot_clamp[s, 0] * direction / np.linalg.norm(direction)
-        plan = g._slot_plan([Target(g.slots[s], [frame], (world[frame, s] + offset)[None])], g.num_frames)
-        moved = g._rollout_targets(idx, base, plan, theta0, ground0)[frame] - free[frame]
-        shares.append(moved @ g.dev_state[:, g.slot_cols[3 * s:3 * s + 3]] @ offset / (offset @ offset))
-    return float(np.mean(shares))
-
-
-def test_the_target_feature_unit_decides_whether_the_network_reaches(built, tmp_path):
-    """Target features in 0.1-span units are too small for the network to learn to use in
-    a short training; in a finer unit, with the effector loss weighted up, the network
-    alone closes much of an in-range offset (docs/engine.md, Known limits: that reach
-    costs style distance, so it is not the default)."""
-    clip, default_path, _, _ = built
-    fine = str(tmp_path / "fine.mdna")
-    train.build_generator(clip, fine, {**FAST, "target_unit": 0.005, "effector_weight": 400.0})
-    assert runtime.Generator.load(fine).target_unit == pytest.approx(0.005 * clip.skeleton.span())
-    assert _network_reach(fine) > _network_reach(default_path) + 0.2
-
-
-def test_target_unit_must_be_positive():
-    with pytest.raises(ValueError, match="target_unit"):
-        train.resolve_settings({"target_unit": 0.0})
-
-
-def test_a_stored_pull_gain_is_ignored(built, tmp_path):
-    """Older version-2 files hold a ``pull_gain`` array; new builds write none and the
-    runtime does not read it, so a file with a non-zero one plays exactly the same."""
-    clip, path, _, _ = built
-    arrays, meta = generator_file.load(path)
-    assert "pull_gain" not in arrays
-    other = str(tmp_path / "gain.mdna")
-    gain = np.ones((3 * len(meta["network"]["slots"]), arrays["dev_basis"].shape[0]), np.float32)
-    generator_file.save(other, dict(arrays, pull_gain=gain), meta)
-    j = clip.skeleton.index("LeftHand")
-    goal = clip.positions()[40, j] + np.array([0.0, 0.1, 0.1])
-    a, b = (runtime.Generator.load(p).generate([Target(j, [40], goal)], refine=False) for p in (path, other))
-    np.testing.assert_array_equal(a.rotations, b.rotations)
-
-
-def test_far_moving_target_keeps_the_network_near_the_clip(built):
-    """A target far out of reach on every frame: the network's offsets are clamped, so the
-    long rollout stays finite and the body stays close to the clip (before refinement)."""
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    n = 4 * clip.num_frames
-    j = clip.skeleton.index("RightHand")
-    far = np.tile(clip.positions()[0, j] + np.array([5.0, 5.0, 5.0]), (n, 1))
-    out = g.generate([Target(j, np.arange(n), far)], num_frames=n, refine=False)
-    free = g.generate(num_frames=n, refine=False)
-    assert np.all(np.isfinite(out.rotations))
-    rel = lambda m: m.positions() - m.positions()[:, :1]  # noqa: E731
-    gap = _cm_error(rel(out), rel(free), clip.skeleton)
-    reach = 100 * metres_per_unit(clip.skeleton) * g.target_clamp
-    assert gap.max() < 1.5 * reach, (gap.max(), reach)
-
-
-def test_a_slot_is_asked_at_most_the_offset_it_was_trained_on(built):
-    """Requests beyond a slot's clamp (a percentile of the offsets trained on there) make
-    the same rollout as one at the clamp: far out of its training the network's response
-    was a large, unclip-like move of the whole body; a shorter request is passed as is."""
-    clip, path, _, _ = built
-    g = runtime.Generator.load(path)
-    j, frame = clip.skeleton.index("LeftHand"), 45
-    clamp = float(g.slot_clamp[g.slots.index(j), 0])
-    assert 0.0 < clamp < g.target_clamp
-    # Offsets from where the rollout's DNA frame puts the hand (what the request measures).
-    idx, jumps = g.timeline(g.num_frames)
-    base = g.base[idx] + g._offsets(idx, jumps, g.dna["first_state"])
-    at = g.slot_world(base, g.dna["first_heading"][0], g.dna["first_ground"])[1][frame, g.slots.index(j)]
-    direction = np.array([0.0, 0.6, 0.8])
-
-    def rollout(length):
-        return g.generate([Target(j, [frame], at + length * direction)], refine=False).rotations
-
-    np.testing.assert_allclose(rollout(2.0 * clamp), rollout(4.0 * clamp), atol=1e-6)
-    assert not np.allclose(rollout(0.5 * clamp), rollout(2.0 * clamp), atol=1e-6)
+    err = _cm_error(g.generate().positions(), clip.positions(), clip.skeleton)
+    assert err.max() < 0.01, err.max()
+    assert g.meta["dna_info"]["smooth_jumps"] > 0
 
 
 def floating_root_clip():
@@ -383,51 +343,40 @@ def floating_root_clip():
     return clip, Motion(floating, rots, trans, clip.fps, "floating")
 
 
-def test_a_moving_root_offset_is_not_measured_as_a_bone(tmp_path):
-    """The DNA's centimetres and the network's target unit use the clip's body span: the
-    5-unit rest offset of a moving link does not make the body look 2-3 times longer."""
+def test_a_moving_root_offset_is_not_measured_as_a_bone(built, tmp_path):
+    """The graph's metres use the clip's body span: the 5-unit rest offset of a moving link
+    does not make the body look 2-3 times longer (and every jump cheaper)."""
     clip, floating = floating_root_clip()
     body = clip.skeleton.span()
     assert floating.skeleton.span() > body + 4.0
     assert floating.skeleton.span(floating.translations) == pytest.approx(body)
     assert metres_per_unit(floating.skeleton, floating.translations) == pytest.approx(metres_per_unit(clip.skeleton))
     path = str(tmp_path / "floating.mdna")
-    train.build_generator(floating, path, {"steps": 20})
+    build.build_generator(floating, path)
     g = runtime.Generator.load(path)
-    assert g.target_unit == pytest.approx(0.1 * body)
-    # The code error the DNA reports (which decides how many codes it keeps) is in body
-    # centimetres: the same as measured here from the rebuilt poses.
-    from motiondna.engine.generator import dna as dna_mod
-    from motiondna.engine.motion import features
-    layout = features.Layout(floating.skeleton.num_joints, features.moving_joints(floating))
-    enc = features.encode(floating, layout=layout)
-    jt = floating.translations.mean(axis=0)
-    fit = dna_mod.fit_codes(floating, enc, layout, jt, max_codes=4)
-    states = dna_mod.decode_codes(fit["codes"], fit["basis"], fit["mean"], fit["scale"])
-    states[:, dna_mod.trajectory_columns(layout)] = enc.states[:, dna_mod.trajectory_columns(layout)]
-    rebuilt = features.decode_states(states, layout, floating.skeleton, enc.headings[0], enc.ground[0], jt, 1.0)
-    err = _cm_error(rebuilt.positions(), enc.positions, clip.skeleton).mean()
-    assert err > 0.01 and fit["code_error_cm"] == pytest.approx(err, rel=1e-6)
+    plain = runtime.Generator.load(built[1])
+    # Not equal (the still Root makes the walk root-relative), but not 2-3 times apart either.
+    assert g.layout.moving and 0.67 < g.tolerance / plain.tolerance < 1.5
+    np.testing.assert_allclose(g.generate().positions(), floating.positions(), atol=1e-4)
 
 
 def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
-    """A single joint (e.g. a one-bone armature) has no span to measure centimetres by:
-    the build says so instead of failing inside the DNA's SVD."""
+    """A single joint (e.g. a one-bone armature) has no span to measure metres by: the
+    build says so instead of failing inside the graph."""
     one = Skeleton(["Hips"], [-1], quat.identity((1,)), [[0.0, 0.0, 1.0]], up_axis=2)
     F = 20
     trans = np.tile([[0.0, 0.0, 1.0]], (F, 1, 1)) + np.linspace(0, 1, F)[:, None, None] * [1.0, 0.0, 0.0]
     clip = Motion(one, quat.identity((F, 1)), trans, 30.0, "one joint")
     with pytest.raises(ValueError, match="at least two joints apart"):
-        train.build_generator(clip, str(tmp_path / "one.mdna"), {"steps": 5})
+        build.build_generator(clip, str(tmp_path / "one.mdna"))
     assert not (tmp_path / "one.mdna").exists()
 
 
 def test_check_compatible_refuses_another_rest_pose_and_size():
-    from motiondna.engine.io import generator_file as gf
     motion = synthetic_clip(10)
     meta = {"skeleton": motion.skeleton.to_dict()}
     sk = motion.skeleton
-    assert gf.check_compatible(meta, sk) is None
+    assert generator_file.check_compatible(meta, sk) is None
 
     def variant(rest_rotations=None, rest_translations=None):
         return Skeleton(sk.names, sk.parents, sk.rest_rotations if rest_rotations is None else rest_rotations,
@@ -435,27 +384,27 @@ def test_check_compatible_refuses_another_rest_pose_and_size():
 
     moved_root = sk.rest_translations.copy()
     moved_root[0] += [5.0, 0.0, 0.0]  # where the rig stands does not matter
-    assert gf.check_compatible(meta, variant(rest_translations=moved_root)) is None
+    assert generator_file.check_compatible(meta, variant(rest_translations=moved_root)) is None
     turned = sk.rest_rotations.copy()
     turned[3] = quat.mul(turned[3], quat.from_axis_angle([0, 0, 1], np.radians(30)))
     with pytest.raises(ValueError, match="bone .* rests turned 30 degrees"):
-        gf.check_compatible(meta, variant(rest_rotations=turned))
+        generator_file.check_compatible(meta, variant(rest_rotations=turned))
     longer = sk.rest_translations.copy()
     longer[4] *= 1.5
     with pytest.raises(ValueError, match="rest pose differs"):
-        gf.check_compatible(meta, variant(rest_translations=longer))
+        generator_file.check_compatible(meta, variant(rest_translations=longer))
     with pytest.raises(ValueError, match="2 times the length"):
-        gf.check_compatible(meta, variant(rest_translations=sk.rest_translations * 2.0))
+        generator_file.check_compatible(meta, variant(rest_translations=sk.rest_translations * 2.0))
 
 
 @pytest.mark.parametrize("edit,match", [
     (lambda h: h.update(arrays=None), "'arrays' must be an object"),
-    (lambda h: h["arrays"]["w2"].update(shape=[10 ** 6, 10 ** 6]), "would unpack to"),
-    (lambda h: h["arrays"]["w2"].update(dtype="object"), "only plain numeric arrays"),
+    (lambda h: h["arrays"]["clip_rotations"].update(shape=[10 ** 6, 10 ** 6]), "would unpack to"),
+    (lambda h: h["arrays"]["jumps"].update(dtype="object"), "only plain numeric arrays"),
     (lambda h: h["meta"].update(fps=0), "'fps' is 0"),
-    (lambda h: h["meta"]["network"].pop("decay"), "'network.decay' is None"),
-    (lambda h: h["meta"]["network"].update(slots=[999]), "'network.slots' is \\[999\\]"),
-    (lambda h: h["meta"].update(num_frames="125"), "'num_frames' is '125'"),
+    (lambda h: h["meta"]["graph"].pop("tolerance"), "'graph.tolerance' is None"),
+    (lambda h: h["meta"]["layout"].update(moving=[999]), "'layout.moving' is \\[999\\]"),
+    (lambda h: h["meta"].update(num_frames="90"), "'num_frames' is '90'"),
 ])
 def test_crafted_files_are_refused_naming_the_field(built, tmp_path, edit, match):
     _, path, _, _ = built
@@ -468,15 +417,14 @@ def test_crafted_files_are_refused_naming_the_field(built, tmp_path, edit, match
 def test_a_decompression_bomb_is_refused_before_it_unpacks(built, tmp_path):
     """An array that packs small but declares or holds gigabytes is refused from the zip's
     directory, without decompressing it (the test would take minutes and gigabytes otherwise)."""
-    import json
     _, path, _, _ = built
     bomb = tmp_path / "bomb.mdna"
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zout:
         header = json.loads(zin.read("header.json"))
-        header["arrays"]["w2"]["shape"] = [1]
+        header["arrays"]["clip_rotations"]["shape"] = [1]
         zout.writestr("header.json", json.dumps(header))
         for item in zin.namelist():
-            if item == "w2.npy":
+            if item == "clip_rotations.npy":
                 with zout.open(item, "w", force_zip64=True) as f:
                     chunk = bytes(2 ** 24)
                     for _ in range(64):  # 1 GiB of zeros, a few MB packed

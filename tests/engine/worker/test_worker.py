@@ -1,6 +1,6 @@
 """The engine worker process, its frame protocol and the Blender-side client.
 
-These start real worker processes with this venv's Python (torch installed)."""
+These start real worker processes with the engine Python (numpy is all they need)."""
 import io
 import json
 import os
@@ -107,8 +107,8 @@ def test_oversized_and_malformed_frames_are_refused():
 def test_ping_reports_the_worker(client):
     info = client.call("ping", timeout=30)
     assert info["pid"] == client.pid != os.getpid()
-    assert info["torch"] and info["cuda"] in (True, False)
-    assert client.info["event"] == "ready" and client.info["pid"] == client.pid
+    assert info["numpy"] and info["python"] and "torch" in info   # torch: informational, None when absent
+    assert client.info["event"] == "ready" and client.info["pid"] == client.pid and client.info["numpy"]
 
 
 def test_sleep_reports_progress_and_cancels_midway(client):
@@ -281,21 +281,21 @@ def test_find_engine_python(tmp_path):
     # A named interpreter that does not work is refused, never silently replaced.
     with pytest.raises(wc.EngineUnavailable, match=r"the engine interpreter '.*missing-python' is not an executable.*--python PATH"):
         wc.find_engine_python(str(tmp_path / "missing-python"))
-    no_torch = tmp_path / "python-without-torch"
-    no_torch.write_text("#!/bin/sh\nexit 1\n")
-    no_torch.chmod(0o755)
-    assert not wc.can_import_torch(str(no_torch))
-    with pytest.raises(wc.EngineUnavailable, match="cannot import torch"):
-        wc.find_engine_python(str(no_torch))
+    no_numpy = tmp_path / "python-without-numpy"
+    no_numpy.write_text("#!/bin/sh\nexit 1\n")
+    no_numpy.chmod(0o755)
+    assert not wc.can_run_engine(str(no_numpy))
+    with pytest.raises(wc.EngineUnavailable, match="cannot import numpy"):
+        wc.find_engine_python(str(no_numpy))
 
 
 def test_engine_unavailable_message(monkeypatch, tmp_path):
-    fake = tmp_path / "python-without-torch"
+    fake = tmp_path / "python-without-numpy"
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(wc.sys, "executable", str(fake))
     monkeypatch.delenv(wc.ENGINE_PYTHON_VARIABLE, raising=False)
-    with pytest.raises(wc.EngineUnavailable, match="this one .* cannot import torch.*--python PATH.*MOTIONDNA_ENGINE_PYTHON.*add-on preferences"):
+    with pytest.raises(wc.EngineUnavailable, match="this one .* cannot be started.*--python PATH.*MOTIONDNA_ENGINE_PYTHON.*add-on preferences"):
         wc.find_engine_python()
 
 
@@ -345,35 +345,75 @@ def test_build_end_to_end(tmp_path, tiny_clip_path):
     from motiondna.engine.io import generator_file
     out = tmp_path / "g.mdna"
     events = []
-    result = wc.build_generator(tiny_clip_path, out, {"steps": 30, "seed": 1}, on_progress=events.append,
+    result = wc.build_generator(tiny_clip_path, out, {"candidates": 6, "half_life_s": 0.1}, on_progress=events.append,
                                 python=ENGINE_PYTHON)
     try:
-        assert result["path"] == str(out) and result["steps"] == 30 and result["size_bytes"] == out.stat().st_size
+        assert result["path"] == str(out) and result["size_bytes"] == out.stat().st_size
+        assert result["build_seconds"] > 0 and result["smooth_jumps"] >= 0
         arrays, meta = generator_file.load(str(out))
-        assert meta["source_name"] == "tiny" and meta["build"]["steps"] == 30
+        assert meta["source_name"] == "tiny" and meta["settings"]["candidates"] == 6
+        assert arrays["jumps"].shape == (48, 6) and meta["graph"]["half_life_s"] == 0.1
         fractions = [e["fraction"] for e in events]
         assert fractions == sorted(fractions) and fractions[-1] == 1.0
-        assert any("loss" in e for e in events)
+        assert all(e["message"] for e in events)
     finally:
         wc.shutdown_shared()
 
 
-def test_build_cancel(client, tmp_path, tiny_clip_path):
+def test_a_bad_setting_fails_the_build_with_its_message(client, tmp_path, tiny_clip_path):
     out = tmp_path / "g.mdna"
-    req = client.submit("build", {"clip": str(tiny_clip_path), "out": str(out), "settings": {"steps": 100000}})
-    pump_until(client, lambda: req.progress is not None and req.progress.get("step", 0) >= 1)
+    with pytest.raises(wc.WorkerError, match="settings.half_life_s must be positive"):
+        client.call("build", {"clip": str(tiny_clip_path), "out": str(out), "settings": {"half_life_s": -1}}, timeout=30)
+    assert not out.exists() and client.call("ping", timeout=10)["pid"] == client.pid
+
+
+@pytest.fixture
+def slow_build_client(monkeypatch):
+    """A worker whose builds wait (cancellably) at their first progress report past the
+    start, as a long clip's would: a build of the tiny clip takes milliseconds otherwise."""
+    from motiondna.engine.worker import server
+    monkeypatch.setenv(server.TEST_BUILD_PAUSE_ENV, "60")
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
+    c.start()
+    yield c
+    c.shutdown()
+
+
+def test_the_worker_builds_where_torch_cannot_be_imported(tmp_path, tiny_clip_path, monkeypatch):
+    """Stock Blender's Python has numpy and no torch: the worker needs nothing more."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nfor name in ('torch', 'scipy', 'matplotlib'):\n"
+                                           "    sys.modules[name] = None\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    c = wc.WorkerClient(python=ENGINE_PYTHON)
+    try:
+        assert c.call("ping", timeout=60)["torch"] is None
+        out = tmp_path / "g.mdna"
+        assert c.call("build", {"clip": str(tiny_clip_path), "out": str(out)}, timeout=60)["size_bytes"] == out.stat().st_size
+    finally:
+        c.shutdown()
+
+
+def test_build_cancel(slow_build_client, tmp_path, tiny_clip_path):
+    client = slow_build_client
+    out = tmp_path / "g.mdna"
+    req = client.submit("build", {"clip": str(tiny_clip_path), "out": str(out), "settings": {}})
+    pump_until(client, lambda: req.fraction > 0.0)
     client.cancel(req)
+    started = time.monotonic()
     with pytest.raises(wc.Cancelled):
         client.wait(req, timeout=20)
+    assert time.monotonic() - started < 10                 # the pause noticed the cancel
     assert not out.exists()
     assert client.call("ping", timeout=10)["pid"] == client.pid
 
 
 def test_engine_python_variable_comes_after_the_preference(monkeypatch, tmp_path):
-    fake = tmp_path / "python-without-torch"
+    fake = tmp_path / "python-without-numpy"
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(wc.sys, "executable", str(fake))  # a stock Blender: no torch
+    monkeypatch.setattr(wc.sys, "executable", str(fake))  # a Python that cannot run the engine
     monkeypatch.setenv(wc.ENGINE_PYTHON_VARIABLE, ENGINE_PYTHON)
     assert wc.find_engine_python() == ENGINE_PYTHON
     assert wc.find_engine_python(ENGINE_PYTHON) == ENGINE_PYTHON
