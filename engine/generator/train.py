@@ -18,6 +18,7 @@ import numpy as np
 from ..io import generator_file
 from ..io.fileformat import motion_hash
 from ..motion import features, quat
+from ..motion.skeleton import forward_kinematics
 from ..refine import ik
 from . import dna as dna_mod
 
@@ -201,41 +202,112 @@ def _event_joints(skeleton, effectors):
     return [e for e in events if e]
 
 
-def _atoms(motion, enc, layout, dna, effectors, eps=0.1):
-    """State atoms (E, 9, F, D): normalised state change per radian of a local rotation."""
-    sk, F = motion.skeleton, motion.num_frames
-    events = _event_joints(sk, effectors)
-    state_atoms = np.zeros((len(events), ATOMS_PER_EVENT, F, layout.size))
-    for e, joints in enumerate(events):
-        for i, j in enumerate(joints):
-            for ax in range(3):
-                vec = np.zeros(3)
-                vec[ax] = eps
-                rots = motion.rotations.copy()
-                rots[:, j] = quat.mul(rots[:, j], quat.from_scaled_axis(vec))
-                pert = type(motion)(sk, rots, motion.translations, motion.fps, motion.name)
-                pe = features.encode(pert, forward_local=dna["forward_local"], layout=layout)
-                state_atoms[e, 3 * i + ax] = (pe.states - enc.states) / eps / dna["scale"]
-    return state_atoms
+class _PoseAt:
+    """The clip at some frames, ready to have one event joint rotated at a time (``atom``).
+
+    An atom is the normalised state change per radian of one joint's local rotation about
+    one axis, as encoding the rotated clip would give it, bit for bit: an event joint is
+    never a root (``ik.effector_chain``), so the heading, the root path and every joint
+    outside the rotated one's subtree keep their state, and only the joint's rotation and
+    its subtree's positions are recomputed, with the operations ``features.encode`` uses.
+    Working on a few frames at a time keeps the atoms of a long clip out of memory."""
+
+    def __init__(self, motion, enc, headings_q, frames):
+        self.skeleton = motion.skeleton
+        self.rots, self.trans = motion.rotations[frames], motion.translations[frames]
+        self.world_rot, self.world_pos = forward_kinematics(self.skeleton, self.rots, self.trans)
+        self.headings_q = headings_q[frames][:, None]
+        self.states = enc.states[frames]
+
+    def atom(self, layout, scale, joint, axis, eps=0.1):
+        """(n, D): the state change per radian of ``joint`` rotated about ``axis``, over ``scale``."""
+        sk, rest = self.skeleton, self.skeleton.rest_rotations
+        vec = np.zeros(3)
+        vec[axis] = eps
+        rotated = quat.mul(self.rots[:, joint], quat.from_scaled_axis(vec))
+        subtree = [joint] + sk.descendants(joint)  # parents before their children
+        world_rot, world_pos = {}, {}
+        for k in subtree:
+            p = sk.parents[k]
+            parent_rot = world_rot[p] if p in world_rot else self.world_rot[:, p]
+            parent_pos = world_pos[p] if p in world_pos else self.world_pos[:, p]
+            world_rot[k] = quat.mul(parent_rot, quat.mul(rest[k], rotated if k == joint else self.rots[:, k]))
+            world_pos[k] = parent_pos + quat.mul_vec(parent_rot, self.trans[:, k])
+        offsets = np.stack([world_pos[k] for k in subtree], axis=1) - self.world_pos[:, sk.root][:, None]
+        rot_cols = np.arange(6 * joint, 6 * joint + 6)
+        pos_cols = np.concatenate([layout.pos_index(k) for k in subtree])
+        out = np.zeros((len(self.states), layout.size))
+        out[:, rot_cols] = (quat.to_6d(rotated) - self.states[:, rot_cols]) / eps / scale[rot_cols]
+        rel = quat.inv_mul_vec(self.headings_q, offsets).reshape(len(out), -1)
+        out[:, pos_cols] = (rel - self.states[:, pos_cols]) / eps / scale[pos_cols]
+        return out
+
+
+ATOM_CHUNK_FRAMES = 256  # frames whose atoms exist at a time: (9 E, 256, D) float64, ~40 MB on 100 joints
+
+
+def _atom_sample(motion, enc, layout, dna, events, flat_rows, headings_q):
+    """The atoms at ``flat_rows`` of the (E, 9, F) atom table, (len, D), computed for
+    just those frames (each event joint and axis at once over its rows)."""
+    F = motion.num_frames
+    out = np.zeros((len(flat_rows), layout.size))
+    which, frames = np.divmod(flat_rows, F)
+    for w in np.unique(which):
+        e, a = divmod(int(w), ATOMS_PER_EVENT)
+        i, axis = divmod(a, 3)
+        if i < len(events[e]):  # events with fewer than 3 joints have zero atoms there
+            rows = np.flatnonzero(which == w)
+            pose = _PoseAt(motion, enc, headings_q, frames[rows])
+            out[rows] = pose.atom(layout, dna["scale"], events[e][i], axis)
+    return out
+
+
+def _atom_table(motion, enc, layout, dna, events, basis, headings_q):
+    """(E, F, 9 m) float32: every frame's atoms projected on the deviation basis, made
+    ATOM_CHUNK_FRAMES frames at a time (the full (E, 9, F, D) table of a 10,000-frame clip
+    would be over 1 GB)."""
+    F, m = motion.num_frames, len(basis)
+    table = np.zeros((len(events), F, ATOMS_PER_EVENT * m), dtype=np.float32)
+    for start in range(0, F, ATOM_CHUNK_FRAMES):
+        frames = np.arange(start, min(start + ATOM_CHUNK_FRAMES, F))
+        pose = _PoseAt(motion, enc, headings_q, frames)
+        for e, joints in enumerate(events):
+            for i, j in enumerate(joints):
+                for axis in range(3):
+                    a = 3 * i + axis
+                    table[e, frames, a * m:(a + 1) * m] = pose.atom(layout, dna["scale"], j, axis) @ basis.T
+    return table
+
+
+# Most frames one frame's neighbours are searched among: longer clips search every n-th
+# frame, so the search stays O(F x NEIGHBOUR_CANDIDATES), not O(F^2) (a 30,000-frame
+# clip: 20 s of a build otherwise).
+NEIGHBOUR_CANDIDATES = 8192
+NEIGHBOUR_ROWS = 512  # frames searched at a time: a (512, candidates) distance table
 
 
 def pose_neighbours(codes, fps, count=NEIGHBOURS, min_gap_s=0.25):
     """(F, count) frames whose DNA code is nearest each frame's, at least ``min_gap_s``
-    away in time (so a cross-fade goes to a *different* moment); falls back to random
-    frames for clips too short to have any."""
+    away in time (so a cross-fade goes to a *different* moment), among every frame or,
+    past NEIGHBOUR_CANDIDATES frames, every n-th; falls back to random frames for clips
+    too short to have any."""
     F = len(codes)
     gap = max(1, int(round(min_gap_s * fps)))
+    stride = -(-F // NEIGHBOUR_CANDIDATES)
+    cand = np.arange(0, F, stride)
+    cand_codes = codes if stride == 1 else codes[cand]
     sq = np.einsum("ij,ij->i", codes, codes)
+    cand_sq = sq if stride == 1 else sq[cand]
     out = np.empty((F, count), dtype=np.int64)
-    for s in range(0, F, 512):
-        d = sq[s:s + 512, None] + sq[None] - 2.0 * codes[s:s + 512] @ codes.T
-        rows = np.arange(s, min(s + 512, F))
-        near = np.abs(rows[:, None] - np.arange(F)[None]) < gap
+    for s in range(0, F, NEIGHBOUR_ROWS):
+        d = sq[s:s + NEIGHBOUR_ROWS, None] + cand_sq[None] - 2.0 * codes[s:s + NEIGHBOUR_ROWS] @ cand_codes.T
+        rows = np.arange(s, min(s + NEIGHBOUR_ROWS, F))
+        near = np.abs(rows[:, None] - cand[None]) < gap
         d[near] = np.inf
         if F - 2 * gap + 1 < count:
             out[rows] = (rows[:, None] + gap + np.arange(count)[None]) % F
             continue
-        out[rows] = np.argpartition(d, count - 1, axis=1)[:, :count]
+        out[rows] = cand[np.argpartition(d, count - 1, axis=1)[:, :count]]
     return out
 
 
@@ -244,8 +316,9 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     span = sk.span(motion.translations)  # a moving root offset is not a bone (metrics.metres_per_unit)
     effectors = info["effectors"]
     enc = features.encode(motion, forward_local=dna["forward_local"], layout=layout)
-    state_atoms = _atoms(motion, enc, layout, dna, effectors)
-    E = len(state_atoms)
+    headings_q = features.heading_quat(enc.headings, sk.up_axis)  # as encode computes it
+    events = _event_joints(sk, effectors)
+    E = len(events)
     keep_root = dna_mod.trajectory_columns(layout)
     norm = enc.states / dna["scale"]
     norm[:, keep_root] = 0.0                       # variations never touch the root trajectory
@@ -254,8 +327,8 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     # differences to neighbouring moments, atom layers), plus the clip's own DNA residual.
     i = rng.integers(0, F, 3000)
     pairs = norm[neighbours[i, rng.integers(0, NEIGHBOURS, len(i))]] - norm[i]
-    atoms = state_atoms.reshape(-1, layout.size)
-    atoms = atoms[rng.permutation(len(atoms))[:3000]] * s.layer_angle
+    picked = rng.permutation(E * ATOMS_PER_EVENT * F)[:3000]
+    atoms = _atom_sample(motion, enc, layout, dna, events, picked, headings_q) * s.layer_angle
     residual_full = (enc.states - base) / dna["scale"]
     pool = np.concatenate([pairs, atoms, residual_full[rng.integers(0, F, 500)]])
     basis = principal_directions(pool, int(min(s.dev_dims, *pool.shape)))
@@ -264,7 +337,7 @@ def _training_data(motion, dna, info, layout, base, s, rng):
     f32 = np.float32
     return {
         # (E, F, 9 m): one gather per batch picks every atom of an event at every frame.
-        "atom_table": np.ascontiguousarray((state_atoms @ basis.T).transpose(0, 2, 1, 3)).reshape(E, F, -1).astype(f32),
+        "atom_table": _atom_table(motion, enc, layout, dna, events, basis, headings_q),
         "clip_coords": (norm @ basis.T).astype(f32),                 # (F, m) pose part of each frame
         "neighbours": neighbours,
         "cond_code": cond_code.astype(f32),
