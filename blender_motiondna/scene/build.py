@@ -66,10 +66,10 @@ def read_clip(armature, action=None, frame_range=None):
         raise ValueError(f"armature '{armature.name}' has no action to learn from; assign one first")
     if frame_range is None and settings.use_frame_range:
         frame_range = (settings.frame_start, settings.frame_end)
-    motion = armature_io.read_motion(armature, action=action, frame_range=frame_range)
-    if motion.num_frames < train.MIN_CLIP_FRAMES:
-        raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator learns motion, it needs at "
-                         f"least {train.MIN_CLIP_FRAMES}")
+    first, last = armature_io.frame_range_of(armature, action, frame_range)
+    train.check_clip_length(last - first + 1)  # before sampling the pose of every frame
+    motion = armature_io.read_motion(armature, action=action, frame_range=(first, last))
+    train.check_clip_length(motion.num_frames)
     metrics.metres_per_unit(motion.skeleton, motion.translations)  # ValueError for a rig with no length
     return motion, action
 

@@ -80,6 +80,20 @@ class Settings:
 
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 MIN_CLIP_FRAMES = 4  # the shortest clip a generator learns from (the Blender side checks it too)
+# The longest: a build's memory and time grow linearly with the clip (on a 31-joint rig
+# about 25 KB and 2 s a 1000 frames in the worker; docs/engine.md, Known limits), and this
+# keeps a build within a few GB and a few minutes on a 2-core machine.
+MAX_CLIP_FRAMES = 50_000
+
+
+def check_clip_length(num_frames):
+    """ValueError, one line, unless a generator can learn from a clip of ``num_frames``."""
+    if num_frames < MIN_CLIP_FRAMES:
+        raise ValueError(f"the clip has {num_frames} frame(s): a generator learns motion, it needs at "
+                         f"least {MIN_CLIP_FRAMES}")
+    if num_frames > MAX_CLIP_FRAMES:
+        raise ValueError(f"the clip has {num_frames} frames: a build learns from at most {MAX_CLIP_FRAMES} "
+                         f"(memory and time grow with the clip); build from a frame range or a shorter clip")
 
 
 class Cancelled(Exception):
@@ -124,6 +138,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     t_start = time.perf_counter()
     s = resolve_settings(settings)
     motion.validate(min_frames=MIN_CLIP_FRAMES)
+    check_clip_length(motion.num_frames)
     torch = import_torch()
     t_torch = time.perf_counter() - t_start
     torch.manual_seed(s.seed)

@@ -422,6 +422,14 @@ def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
     assert not (tmp_path / "one.mdna").exists()
 
 
+def test_a_clip_over_the_frame_limit_is_refused_before_training(tmp_path):
+    clip = synthetic_clip(frames=train.MAX_CLIP_FRAMES + 1)
+    with pytest.raises(ValueError, match=f"the clip has {train.MAX_CLIP_FRAMES + 1} frames: a build learns "
+                                         f"from at most {train.MAX_CLIP_FRAMES}"):
+        train.build_generator(clip, str(tmp_path / "long.mdna"), {"steps": 5})
+    assert not (tmp_path / "long.mdna").exists()
+
+
 def test_check_compatible_refuses_another_rest_pose_and_size():
     from motiondna.engine.io import generator_file as gf
     motion = synthetic_clip(10)
