@@ -8,7 +8,9 @@ from ...engine.motion import targets as engine_targets
 from ...engine.motion.metrics import SPAN_METRES, metres_per_unit
 from ..io import armature_io, bvh_io
 from ..scene.bake import UNREACHED_FRACTION, target_errors
-from .common import load_json, need_file, output_file, reset_scene
+from .common import ProgressBar, load_json, need_file, output_file, reset_scene
+
+PROGRESS_AFTER_S = 2.0  # a generate that ends sooner prints no progress
 
 
 def add_parser(subparsers):
@@ -38,7 +40,11 @@ def run(args):
     targets = engine_targets.parse_targets(data, generator.skeleton, source.num_frames,
                                            transform=lambda p: bvh_io.file_to_armature_points(mapping, p))
     started = time.perf_counter()
-    motion = generator.generate(targets=targets, num_frames=source.num_frames)
+    bar = ProgressBar("refining", quiet_s=PROGRESS_AFTER_S)
+    try:
+        motion = generator.generate(targets=targets, num_frames=source.num_frames, progress=_events(bar, started))
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
     bvh_io.export_bvh(out, motion, template, mapping)
     units_per_cm = 0.01 / metres_per_unit(source.skeleton, source.translations)  # docs/evaluation.md scaling
@@ -55,3 +61,11 @@ def run(args):
     for u in unreached:
         msg += f"\n  out of reach: {u['joint']} stayed {u['error_cm']:.0f} cm from its target"
     return info, msg
+
+
+def _events(bar, started):
+    """The refinement's ``progress(fraction)`` as the bar's events, with the time left."""
+    def report(fraction):
+        elapsed = time.perf_counter() - started
+        bar({"fraction": fraction, "eta_s": elapsed / fraction * (1.0 - fraction) if fraction > 0 else None})
+    return report

@@ -147,12 +147,14 @@ class Generator:
 
     # ------------------------------------------------------------ rollout
 
-    def generate(self, targets=(), num_frames=None, start=None, seed=0, refine=True, refine_window_s=0.5):
+    def generate(self, targets=(), num_frames=None, start=None, seed=0, refine=True, refine_window_s=0.5,
+                 progress=None):
         """Regenerate the clip (or ``num_frames`` frames) under ``targets``; returns a Motion.
 
         ``start``: DNA frame to start from (default 0, the clip's first frame; output frame
         0 is then the source's first pose). ``seed`` is accepted for API stability; the
-        rollout is deterministic.
+        rollout is deterministic. ``progress(fraction)``: called as the refinement, the
+        part whose time grows with the targets, solves each group of them (fraction 0-1).
         """
         T = self.num_frames if num_frames is None else int(num_frames)
         if T < 1:
@@ -177,7 +179,7 @@ class Generator:
         states = base + coords @ self.dev_state
         motion = self._decode(states, theta0, ground0)
         if refine and targets:
-            motion = refine_targets(motion, targets, window_s=refine_window_s)
+            motion = refine_targets(motion, targets, window_s=refine_window_s, progress=progress)
         return motion
 
     def _decode(self, states, theta0, ground0):

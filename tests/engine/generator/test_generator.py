@@ -15,6 +15,7 @@ from motiondna.engine.motion import quat
 from motiondna.engine.motion.metrics import metres_per_unit
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
+from motiondna.engine.refine import refinement
 
 from conftest import MOTIONS, needs_torch
 
@@ -194,6 +195,18 @@ def test_targets_are_reached_after_refinement(built):
     path_ = src[frames, j] + np.array([0.0, 0.05, 0.05])
     out = g.generate([Target(j, frames, path_)])
     assert _cm_error(out.positions()[frames, j], path_, clip.skeleton).max() < 1.0
+
+
+def test_generate_reports_the_refinement_s_progress(built):
+    clip, path, _, _ = built
+    g = runtime.Generator.load(path)
+    pos = g.generate(num_frames=60).positions()
+    hand = g.slots[0]
+    targets = [Target(hand, [f], pos[f, hand][None] + 0.05) for f in (10, 30, 50)]
+    seen = []
+    g.generate(targets=targets, num_frames=60, progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0 and 0.0 < seen[0] < 1.0
+    assert len(seen) <= (refinement.PASSES + 1) * len(targets)  # once per group and pass
 
 
 def test_target_rollout_moves_toward_target_before_refinement(built):
