@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import shutil
 import sys
 
 PACKAGE = "motiondna"
@@ -66,7 +67,17 @@ def _install_exit_guard(package):
     if bpy.app.version < CRASHES_AT_FINALIZE:
         _record_exit_codes()
         atexit.register(_exit_without_finalizing)
+    atexit.register(_remove_session_tempdir, bpy.app.tempdir)
     atexit.register(_unregister, package)
+
+
+def _remove_session_tempdir(path):
+    """Remove the bpy module's session folder (``bpy.app.tempdir``, ``blender_XXXXXX`` in
+    the system's temporary folder): Blender removes it when the interpreter finalizes, and
+    a process that ends through ``os._exit`` (``run_exit_hooks_and_exit``, the 4.2 guard)
+    skips that, leaving one folder per run."""
+    if os.path.basename(os.path.normpath(path)).startswith("blender_"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _unregister(package):

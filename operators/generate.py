@@ -31,10 +31,18 @@ class MDNA_OT_generate(bpy.types.Operator):
 
     def execute(self, context):
         arm = active_armature(context)
+        wm = context.window_manager
+        shown = not bpy.app.background  # many targets take a while: the cursor shows how far
+        if shown:
+            wm.progress_begin(0.0, 1.0)
         try:
-            result = bake.regenerate(arm, as_nla=self.as_nla, reuse_result=False)
+            result = bake.regenerate(arm, as_nla=self.as_nla, reuse_result=False,
+                                     progress=wm.progress_update if shown else None)
         except USER_ERRORS as err:
             return report_exception(self, err)
+        finally:
+            if shown:
+                wm.progress_end()
         report_result(self, arm, result)
         self.report({'INFO'}, f"Generated '{result.action.name}': {result.summary(arm)}")
         return {'FINISHED'}

@@ -5,6 +5,7 @@ import importlib
 import json
 import os
 import sys
+import time
 
 import bpy
 
@@ -19,12 +20,17 @@ class UsageError(Exception):
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (only when it is a terminal, else a line per 10 %)."""
+    """A one-line progress bar on stderr (only when it is a terminal, else a line per 10 %).
+    ``quiet_s``: nothing is drawn before that many seconds, so a quick run prints no bar."""
 
-    def __init__(self, label, stream=sys.stderr):
-        self.label, self.stream, self.last = label, stream, -1
+    def __init__(self, label, stream=None, quiet_s=0.0):
+        self.label, self.stream, self.last = label, stream or sys.stderr, -1
+        self.quiet_until, self.drawn = time.perf_counter() + quiet_s, False
 
     def __call__(self, event):
+        if time.perf_counter() < self.quiet_until:
+            return
+        self.drawn = True
         fraction = float(event.get("fraction", 0.0))
         eta = event.get("eta_s")
         tail = f" {eta:4.1f} s left" if eta is not None else ""
@@ -37,7 +43,7 @@ class ProgressBar:
             self.stream.write(f"{self.label}: {fraction * 100:.0f}%{tail}\n")
 
     def close(self):
-        if self.stream.isatty():
+        if self.drawn and self.stream.isatty():
             self.stream.write("\n")
 
 

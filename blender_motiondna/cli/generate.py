@@ -9,7 +9,9 @@ from ...engine.motion import targets as engine_targets
 from ...engine.motion.metrics import SPAN_METRES, metres_per_unit
 from ..io import armature_io, bvh_io
 from ..scene.bake import UNREACHED_FRACTION, target_errors
-from .common import load_json, need_file, output_file, positive_int, reset_scene, seed_list, seed_path
+from .common import ProgressBar, load_json, need_file, output_file, positive_int, reset_scene, seed_list, seed_path
+
+PROGRESS_AFTER_S = 2.0  # a generate that ends sooner prints no progress
 
 
 def add_parser(subparsers):
@@ -54,7 +56,12 @@ def run(args):
     results = []
     for seed, out in zip(seeds, outs):
         started = time.perf_counter()
-        motion = generator.generate(targets=targets, num_frames=frames, seed=seed, start=args.start, loop=args.loop)
+        bar = ProgressBar("refining", quiet_s=PROGRESS_AFTER_S)
+        try:
+            motion = generator.generate(targets=targets, num_frames=frames, seed=seed, start=args.start,
+                                        loop=args.loop, progress=_events(bar, started))
+        finally:
+            bar.close()
         seconds = time.perf_counter() - started
         bvh_io.export_bvh(out, motion, template, mapping)
         results.append(_result(out, seed, motion, targets, generator, units_per_cm, seconds))
@@ -90,3 +97,11 @@ def _message(r):
     for u in r["unreached"]:
         msg += f"\n  out of reach: {u['joint']} stayed {u['error_cm']:.0f} cm from its target"
     return msg
+
+
+def _events(bar, started):
+    """The refinement's ``progress(fraction)`` as the bar's events, with the time left."""
+    def report(fraction):
+        elapsed = time.perf_counter() - started
+        bar({"fraction": fraction, "eta_s": elapsed / fraction * (1.0 - fraction) if fraction > 0 else None})
+    return report

@@ -132,7 +132,9 @@ def world_to_armature(obj, points=None):
 # ---------------------------------------------------------------------------------------
 # reading
 
-def _frame_range(obj, action, frame_range):
+def frame_range_of(obj, action, frame_range=None):
+    """(first, last) scene frames that ``read_motion`` reads: ``frame_range`` checked, or
+    the action's range; ValueError for a reversed, one-frame or out-of-action range."""
     if frame_range is None:
         if action is None:
             raise ValueError(f"armature '{obj.name}' has no action; assign one or pass a frame range")
@@ -254,7 +256,7 @@ def read_motion(obj, action=None, frame_range=None, deform_only=False, rig_only=
     else:
         source = action
     unmatched = _check_action(obj, source) if source is not None else []
-    first, last = _frame_range(obj, source, frame_range)
+    first, last = frame_range_of(obj, source, frame_range)
     skeleton = skeleton_from_armature(obj, deform_only)
 
     user_scene = bpy.context.scene

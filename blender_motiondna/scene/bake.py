@@ -72,16 +72,17 @@ def _unreached(motion, targets, errors):
     return [(skeleton.names[t.joint], e) for t, e in zip(targets, errors) if e > limit and t.weight >= 1.0]
 
 
-def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None):
+def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None, progress=None):
     """Regenerate with the armature's generator and targets; bake to the result action
-    (``reuse_result``: rewrite the previous result in place, as live mode does)."""
+    (``reuse_result``: rewrite the previous result in place, as live mode does).
+    ``progress(fraction)``: the refinement's progress (``Generator.generate``)."""
     started = time.perf_counter()
     generator = store.get_generator(armature)
     settings = armature.mdna
     n = num_frames or generator.num_frames
     targets, skipped = target_io.collect_targets(armature, generator.skeleton, settings.clip_frame_start, n)
     t_targets = time.perf_counter()
-    motion = generator.generate(targets=targets, num_frames=n)
+    motion = generator.generate(targets=targets, num_frames=n, progress=progress)
     t_generate = time.perf_counter()
     reuse = settings.result_action if (reuse_result and not as_nla) else None
     if not as_nla and armature.animation_data and armature.animation_data.action is not settings.result_action:

@@ -67,10 +67,10 @@ def read_clip(armature, action=None, frame_range=None):
         raise ValueError(f"armature '{armature.name}' has no action to build from; assign one first")
     if frame_range is None and settings.use_frame_range:
         frame_range = (settings.frame_start, settings.frame_end)
-    motion = armature_io.read_motion(armature, action=action, frame_range=frame_range)
-    if motion.num_frames < engine_build.MIN_CLIP_FRAMES:
-        raise ValueError(f"the clip has {motion.num_frames} frame(s): a generator recombines a clip's frames, it "
-                         f"needs at least {engine_build.MIN_CLIP_FRAMES}")
+    first, last = armature_io.frame_range_of(armature, action, frame_range)
+    engine_build.check_clip_length(last - first + 1)  # before sampling the pose of every frame
+    motion = armature_io.read_motion(armature, action=action, frame_range=(first, last))
+    engine_build.check_clip_length(motion.num_frames)
     metrics.metres_per_unit(motion.skeleton, motion.translations)  # ValueError for a rig with no length
     return motion, action
 

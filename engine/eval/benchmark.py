@@ -210,7 +210,7 @@ class GeneratorMethod:
 
 
 def generator_available():
-    """(True, '') when engine.train and engine.runtime import, else (False, why)."""
+    """(True, '') when engine.generator.build and runtime import, else (False, why)."""
     try:
         from ..generator import build, runtime  # noqa: F401
         if not hasattr(build, "build_generator") or not hasattr(runtime, "Generator"):

@@ -18,6 +18,19 @@ from ..motion.metrics import metres_per_unit
 from . import blend, dna, graph
 
 MIN_CLIP_FRAMES = 4  # the shortest clip a generator recombines (the Blender side checks it too)
+# The longest: the graph's search is O(F^2) time (O(F) memory); 50,000 frames (28 min at
+# 30 fps) take about a minute on the 2-core machine (docs/engine.md).
+MAX_CLIP_FRAMES = 50_000
+
+
+def check_clip_length(num_frames):
+    """ValueError, one line, unless a generator can be built on a clip of ``num_frames``."""
+    if num_frames < MIN_CLIP_FRAMES:
+        raise ValueError(f"the clip has {num_frames} frame(s): a generator recombines a clip's frames, it "
+                         f"needs at least {MIN_CLIP_FRAMES}")
+    if num_frames > MAX_CLIP_FRAMES:
+        raise ValueError(f"the clip has {num_frames} frames: a build takes at most {MAX_CLIP_FRAMES} "
+                         f"(time grows with the square of the clip); build from a frame range or a shorter clip")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +87,7 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     """Build a generator on ``motion`` and save it to ``out_path`` (.mdna); returns a summary."""
     t0 = time.perf_counter()
     s = resolve_settings(settings)
+    check_clip_length(motion.num_frames)
     motion.validate(min_frames=MIN_CLIP_FRAMES)
     metres_per_unit(motion.skeleton, motion.translations)  # a skeleton with no length: a clear message
     report = progress or (lambda fraction, message="", **fields: None)

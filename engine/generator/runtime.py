@@ -90,13 +90,15 @@ class Generator:
     # ------------------------------------------------------------ generation
 
     def generate(self, targets=(), num_frames=None, start=None, seed=None, loop=False, end_frame=None,
-                 refine=True, refine_window_s=0.5):
+                 refine=True, refine_window_s=0.5, progress=None):
         """The clip (``seed`` None) or a variation (an int ``seed``) of ``num_frames`` frames
         (default: the clip's length) under ``targets``; returns a Motion.
 
         ``start``: the source frame output frame 0 plays (default 0: the clip's first pose).
         ``loop``: the last frame flows into the first (a cycle for games);
         ``end_frame``: the last frame settles into that source frame's pose instead.
+        ``progress(fraction)``: called as the refinement, the part whose time grows with
+        the targets, solves each group of them (fraction 0-1).
         """
         T = self.num_frames if num_frames is None else int(num_frames)
         if T < 1:
@@ -121,7 +123,7 @@ class Generator:
             states = self.planter.root_steps(motion, states, self.layout, idx, blended)
             motion = self.planter.lift_above_floor(self._decode(states, idx, replayed), blended)
         if refine and targets:
-            motion = refine_targets(motion, targets, window_s=refine_window_s)
+            motion = refine_targets(motion, targets, window_s=refine_window_s, progress=progress)
         return motion
 
     def _decode(self, states, idx, replayed):

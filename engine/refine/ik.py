@@ -106,7 +106,7 @@ def solve_chain(skeleton, rotations, translations, joint, target, chain, iterati
         dof_w = np.concatenate([dof_w, np.ones(3)])
     best = (rotations.copy(), translations.copy(), np.full(batch + (1,), np.inf))
     for it in range(int(iterations) + 1):
-        wrot, wpos = _path_world(skeleton, rotations, translations, path)
+        wrot, wpos = path_world(skeleton, rotations, translations, path)
         err = target - wpos[..., -1, :]
         dist = np.linalg.norm(err, axis=-1, keepdims=True)
         _keep_best(best, rotations, translations, dist)
@@ -135,7 +135,7 @@ def _keep_best(best, rotations, translations, dist):
 def effector_position(skeleton, rotations, translations, joint):
     """World position (..., 3) of one joint, computing only its ancestors."""
     path = skeleton.chain(int(joint))[::-1]
-    return _path_world(skeleton, np.asarray(rotations, float), np.asarray(translations, float), path)[1][..., -1, :]
+    return path_world(skeleton, np.asarray(rotations, float), np.asarray(translations, float), path)[1][..., -1, :]
 
 
 def _chain_slots(skeleton, path, chain, joint):
@@ -155,8 +155,10 @@ def _limb_length(skeleton, path, slots):
     return max(float(length), 1e-9)
 
 
-def _path_world(skeleton, rotations, translations, path):
-    """World rotations and positions (..., len(path), 4/3) along a root-to-joint path."""
+def path_world(skeleton, rotations, translations, path):
+    """World rotations and positions (..., len(path), 4/3) along a root-to-joint path: bit
+    for bit what ``forward_kinematics`` gives those joints (the same operations), for the
+    cost of the path alone."""
     shape = rotations.shape[:-2]
     wrot = np.empty(shape + (len(path), 4))
     wpos = np.empty(shape + (len(path), 3))
@@ -348,7 +350,7 @@ def two_bone(skeleton, rotations, translations, joint, target, mid, top, hint_ax
     target = np.broadcast_to(np.asarray(target, dtype=np.float64), rotations.shape[:-2] + (3,))
     path = skeleton.chain(int(joint))[::-1]
     k_top, k_mid = path.index(int(top)), path.index(int(mid))
-    wrot, wpos = _path_world(skeleton, rotations, np.asarray(translations, float), path)
+    wrot, wpos = path_world(skeleton, rotations, np.asarray(translations, float), path)
     h, k, a = wpos[..., k_top, :], wpos[..., k_mid, :], wpos[..., -1, :]
     la = np.linalg.norm(k - h, axis=-1)
     lb = np.linalg.norm(a - k, axis=-1)

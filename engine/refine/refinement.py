@@ -49,10 +49,12 @@ ROOT_RISE_MARGIN = 0.05  # of the span: past the clip's own highest and lowest p
 ROOT_SHIFT_SHARE = 0.2   # of the span: how far a lean moves the pelvis along the ground
 
 
-def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
+def refine_targets(motion, targets, window_s=0.5, passes=PASSES, progress=None):
     """A new Motion whose targeted joints reach their targets (skeleton units). A target's
     ``weight`` says how far: 1 all the way, 0.5 half the way from where ``motion`` puts the
-    joint (a softer edit that keeps more of the clip), 0 not at all."""
+    joint (a softer edit that keeps more of the clip), 0 not at all. ``progress(fraction)``
+    is called after each group of targets is solved (fraction 0-1 of the whole): the time
+    grows with the number of target frames times the frames they move."""
     out = motion.copy()
     world = motion.world()  # one FK of the whole clip, shared by the set-up below
     targets = _weighted(targets, world[1])
@@ -61,15 +63,16 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES):
     rig = Rig(motion, world)  # contacts, caps and span come from the whole clip
     lock = rig.lock_plan(motion, targets, window_s, world)
     lo, hi = affected_range(targets, motion.num_frames, window_s, rig.fps)
+    report = progress or (lambda fraction: None)
     if lo == 0 and hi == motion.num_frames:
-        _refine(out, targets, rig, lock, passes, window_s)
+        _refine(out, targets, rig, lock, passes, window_s, report)
         return out
     # Every correction fades to zero within the windows around the keys: refine only
     # those frames (a drag then costs the window, not the whole clip).
     part = out.slice(lo, hi)
     shifted = [Target(t.joint, t.frames - lo, t.positions, t.weight) for t in targets]
     part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint) for leg, (w, p, r, hint) in lock.items()}
-    _refine(part, shifted, rig, part_lock, passes, window_s)
+    _refine(part, shifted, rig, part_lock, passes, window_s, report)
     out.rotations[lo:hi], out.translations[lo:hi] = part.rotations, part.translations
     return out
 
@@ -97,18 +100,23 @@ def affected_range(targets, num_frames, window_s, fps):
     return max(0, int(first - reach)), min(num_frames, int(np.ceil(last + reach)) + 1)
 
 
-def _refine(out, targets, rig, lock, passes, window_s):
-    """The passes of the refinement on ``out`` (edited in place)."""
+def _refine(out, targets, rig, lock, passes, window_s, report):
+    """The passes of the refinement on ``out`` (edited in place); ``report(fraction)``
+    after each group: the passes count as ``passes`` steps per group (the early stop skips
+    the rest), the polish as one."""
     rig.start_root = out.translations[:, rig.root].copy()  # the pelvis's bounds hold over all passes
     groups = _groups(targets)
-    for _ in range(passes):
-        for group in groups:
+    steps = (passes + 1) * len(groups)
+    for p in range(passes):
+        for i, group in enumerate(groups):
             _body_layer(out, rig, group, window_s)
             rig.apply_lock(out, lock)
+            report((p * len(groups) + i + 1) / steps)
         if _worst_error(out, targets) < 1e-3 * rig.span:
             break
-    for group in groups:
+    for i, group in enumerate(groups):
         _polish(out, rig, group)
+        report((passes * len(groups) + i + 1) / steps)
     out.rotations = quat.normalize(out.rotations)
 
 
@@ -193,15 +201,18 @@ class Rig:
             if len(on) == 0:
                 continue
             chain = self.leg_chains[leg]
+            # The root-to-ankle path holds every joint read here (hip, the ankle and its
+            # parent): its world pose alone, not the whole skeleton's, at every locked frame.
+            path = sk.chain(leg)[::-1]
             r, t = motion.rotations[on], motion.translations[on]
-            wrot, wpos = forward_kinematics(sk, r, t)
-            hint_w = quat.mul_vec(wrot[:, chain[1]], hint)
-            goal = wpos[:, leg] + w[on, None] * (pos_in[on] - wpos[:, leg])
+            wrot, wpos = ik.path_world(sk, r, t, path)
+            hint_w = quat.mul_vec(wrot[:, path.index(chain[1])], hint)
+            goal = wpos[:, -1] + w[on, None] * (pos_in[on] - wpos[:, -1])
             r = ik.two_bone(sk, r, t, leg, goal, chain[0], chain[1], hint_axis=hint_w)
             # Restore the foot's world orientation (toes stay planted too).
-            wrot2, _ = forward_kinematics(sk, r, t)
-            want = quat.slerp(wrot2[:, leg], _align(rot_in[on], wrot2[:, leg]), w[on])
-            parent = wrot2[:, sk.parents[leg]]
+            wrot2, _ = ik.path_world(sk, r, t, path)
+            want = quat.slerp(wrot2[:, -1], _align(rot_in[on], wrot2[:, -1]), w[on])
+            parent = wrot2[:, -2]  # the ankle's parent
             r[:, leg] = quat.mul(quat.inv(sk.rest_rotations[leg]), quat.mul(quat.inv(parent), want))
             motion.rotations[on] = r
 

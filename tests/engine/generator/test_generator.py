@@ -16,6 +16,7 @@ from motiondna.engine.motion import quat
 from motiondna.engine.motion.metrics import metres_per_unit
 from motiondna.engine.motion.skeleton import Motion, Skeleton
 from motiondna.engine.motion.targets import Target
+from motiondna.engine.refine import refinement
 
 from conftest import MOTIONS
 
@@ -209,6 +210,17 @@ def test_a_seed_gives_a_smooth_variation_of_the_clip_s_own_material(built, gen):
     assert step < 1.5 * source_step, (step, source_step)
 
 
+def test_generate_reports_the_refinement_s_progress(built, gen):
+    clip, _, _, _ = built
+    pos = gen.generate(num_frames=60).positions()
+    hand = clip.skeleton.index("LeftHand")
+    targets = [Target(hand, [f], pos[f, hand][None] + 0.05) for f in (10, 30, 50)]
+    seen = []
+    gen.generate(targets=targets, num_frames=60, progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] == 1.0 and 0.0 < seen[0] < 1.0
+    assert len(seen) <= (refinement.PASSES + 1) * len(targets)  # once per group and pass
+
+
 def test_long_run_is_finite_and_keeps_moving(built, gen):
     clip, _, _, _ = built
     out = gen.generate(num_frames=10 * clip.num_frames)       # no seed: the clip, then the walk of seed 0
@@ -370,6 +382,14 @@ def test_a_skeleton_without_length_is_refused_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match="at least two joints apart"):
         build.build_generator(clip, str(tmp_path / "one.mdna"))
     assert not (tmp_path / "one.mdna").exists()
+
+
+def test_a_clip_over_the_frame_limit_is_refused_before_building(tmp_path):
+    clip = synthetic_clip(frames=build.MAX_CLIP_FRAMES + 1)
+    with pytest.raises(ValueError, match=f"the clip has {build.MAX_CLIP_FRAMES + 1} frames: a build takes "
+                                         f"at most {build.MAX_CLIP_FRAMES}"):
+        build.build_generator(clip, str(tmp_path / "long.mdna"))
+    assert not (tmp_path / "long.mdna").exists()
 
 
 def test_check_compatible_refuses_another_rest_pose_and_size():
