@@ -123,8 +123,9 @@ def make_variation(armature, frames=None, seed=0, loop=False, use_targets=False,
     if use_targets:
         targets, skipped = target_io.collect_targets(armature, generator.skeleton, settings.clip_frame_start, n)
     motion = generator.generate(targets=targets, num_frames=n, seed=int(seed), loop=loop)
-    if not as_nla and armature.animation_data and armature.animation_data.action is not settings.result_action:
-        settings.previous_action = armature.animation_data.action
+    playing = armature.animation_data.action if armature.animation_data else None
+    if not as_nla and playing is not None and not (playing.get(armature_io.GENERATED_KEY) and settings.previous_action):
+        settings.previous_action = playing  # Revert goes back to it, past any earlier variation
     _keep(settings.source_action, settings.previous_action)
     source = settings.source_action.name if settings.source_action else armature.name
     action = armature_io.write_action(armature, motion, name=f"{source}.var{int(seed)}",

@@ -24,8 +24,8 @@ def digest(path):
 @pytest.fixture(scope="module")
 def generator_path(tmp_path_factory):
     out = tmp_path_factory.mktemp("fuzz") / "good.mdna"
-    done = subprocess.run([sys.executable, "-m", "blender_motiondna", "build", "--clip", CLIP, "--out", str(out),
-                           "--steps", "5"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "blender_motiondna", "build", "--clip", CLIP, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return out
 
@@ -57,7 +57,7 @@ def cases(rng, folder, generator):
         if kind == "info":
             yield ["info", str(mdna)], [mdna]
         elif kind == "build":
-            yield ["build", "--clip", str(clip), "--out", str(folder / "out.mdna"), "--steps", "5"], [clip]
+            yield ["build", "--clip", str(clip), "--out", str(folder / "out.mdna")], [clip]
         else:
             yield ["generate", "--generator", str(mdna), "--clip", str(clip), "--targets", str(targets)] + out, \
                 [mdna, clip, targets]

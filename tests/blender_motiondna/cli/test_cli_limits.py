@@ -8,6 +8,16 @@ from motiondna.engine.generator import build
 from conftest import CLIP
 
 
+@pytest.fixture(scope="module", autouse=True)
+def unregistered_afterwards():
+    """``cli.main`` registers the add-on in this process (as ``python -m`` does); the other
+    test modules register it themselves."""
+    yield
+    import motiondna
+    if motiondna.is_registered():
+        motiondna.unregister()
+
+
 def test_a_clip_over_the_frame_limit_is_refused_before_the_worker_starts(tmp_path, monkeypatch, capfd):
     def no_worker(*args, **kwargs):
         raise AssertionError("the worker was started")

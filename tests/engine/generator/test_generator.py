@@ -321,7 +321,7 @@ def test_a_clip_too_short_to_recombine_still_plays_variations_and_long_runs(fram
 
 
 def test_a_clip_below_the_minimum_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="at least 4 are needed"):
+    with pytest.raises(ValueError, match="needs at least 4"):
         build.build_generator(synthetic_clip(build.MIN_CLIP_FRAMES - 1), str(tmp_path / "x.mdna"))
 
 
