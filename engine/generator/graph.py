@@ -34,7 +34,7 @@ MIN_STRETCH_SHARE = 0.4         # of the mean: the shortest stretch
 NOVELTY_SECONDS = 1.0           # how far ahead of a landing frame the walk counts visits
 JUMP_SHARPNESS = 2.0            # how much likelier a cheaper jump is (per squared tolerance)
 LOOKAHEAD_SHARE = 1.0           # of the mean stretch: how far past a stretch's end the walk looks for its exit
-ROW_CHUNK = 1024
+CHUNK_ELEMENTS = 2 ** 22          # distances computed at once: rows x frames (32 MB of float64)
 
 
 def matching_features(enc, layout, skeleton, fps, translations):
@@ -56,7 +56,8 @@ def _distances(a, b, sq_a, sq_b):
 
 def build(feats, fps, count=CANDIDATES, tolerance_s=TOLERANCE_SECONDS):
     """The clip's graph: ``jumps`` (F, K) int32 landing frames, ``costs`` (F, K) float32 (m)
-    cheapest first, and ``tolerance`` (m). Memory is O(F * (K + ROW_CHUNK)), not O(F^2)."""
+    cheapest first, and ``tolerance`` (m). Memory is O(F * K) plus a bounded block of
+    distances (``CHUNK_ELEMENTS``), not O(F^2); time is O(F^2)."""
     F = len(feats)
     if F < 3:
         raise ValueError(f"a clip of {F} frames is too short to recombine")
@@ -69,8 +70,9 @@ def build(feats, fps, count=CANDIDATES, tolerance_s=TOLERANCE_SECONDS):
     landing = np.arange(1, F)
     jumps = np.zeros((F, count), dtype=np.int32)
     costs = np.full((F, count), np.inf, dtype=np.float32)
-    for lo in range(0, F, ROW_CHUNK):
-        rows = np.arange(lo, min(F, lo + ROW_CHUNK))
+    chunk = max(16, CHUNK_ELEMENTS // F)
+    for lo in range(0, F, chunk):
+        rows = np.arange(lo, min(F, lo + chunk))
         d = _distances(feats[rows], pred, sq[rows], sq_pred)        # (R, F - 1)
         d[np.abs(landing[None] - (rows[:, None] + 1)) < gap] = np.inf  # the clip itself
         d[:, landing > F - 1 - room] = np.inf                         # no room to play on
