@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from action_keys import fcurve_values
 
 from conftest import CLIP
 
@@ -22,36 +23,11 @@ def armature(addon, fresh_scene):
     return obj
 
 
-@pytest.fixture(scope="module")
-def generator_file(addon, tmp_path_factory):
-    """One generator built through the operators, exported through the operators."""
-    import bpy
-
-    from motiondna.blender_motiondna.io import bvh_io
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    arm, _, _ = bvh_io.import_bvh(CLIP)
-    bpy.context.view_layer.objects.active = arm
-    assert bpy.ops.mdna.build_generator() == {'FINISHED'}
-    path = str(tmp_path_factory.mktemp("gen") / "jacks.mdna")
-    assert bpy.ops.mdna.export_generator(filepath=path) == {'FINISHED'}
-    return path
-
-
 @pytest.fixture
 def with_generator(armature, generator_file):
     import bpy
     assert bpy.ops.mdna.import_generator(filepath=generator_file) == {'FINISHED'}
     return armature
-
-
-def fcurve_values(action, obj):
-    from motiondna.blender_motiondna.io import action_compat
-    out = {}
-    for c in action_compat.action_fcurves(action, obj):
-        vals = np.zeros(len(c.keyframe_points) * 2)
-        c.keyframe_points.foreach_get("co", vals)
-        out[(c.data_path, c.array_index)] = vals
-    return out
 
 
 def head_at(arm, joint, frame):

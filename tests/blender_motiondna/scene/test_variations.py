@@ -2,22 +2,9 @@
 api.generate_variation, bake --seeds; each a new kept action, the source untouched."""
 import numpy as np
 import pytest
+from action_keys import fcurve_values
 
 from conftest import CLIP
-
-
-@pytest.fixture(scope="module")
-def generator_file(addon, tmp_path_factory):
-    import bpy
-
-    from motiondna.blender_motiondna.io import bvh_io
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    arm, _, _ = bvh_io.import_bvh(CLIP)
-    bpy.context.view_layer.objects.active = arm
-    assert bpy.ops.mdna.build_generator() == {'FINISHED'}
-    path = str(tmp_path_factory.mktemp("gen") / "jacks.mdna")
-    assert bpy.ops.mdna.export_generator(filepath=path) == {'FINISHED'}
-    return path
 
 
 @pytest.fixture
@@ -31,24 +18,14 @@ def armature(addon, fresh_scene, generator_file):
     return obj
 
 
-def keys(action, obj):
-    from motiondna.blender_motiondna.io import action_compat
-    out = {}
-    for c in action_compat.action_fcurves(action, obj):
-        vals = np.zeros(len(c.keyframe_points) * 2)
-        c.keyframe_points.foreach_get("co", vals)
-        out[(c.data_path, c.array_index)] = vals
-    return out
-
-
 def frame_count(action, obj):
-    return max(len(v) // 2 for v in keys(action, obj).values())
+    return max(len(v) // 2 for v in fcurve_values(action, obj).values())
 
 
 def test_the_operator_makes_one_new_kept_action_per_seed_from_the_panel_settings(armature):
     import bpy
     source = armature.animation_data.action
-    before = keys(source, armature)
+    before = fcurve_values(source, armature)
     s = armature.mdna
     s.variation_frames, s.variation_seed, s.variation_count = 300, 4, 2
     assert bpy.ops.mdna.generate_variations() == {'FINISHED'}
@@ -56,9 +33,9 @@ def test_the_operator_makes_one_new_kept_action_per_seed_from_the_panel_settings
     assert all(a is not None and a.use_fake_user for a in made)
     assert all(frame_count(a, armature) == 300 for a in made)
     assert armature.animation_data.action == made[-1]
-    a, b = (keys(x, armature) for x in made)
+    a, b = (fcurve_values(x, armature) for x in made)
     assert any(not np.allclose(a[k], b[k]) for k in a)              # seeds differ
-    after = keys(source, armature)
+    after = fcurve_values(source, armature)
     assert all(np.array_equal(before[k], after[k]) for k in before)  # the source is untouched
     assert bpy.ops.mdna.revert() == {'FINISHED'}
     assert armature.animation_data.action == source
