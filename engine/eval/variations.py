@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from ..generator import graph
-from ..motion import features, metrics
+from ..motion import metrics
 from . import mbench
 
 FACTORS = (3, 10)
@@ -68,25 +68,15 @@ def generator_maker(gen):
 
 def hard_cut_maker(gen):
     """Ablation: the generator's walk with its jumps cut, not inertialized."""
-    def make(n, seed):
-        idx, _, _ = gen.timeline(n, seed)
-        states = gen.enc.states[idx]
-        return features.decode_states(states, gen.layout, gen.skeleton, gen.enc.headings[idx[0]],
-                                      gen.enc.ground[idx[0]], gen.source.translations[0], gen.fps, "hard cuts")
-    return make
+    return lambda n, seed: gen.play(*gen.timeline(n, seed), inertialize=False)
 
 
 def no_coverage_maker(gen):
     """Ablation: a walk that takes any smooth jump alike (no preference for unseen material)."""
-    from ..generator import blend
-
     def make(n, seed):
-        idx, jumps, costs = graph.random_walk(gen.jumps, gen.jump_costs, gen.tolerance, gen.fps, n, seed,
-                                              mean_stretch_s=gen.mean_stretch_s, seek_coverage=False)
-        base = gen.enc.states
-        states = base[idx] + blend.jump_offsets(base, idx, jumps, gen._jump_half_lives(costs))
-        return features.decode_states(states, gen.layout, gen.skeleton, gen.enc.headings[idx[0]],
-                                      gen.enc.ground[idx[0]], gen.source.translations[0], gen.fps, "no coverage")
+        timeline = graph.random_walk(gen.jumps, gen.jump_costs, gen.tolerance, gen.fps, n, seed,
+                                     mean_stretch_s=gen.mean_stretch_s, seek_coverage=False)
+        return gen.play(*timeline)
     return make
 
 

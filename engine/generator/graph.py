@@ -8,33 +8,36 @@ centimetre rig and a CMU rig compare alike), velocities weighted by ``VELOCITY_S
 (a velocity mismatch costs what it would move a joint in that time).
 
 A clip's graph keeps, per frame, its ``CANDIDATES`` cheapest jumps at least
-``MIN_JUMP_SECONDS`` away (shorter skips or repeats are the clip itself), and a
-tolerance: jumps no dearer than ``TOLERANCE_SECONDS`` of the clip's own typical motion
-(or ``TOLERANCE_FLOOR_M`` for a near-still clip) are the smooth ones a variation takes.
+``MIN_JUMP_SECONDS`` away (shorter skips or repeats are the clip itself), the cheapest of
+each stretch of the clip (``CANDIDATE_BLOCKS``: candidates spread over the clip), none
+into its last half second (a landing must have room to play), and a tolerance: jumps no
+dearer than ``TOLERANCE_SECONDS`` of the clip's own typical motion (or
+``TOLERANCE_FLOOR_M`` for a near-still clip) are the smooth ones a variation takes.
 
-``random_walk`` turns a seed into a timeline: play the clip, jump at a drawn stretch
-length to a smooth candidate, preferring frames the walk has seen least (so a run covers
-the clip's material), and jump when the clip ends. Kovar et al. 2002, *Motion Graphs*;
-the matching features follow Holden et al. 2020, *Learned Motion Matching*.
+``random_walk`` turns a seed into a timeline: play a drawn stretch, then jump at the exit
+it picks among the next mean stretch's (cheap jumps and the least-visited material
+likelier, so a run covers the clip), and jump when the clip ends. Kovar et al. 2002,
+*Motion Graphs*; the matching features follow Holden et al. 2020, *Learned Motion
+Matching*.
 """
 import numpy as np
 
 from ..motion import features
 from ..motion.metrics import metres_per_unit
 
-CANDIDATES = 12
-MIN_JUMP_SECONDS = 0.25
-VELOCITY_SECONDS = 0.1
-TOLERANCE_SECONDS = 0.05
+CANDIDATES = 12                 # jumps kept per frame
+MIN_JUMP_SECONDS = 0.25         # a shorter skip or repeat is the clip itself
+VELOCITY_SECONDS = 0.1          # a velocity mismatch costs what it moves a joint in this time
+TOLERANCE_SECONDS = 0.05        # a smooth jump costs at most this much of the clip's typical motion
+TOLERANCE_FLOOR_M = 0.01        # ... and at least this (a near-still clip)
 REACH_TOLERANCES = 5.0          # a jump to unseen material may cost this many tolerances
 CANDIDATE_BLOCKS = 24           # candidates come from this many stretches of the clip (or 0.25 s ones)
-TOLERANCE_FLOOR_M = 0.01
 MEAN_STRETCH_SECONDS = 1.0      # mean play between jumps, at most a fifth of the clip
 MIN_STRETCH_SHARE = 0.4         # of the mean: the shortest stretch
 NOVELTY_SECONDS = 1.0           # how far ahead of a landing frame the walk counts visits
 JUMP_SHARPNESS = 2.0            # how much likelier a cheaper jump is (per squared tolerance)
 LOOKAHEAD_SHARE = 1.0           # of the mean stretch: how far past a stretch's end the walk looks for its exit
-CHUNK_ELEMENTS = 2 ** 22          # distances computed at once: rows x frames (32 MB of float64)
+CHUNK_ELEMENTS = 2 ** 22        # distances computed at once: rows x frames (32 MB of float64)
 
 
 def matching_features(enc, layout, skeleton, fps, translations):

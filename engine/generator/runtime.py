@@ -82,7 +82,7 @@ class Generator:
                                  0 if seed is None else int(seed), start, self.mean_stretch_s,
                                  first_stretch=F - start if seed is None else None)
 
-    def _jump_half_lives(self, costs):
+    def jump_half_lives(self, costs):
         """Frames per jump: a dearer jump (toward material the walk lacks) blends longer."""
         ratio = np.clip(np.asarray(costs, float) / max(self.tolerance, 1e-12), 1.0, graph.REACH_TOLERANCES)
         return self.half_life_s * self.fps * ratio
@@ -111,8 +111,19 @@ class Generator:
         targets = list(targets or ())
         self._check_targets(targets, T)
         idx, jumps, costs = self.timeline(T, seed, start)
-        base = self.enc.states
-        offsets = blend.jump_offsets(base, idx, jumps, self._jump_half_lives(costs))
+        motion = self.play(idx, jumps, costs, loop=loop, end_frame=end_frame)
+        if refine and targets:
+            motion = refine_targets(motion, targets, window_s=refine_window_s, progress=progress)
+        return motion
+
+    def play(self, idx, jumps, costs, loop=False, end_frame=None, inertialize=True):
+        """The Motion of a timeline (``timeline``'s three lists): the source's states along
+        it, its jumps inertialized (``inertialize`` False: cut, the benchmark's ablation),
+        the seam of ``loop`` or ``end_frame``, and the feet carried through the blends."""
+        T, base = len(idx), self.enc.states
+        offsets = np.zeros((T, base.shape[1]))
+        if inertialize:
+            offsets = blend.jump_offsets(base, idx, jumps, self.jump_half_lives(costs))
         if loop or end_frame is not None:
             offsets += self._seam(base[idx] + offsets, idx, loop, end_frame)
         replayed = ~np.any(offsets[:, self.layout.rot].reshape(T, -1, 6) != 0.0, axis=2)
@@ -122,8 +133,6 @@ class Generator:
         if blended.any():  # the feet through the blends (engine/refine/planting.py)
             states = self.planter.root_steps(motion, states, self.layout, idx, blended)
             motion = self.planter.lift_above_floor(self._decode(states, idx, replayed), blended)
-        if refine and targets:
-            motion = refine_targets(motion, targets, window_s=refine_window_s, progress=progress)
         return motion
 
     def _decode(self, states, idx, replayed):
