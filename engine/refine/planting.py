@@ -18,10 +18,10 @@ import numpy as np
 from ..motion import contacts, features
 from ..motion.filters import gaussian_filter1d
 from ..motion.skeleton import forward_kinematics
+from . import floor
 from .refinement import Rig
 
 ROOT_SMOOTH_S = 0.05   # seconds: how smoothly the root's foot-driven steps change
-LIFT_SMOOTH_S = 0.1    # seconds: how smoothly the body rises off the floor
 
 
 class FootPlanter:
@@ -66,19 +66,9 @@ class FootPlanter:
 
     def lift_above_floor(self, motion, blended):
         """``motion`` (edited in place) raised, on blended frames, by however far its lowest
-        contact foot sinks below the lowest the source ever puts that foot, smoothly: a
-        blend of two stances must not push a foot into the ground."""
-        if self.contacts is None or not np.any(blended):
+        contact foot sinks below the lowest the source ever puts that foot: a blend of two
+        stances must not push a foot into the ground."""
+        if self.contacts is None:
             return motion
         feet = self.rig.contact_feet
-        floor = self.positions[:, feet, self.up].min(axis=0)
-        heights = forward_kinematics(motion.skeleton, motion.rotations, motion.translations, feet)[1][:, feet, self.up]
-        deficit = np.where(blended, np.max(floor[None] - heights, axis=1), 0.0).clip(min=0.0)
-        if not deficit.any():
-            return motion
-        reach = max(1, int(round(LIFT_SMOOTH_S * motion.fps)))
-        padded = np.pad(deficit, reach)
-        held = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1).max(axis=1)
-        lift = np.maximum(gaussian_filter1d(held, reach / 2.0, axis=0), deficit)
-        motion.translations[:, motion.skeleton.root, self.up] += lift
-        return motion
+        return floor.lift_above_floor(motion, feet, floor.lowest_heights(self.positions, feet, self.up), blended)

@@ -24,7 +24,7 @@ from ..motion import contacts, metrics, quat
 from ..motion.filters import gaussian_filter1d
 from ..motion.skeleton import forward_kinematics
 from ..motion.targets import Target
-from . import ik
+from . import floor, ik
 
 PASSES = 3
 BODY_ITERATIONS = 40
@@ -114,6 +114,8 @@ def _refine(out, targets, rig, lock, passes, window_s, report):
             report((p * len(groups) + i + 1) / steps)
         if _worst_error(out, targets) < 1e-3 * rig.span:
             break
+    if rig.floor is not None:  # a reach that lowers the body must not sink a foot below the clip's floor
+        floor.lift_above_floor(out, rig.contact_feet, rig.floor, np.ones(out.num_frames, dtype=bool))
     for i, group in enumerate(groups):
         _polish(out, rig, group)
         report((passes * len(groups) + i + 1) / steps)
@@ -138,6 +140,7 @@ class Rig:
         self.leg_chains = {f: ik.effector_chain(sk, f) for f in self.legs}
         self.legs = [f for f in self.legs if len(self.leg_chains[f]) >= 2]
         self.contact_feet = contacts.contact_joints(sk, pos, self.legs)
+        self.floor = floor.lowest_heights(pos, self.contact_feet, sk.up_axis) if self.contact_feet else None
         self.cap = _spine_caps(motion)
         heights = motion.translations[:, self.root, sk.up_axis]
         margin = ROOT_RISE_MARGIN * self.span
