@@ -148,6 +148,8 @@ report["quality"] = json.loads(arm.mdna.report)
 shot = os.path.join(work, "shot.blend")
 bpy.ops.wm.save_as_mainfile(filepath=shot)
 report["bake"] = api.bake_blend(shot, out=os.path.join(work, "baked.blend"))
+report["variations_op"] = sorted(bpy.ops.mdna.generate_variations(frames=200, seed=2, count=2))
+report["variations"] = sorted(a.name for a in bpy.data.actions if ".var" in a.name)
 report["blocked_loaded"] = [n for n in BLOCKED if sys.modules.get(n) is not None]
 print("REPORT " + json.dumps(report))
 # The bpy module of Blender 4.2 crashes in interpreter finalization once add-on properties
@@ -219,8 +221,8 @@ def test_installed_copy_runs_the_worker(install_report):
 
 def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
     """Enabling, building (in the worker of the default engine interpreter), a target,
-    generate, a live drag, the quality report and a bake, with torch, scipy and matplotlib
-    unimportable here and, in the worker, not imported."""
+    generate, a live drag, the quality report, a bake and variations, with torch, scipy
+    and matplotlib unimportable here and, in the worker, not imported."""
     r = install_report
     assert r["errors"] == [] and r["blocked_loaded"] == []
     ping = r["build_ping"]
@@ -233,3 +235,4 @@ def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
     assert r["report_op"] == ["FINISHED"] and r["quality"]["targets"] == 1
     (baked,) = r["bake"]["armatures"]
     assert baked["targets"] == 1 and baked["action"].endswith(".mdna") and not baked["unreached"]
+    assert r["variations_op"] == ["FINISHED"] and [n[-5:] for n in r["variations"]] == [".var2", ".var3"]
