@@ -55,7 +55,7 @@ class MDNA_OT_generate_variations(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     # Not given (the panel's button, F3): the armature's Variations settings apply.
-    frames: IntProperty(name="Length", default=0, min=0, max=1_000_000,
+    frames: IntProperty(name="Length", default=0, min=0, max=200_000,
                         description="Frames per variation (0: the clip's length)")
     seed: IntProperty(name="Seed", default=1, min=0, description="First seed")
     count: IntProperty(name="Count", default=1, min=1, max=100, description="How many variations")

@@ -3,7 +3,7 @@ written as BVH."""
 import os
 import time
 
-from ...engine.generator.runtime import Generator
+from ...engine.generator.runtime import MAX_FRAMES, Generator
 from ...engine.io import generator_file
 from ...engine.motion import targets as engine_targets
 from ...engine.motion.metrics import SPAN_METRES, metres_per_unit
@@ -25,7 +25,7 @@ def add_parser(subparsers):
                                      "positions in the input file's coordinates; omit for none (docs/formats.md)")
     g.add_argument("--out", required=True, help="output BVH; with several seeds OUT gets _s<seed> before its "
                                                 "extension, or write {seed} where the seed goes")
-    g.add_argument("--frames", type=positive_int, help="frames to generate (default: the clip's length)")
+    g.add_argument("--frames", type=positive_int, help="frames to generate (default: the clip's length; at most 200000)")
     g.add_argument("--seed", type=int, help="make a variation with this seed (0 or more); without it, the clip itself")
     g.add_argument("--seeds", type=seed_list, help="one variation per seed: 0-9, 1,4,9 (one file each)")
     g.add_argument("--start", type=int, help="the clip frame (0-based) the output starts from (default 0)")
@@ -70,6 +70,8 @@ def run(args):
 
 
 def _seeds(args):
+    if args.frames is not None and args.frames > MAX_FRAMES:
+        raise ValueError(f"--frames must be at most {MAX_FRAMES} (about 1.9 hours at 30 fps), not {args.frames}")
     if args.seed is not None and args.seeds is not None:
         raise ValueError("give --seed or --seeds, not both")
     if args.seed is not None and args.seed < 0:

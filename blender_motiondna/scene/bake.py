@@ -4,11 +4,13 @@ The result always goes to a new action (or NLA strip) named after the source; th
 action is never touched. Live regeneration rewrites the same result action in place so a
 drag does not pile up actions (``armature_io.write_action(action=...)`` overwrites the key
 values in place when the curves fit, the usual case while dragging)."""
+import numbers
 import time
 
 import bpy
 import numpy as np
 
+from ...engine.generator.runtime import MAX_FRAMES
 from ...engine.motion.metrics import metres_per_unit
 from ...engine.motion.skeleton import forward_kinematics
 from ..io import action_compat, armature_io
@@ -103,9 +105,6 @@ def regenerate(armature, as_nla=False, reuse_result=True, num_frames=None, progr
     return result
 
 
-MAX_VARIATION_FRAMES = 1_000_000  # keys per bone: beyond this a bake is a mistake, not a take
-
-
 def make_variation(armature, frames=None, seed=0, loop=False, use_targets=False, as_nla=False):
     """A new variation of the armature's clip into a NEW action ``<source>.var<seed>`` (kept
     with a fake user, so several variations survive saving) that the armature then plays
@@ -114,21 +113,21 @@ def make_variation(armature, frames=None, seed=0, loop=False, use_targets=False,
     started = time.perf_counter()
     generator = store.get_generator(armature)
     settings = armature.mdna
-    n = int(frames or generator.num_frames)
-    if not 1 <= n <= MAX_VARIATION_FRAMES:
-        raise ValueError(f"a variation has 1 to {MAX_VARIATION_FRAMES} frames, not {n}")
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+    n = frames or generator.num_frames
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_FRAMES:
+        raise ValueError(f"a variation has 1 to {MAX_FRAMES} frames, not {frames!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"the seed must be a whole number of at least 0, not {seed!r}")
     targets, skipped = ([], [])
     if use_targets:
         targets, skipped = target_io.collect_targets(armature, generator.skeleton, settings.clip_frame_start, n)
-    motion = generator.generate(targets=targets, num_frames=n, seed=int(seed), loop=loop)
+    motion = generator.generate(targets=targets, num_frames=n, seed=seed, loop=loop)
     playing = armature.animation_data.action if armature.animation_data else None
     if not as_nla and playing is not None and not (playing.get(armature_io.GENERATED_KEY) and settings.previous_action):
         settings.previous_action = playing  # Revert goes back to it, past any earlier variation
     _keep(settings.source_action, settings.previous_action)
     source = settings.source_action.name if settings.source_action else armature.name
-    action = armature_io.write_action(armature, motion, name=f"{source}.var{int(seed)}",
+    action = armature_io.write_action(armature, motion, name=f"{source}.var{seed}",
                                       frame_start=settings.clip_frame_start, as_nla=as_nla)
     action.use_fake_user = True
     errors = target_errors(motion, targets)

@@ -64,7 +64,7 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
                            description="The last quality report, JSON (see report.py)")
     status: StringProperty(name="Status", options={'HIDDEN'})
     progress: FloatProperty(name="Progress", min=0.0, max=1.0, subtype='FACTOR')
-    variation_frames: IntProperty(name="Length", default=0, min=0, max=1_000_000,
+    variation_frames: IntProperty(name="Length", default=0, min=0, max=200_000,
                                   description="Frames per variation (0: the clip's length)")
     variation_seed: IntProperty(name="Seed", default=1, min=0,
                                 description="First seed: each seed gives another variation")

@@ -46,7 +46,7 @@ class Settings:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool):
+            if isinstance(value, bool) or (f.type is int and isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"settings.{f.name} must be {f.type.__name__}, not {value!r}")
             try:
                 object.__setattr__(self, f.name, f.type(value))

@@ -25,6 +25,10 @@ from ..refine.planting import FootPlanter
 from ..refine.refinement import refine_targets
 from . import blend, graph
 
+# The longest output: its states take T x (9 J + 4) doubles (200,000 frames of a 100-joint
+# rig: 1.4 GB), about 1.9 hours at 30 fps.
+MAX_FRAMES = 200_000
+
 
 class Generator:
     def __init__(self, arrays, meta):
@@ -65,11 +69,6 @@ class Generator:
         rots = np.asarray(arrays["clip_rotations"], dtype=np.float64)
         return Motion(self.skeleton, rots, trans, self.fps, self.meta.get("source_name", "source"))
 
-    @property
-    def source_first_pose(self):
-        """The source clip's first frame (Motion of one frame)."""
-        return self.source.slice(0, 1)
-
     # ------------------------------------------------------------ timeline
 
     def timeline(self, num_frames, seed=None, start=0):
@@ -100,10 +99,11 @@ class Generator:
         ``progress(fraction)``: called as the refinement, the part whose time grows with
         the targets, solves each group of them (fraction 0-1).
         """
-        T = self.num_frames if num_frames is None else int(num_frames)
-        if T < 1:
-            raise ValueError("num_frames must be at least 1")
-        if seed is not None and (isinstance(seed, bool) or int(seed) < 0):
+        T = self.num_frames if num_frames is None else num_frames
+        if not _whole(T, minimum=1) or T > MAX_FRAMES:
+            raise ValueError(f"num_frames must be a whole number from 1 to {MAX_FRAMES}, not {num_frames!r}")
+        T = int(T)
+        if seed is not None and not _whole(seed, minimum=0):
             raise ValueError(f"seed must be a whole number of at least 0, not {seed!r}")
         if loop and end_frame is not None:
             raise ValueError("a variation either loops or ends in a given pose, not both")
@@ -131,8 +131,13 @@ class Generator:
         motion = self._decode(states, idx, replayed)
         blended = ~replayed.all(axis=1)
         if blended.any():  # the feet through the blends (engine/refine/planting.py)
+            # The planted feet change only the root's ground steps: its path is integrated
+            # again, the rotations stand.
             states = self.planter.root_steps(motion, states, self.layout, idx, blended)
-            motion = self.planter.lift_above_floor(self._decode(states, idx, replayed), blended)
+            theta, ground = features.integrate_root(states, self.layout, self.enc.headings[idx[0]], self.enc.ground[idx[0]])
+            motion.translations[:, self.skeleton.root] = features.root_world(states, self.layout, theta, ground,
+                                                                             self.skeleton.up_axis)
+            motion = self.planter.lift_above_floor(motion, blended)
         return motion
 
     def _decode(self, states, idx, replayed):
@@ -147,7 +152,7 @@ class Generator:
         return self._planter
 
     def _frame(self, value, what):
-        if isinstance(value, bool) or not float(value).is_integer() or not 0 <= int(value) < self.num_frames:
+        if not _whole(value, minimum=0) or int(value) >= self.num_frames:
             raise ValueError(f"{what} must be a source frame 0..{self.num_frames - 1}, not {value!r}")
         return int(value)
 
@@ -163,8 +168,14 @@ class Generator:
         base = self.enc.states
         j = int(idx[0]) if loop else self._frame(end_frame, "end_frame")
         after = base[min(j + 1, len(base) - 1)] - base[j] if j == 0 else base[j] - base[j - 1]
-        if loop:
-            target = states[0]
-        else:  # the end frame is the last output frame itself: seam toward the frame after it
-            target, after = base[j] + after, after
+        # A loop's last frame flows into its first; an end frame is the last frame itself,
+        # so the seam leads into the frame after it.
+        target = states[0] if loop else base[j] + after
         return blend.seam_offsets(states, target, after, 2.0 * self.half_life_s * self.fps)
+
+
+def _whole(value, minimum):
+    """True for a whole number (int, or a float like 3.0; not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return bool(np.isfinite(value)) and float(value).is_integer() and value >= minimum

@@ -55,6 +55,7 @@ def test_one_seed_with_a_pattern_a_loop_and_a_start(generator_path, tmp_path):
     (("--seed", "-1"), "--seed must be 0 or more"),
     (("--loop",), "--loop makes a variation"),
     (("--seed", "1", "--start", "5000"), "start must be a source frame"),
+    (("--seed", "1", "--frames", "300000"), "--frames must be at most 200000"),
 ])
 def test_bad_variation_requests_exit_1_with_one_line(generator_path, tmp_path, args, message):
     out = tmp_path / "x.bvh"

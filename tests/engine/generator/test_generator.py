@@ -86,6 +86,7 @@ def test_settings_are_typed_checked_and_stored_as_a_dict(built, tmp_path):
     assert set(build.SETTING_NAMES) == {"tolerance_s", "candidates", "half_life_s", "mean_stretch_s"}
     for bad, match in (({"candidates": "many"}, "settings.candidates must be int"),
                        ({"candidates": True}, "settings.candidates must be int"),
+                       ({"candidates": 2.5}, "settings.candidates must be int"),
                        ({"half_life_s": -1}, "settings.half_life_s must be positive"),
                        ({"tolerance_s": 0}, "settings.tolerance_s must be positive"),
                        ({"mean_stretch_s": float("nan")}, "settings.mean_stretch_s must be positive")):
@@ -251,7 +252,7 @@ def test_a_loop_flows_into_its_first_frame_and_an_end_pose_is_reached(built, gen
 
 
 def test_bad_generate_arguments_are_refused(gen):
-    for kwargs, match in ((dict(num_frames=0), "num_frames must be at least 1"),
+    for kwargs, match in ((dict(num_frames=0), "num_frames must be a whole number from 1 to 200000"),
                           (dict(seed=-1), "seed must be a whole number"),
                           (dict(seed=True), "seed must be a whole number"),
                           (dict(start=gen.num_frames), "start must be a source frame"),

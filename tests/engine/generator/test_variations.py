@@ -111,7 +111,8 @@ def test_end_frame_and_start(varied):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"seed": -1}, "seed"), ({"seed": True}, "seed"), ({"num_frames": 0}, "num_frames"),
+    ({"seed": -1}, "seed"), ({"seed": True}, "seed"), ({"seed": 2.5}, "seed"), ({"seed": "3"}, "seed"),
+    ({"num_frames": 0}, "num_frames"),
     ({"start": 10_000}, "start"), ({"start": 2.5}, "start"),
     ({"seed": 1, "loop": True, "end_frame": 3}, "loops or ends"),
 ])
