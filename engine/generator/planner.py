@@ -68,6 +68,9 @@ class Planner:
         self.jump_half_lives = generator.jump_half_lives
         self.typical_m = self._typical_motion()
         self.room = max(1, int(round(LANDING_ROOM_SECONDS * self.fps)))
+        lay = generator.layout
+        self.root_columns = np.r_[np.arange(lay.vel.start, lay.vel.stop), lay.turn]   # ground step (2), turn
+        self.root_states = generator.enc.states[:, self.root_columns]
 
     def _typical_motion(self):
         P = self.positions * self.metres
@@ -97,6 +100,32 @@ class Planner:
         theta = pb.headings[lo] * (1.0 - w) + pb.headings[hi] * w
         ground = pb.ground[lo] * (1.0 - w)[:, None] + pb.ground[hi] * w[:, None]
         return theta, ground
+
+    def _root_at(self, positions, rate):
+        """The source root's ground step (n, 2) and turn (n,) at fractional positions, per
+        output frame at ``rate``."""
+        last = len(self.root_states) - 1
+        u = np.clip(positions, 0.0, last)
+        lo = np.minimum(np.floor(u).astype(np.int64), max(last - 1, 0))
+        w = (u - lo)[:, None]
+        hi = np.minimum(lo + 1, last)
+        s = (self.root_states[lo] * (1.0 - w) + self.root_states[hi] * w) * np.asarray(rate, float)[:, None]
+        return s
+
+    def _spring_drift(self, exit_pos, start_pos, jumped, r, rate, jump_cost):
+        """What each plan's transition spring adds to the root's heading (n,) and to its
+        ground path (n, 2, in the landing's heading frame) once it has died out: the
+        offset x0 a(n) on the step and turn channels (engine/generator/playback.py starts
+        them with no velocity), summed over n."""
+        n = len(exit_pos)
+        old = self._root_at(exit_pos + r, np.full(n, r))      # what the old segment plays at the transition
+        x0 = old - self._root_at(start_pos, rate)
+        lives = np.where(jumped, self.jump_half_lives(jump_cost), self.half_life)
+        y = 2.0 * np.log(2.0) / np.maximum(lives, 1e-6)
+        q = np.exp(-y)
+        a_sum = 1.0 / (1.0 - q) + y * q / (1.0 - q) ** 2      # sum over n of (1 + y n) q^n
+        total = x0 * a_sum[:, None]
+        return total[:, 2], total[:, :2]
 
     def _place(self, source_points, turn, pivot_source, pivot_output):
         """Source world points (n, 3) carried to the output: turned by ``turn`` (n,) about
@@ -188,6 +217,11 @@ class Planner:
         before_landing = np.where(jumped, start_pos - 1.0, exit_pos)
         theta_b, ground_b = self._ground_pose(before_landing)
         turn = turn_now + np.where(jumped, theta_x - theta_b, 0.0)
+        # A transition's offset on the root's step and turn dies out over its spring, but
+        # what it adds up to stays: the heading and the ground it shifts are carried on.
+        drift_turn, drift_ground = self._spring_drift(exit_pos, start_pos, jumped, r, rate, jump_cost)
+        turn_after = turn + drift_turn
+        drift = features.rotate_ground(drift_ground, turn + theta_b)
         last = len(self.positions) - 1 - self.room
         valid = np.ones(n, dtype=bool)
         residual = np.zeros(n)
@@ -195,7 +229,7 @@ class Planner:
             at = start_pos + rate * (tg.frame - start_frame)
             valid &= (at <= last) & (at >= 0) & (tg.frame >= start_frame)
             src = self._joint_at(at, np.full(n, tg.joint))
-            pred = self._place(src, turn, ground_b, ground_exit)
+            pred = self._place(src, turn_after, ground_b, ground_exit + drift)
             residual += np.linalg.norm(pred - tg.position, axis=1) * self.metres
         cost = JUMP_WEIGHT * jump_cost + RATE_WEIGHT * np.abs(np.log(rate)) * self.typical_m + residual
         return cost, residual, valid

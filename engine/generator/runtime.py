@@ -34,7 +34,7 @@ from .stream import BatchStream, Stream, StreamTarget
 MAX_FRAMES = 200_000
 # Offline, a target is known from the start, but the planner weighs it from this long
 # before its frame: the timeline changes near the target, not from the first frame.
-PLAN_LEAD_SECONDS = 2.0
+PLAN_LEAD_SECONDS = 5.0
 
 
 class Generator:
