@@ -10,8 +10,9 @@ pending target's joint will be at its frame (the landing's motion carried on fro
 the output stands: a jump keeps the root's heading and position and goes on with the
 landing's steps) and costs
 
-    JUMP_WEIGHT x jump cost + RATE_WEIGHT x |ln r| x the clip's typical motion
-    + the distance from each predicted joint to its target (m, span-scaled)
+    JUMP_WEIGHT x jump cost + RATE_WEIGHT x |ln r| x the clip's typical motion x the
+    seconds played at that rate + RESIDUAL_WEIGHT x the distance from each predicted
+    joint to its target (m, span-scaled)
 
 and the cheapest one is taken when it beats the current plan by ``SWITCH_MARGIN_M``
 (no dithering between near-equal plans). Decisions repeat as the frames go by, so
@@ -32,7 +33,14 @@ EXIT_SECONDS = 0.5         # how far ahead a jump may wait for its exit
 MAX_EXITS = 16             # exits weighed per decision (spread over EXIT_SECONDS)
 RATES = np.exp(np.linspace(np.log(0.7), np.log(1.4), 11))   # playback rates a plan may take
 JUMP_WEIGHT = 1.0          # per metre of jump cost
-RATE_WEIGHT = 1.0          # per unit |ln r| of the clip's typical motion
+RATE_WEIGHT = 1.0          # per unit |ln r| of the clip's typical motion, per second played at that rate
+# Per metre of predicted distance to a target: what leaving it to the refinement costs. Its
+# whole-body solve closes a limb's residual well (measured: a higher weight made ordinary
+# edits' style worse than the refined source's); the root's it closes by sliding the body,
+# and a stream's IK moves one chain only, so those weigh more.
+RESIDUAL_WEIGHT = 0.5
+ROOT_RESIDUAL_WEIGHT = 1.0
+STREAM_RESIDUAL_WEIGHT = 1.0
 TYPICAL_MOTION_SECONDS = 0.5  # the typical motion: joints' RMS displacement over this time
 SWITCH_MARGIN_M = 0.01     # a new plan must be this much cheaper than the current one
 LANDING_ROOM_SECONDS = 0.1  # a plan must leave the clip this much material after its target
@@ -63,6 +71,7 @@ class Planner:
         self.fps = generator.fps
         self.positions = generator.enc.positions            # (F, J, 3) source world positions
         self.up = generator.skeleton.up_axis
+        self.root = generator.skeleton.root
         self.metres = metres_per_unit(generator.skeleton, generator.source.translations)
         self.half_life = generator.half_life_s * generator.fps
         self.jump_half_lives = generator.jump_half_lives
@@ -167,10 +176,12 @@ class Planner:
         at = cursor.position + cursor.rate * (frame - cursor.frame)
         return at <= len(self.positions) - 1 - self.room
 
-    def decide(self, cursor, targets, current=None):
+    def decide(self, cursor, targets, current=None, residual_weight=RESIDUAL_WEIGHT):
         """The plan to take now for ``targets`` (PlanTargets at frames after the cursor's),
         or None to play on as planned. ``current``: the Plan in force (its transition may
-        lie ahead), weighed again against the new ones."""
+        lie ahead), weighed again against the new ones. ``residual_weight``: the cost of a
+        metre left to whatever closes it after the timeline (a root target's is at least
+        ``ROOT_RESIDUAL_WEIGHT``)."""
         targets = [tg for tg in targets if tg.frame >= cursor.frame]
         if not targets:
             return None
@@ -184,7 +195,7 @@ class Planner:
         else:
             row = (-1, np.nan, cursor.rate, 0.0)
         exit_after, landing, rate, jump_cost = (np.append(a, v) for a, v in zip((exit_after, landing, rate, jump_cost), row))
-        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost)
+        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost, residual_weight)
         cost = np.where(valid, cost, np.inf)
         incumbent = len(cost) - 1
         best = int(np.argmin(cost))
@@ -201,7 +212,7 @@ class Planner:
             tr = Transition(cursor.frame + int(exit_after) + 1, float(landing), float(rate), life, float(jump_cost))
         return Plan(tr, float(cost), float(residual), int(last))
 
-    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost):
+    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost, residual_weight=RESIDUAL_WEIGHT):
         t, u, r = cursor.frame, cursor.position, cursor.rate
         n = len(exit_after)
         jumped = exit_after >= 0
@@ -224,12 +235,18 @@ class Planner:
         drift = features.rotate_ground(drift_ground, turn + theta_b)
         last = len(self.positions) - 1 - self.room
         valid = np.ones(n, dtype=bool)
-        residual = np.zeros(n)
+        residual, weighted = np.zeros(n), np.zeros(n)
         for tg in targets:
             at = start_pos + rate * (tg.frame - start_frame)
             valid &= (at <= last) & (at >= 0) & (tg.frame >= start_frame)
             src = self._joint_at(at, np.full(n, tg.joint))
             pred = self._place(src, turn_after, ground_b, ground_exit + drift)
-            residual += np.linalg.norm(pred - tg.position, axis=1) * self.metres
-        cost = JUMP_WEIGHT * jump_cost + RATE_WEIGHT * np.abs(np.log(rate)) * self.typical_m + residual
+            left = np.linalg.norm(pred - tg.position, axis=1) * self.metres
+            residual += left
+            weighted += left * (max(residual_weight, ROOT_RESIDUAL_WEIGHT) if tg.joint == self.root else residual_weight)
+        # A rate plays on until the last target: every second of it is motion the clip
+        # does not have at that speed.
+        seconds = np.maximum(max(tg.frame for tg in targets) - start_frame, 0) / self.fps
+        off_rate = np.abs(np.log(rate)) * self.typical_m * np.maximum(seconds, 1.0)
+        cost = JUMP_WEIGHT * jump_cost + RATE_WEIGHT * off_rate + weighted
         return cost, residual, valid

@@ -24,7 +24,7 @@ import numpy as np
 from ..motion.skeleton import Motion
 from ..refine import ik
 from . import graph
-from .planner import Plan, PlanTarget
+from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
 
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
@@ -68,6 +68,9 @@ class Stream:
         self.playback = generator.playback
         self.planner = generator.planner
         self.fps = generator.fps
+        # What the timeline leaves, this stream's IK closes (one chain), or offline the
+        # whole-body refinement that follows (``ik`` False).
+        self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -136,7 +139,7 @@ class Stream:
             return
         last = max(p.frame for p in pending)
         current = self._plan if isinstance(self._plan, Plan) else None
-        plan = self.planner.decide(self.cursor, pending, current)
+        plan = self.planner.decide(self.cursor, pending, current, self._residual_weight)
         if plan is not None:
             self._plan = plan
             self._transitions = [plan.transition]
