@@ -28,10 +28,11 @@ from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
 
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
-DECIDE_SECONDS = 0.1        # how often the planner looks again at a pending target
+DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
 IK_RAMP_SECONDS = 0.4       # the IK fades in over at most this before a target's frame, and out after
 IK_ITERATIONS = 12
+IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Stream:
         # What the timeline leaves, this stream's IK closes (one chain), or offline the
         # whole-body refinement that follows (``ik`` False).
         self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
+        self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -240,12 +242,24 @@ class Stream:
                 here = trans[on, j]
                 trans[on, j] = here + w[on, None] * (target.position - here)
                 continue
-            chain = self.generator.chain_of(j)
-            here = ik.effector_position(self.skeleton, rots[on], trans[on], j)
-            goal = here + w[on, None] * (target.position - here)
-            r, _ = ik.solve_chain(self.skeleton, rots[on], trans[on], j, goal, chain, iterations=IK_ITERATIONS)
-            rots[on] = r
+            rots[on] = self._solve(rots[on], trans[on], j, target.position, w[on])
         return rots
+
+    def _solve(self, rots, trans, joint, position, weight):
+        """Rotations that take ``joint`` ``weight`` of the way to ``position``: the limb's
+        two main bones analytically, then the whole chain (DLS) where that falls short."""
+        sk, chain = self.skeleton, self.generator.chain_of(joint)
+        here = ik.effector_position(sk, rots, trans, joint)
+        goal = here + weight[:, None] * (position - here)
+        if len(chain) >= 2:
+            rots = ik.two_bone(sk, rots, trans, joint, goal, chain[0], chain[1])
+            short = np.linalg.norm(ik.effector_position(sk, rots, trans, joint) - goal, axis=1) > self._reach_tolerance
+            if not short.any():
+                return rots
+            rots[short], _ = ik.solve_chain(sk, rots[short], trans[short], joint, goal[short], chain,
+                                            iterations=IK_ITERATIONS)
+            return rots
+        return ik.solve_chain(sk, rots, trans, joint, goal, chain, iterations=IK_ITERATIONS)[0]
 
 
 class _Playing:
