@@ -33,6 +33,7 @@ WALK_SECONDS = 30.0         # how much walk is drawn at once
 IK_RAMP_SECONDS = 0.4       # the IK fades in over at most this before a target's frame, and out after
 IK_ITERATIONS = 12
 IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
+LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Stream:
         # whole-body refinement that follows (``ik`` False).
         self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
         self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
+        self._lean = {}
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -247,19 +249,31 @@ class Stream:
 
     def _solve(self, rots, trans, joint, position, weight):
         """Rotations that take ``joint`` ``weight`` of the way to ``position``: the limb's
-        two main bones analytically, then the whole chain (DLS) where that falls short."""
+        two main bones analytically; where that falls short (out of the limb's reach), the
+        chain with the body above it leaning (DLS, the spine joints weighted less)."""
         sk, chain = self.skeleton, self.generator.chain_of(joint)
         here = ik.effector_position(sk, rots, trans, joint)
         goal = here + weight[:, None] * (position - here)
+        short = np.ones(len(rots), dtype=bool)
         if len(chain) >= 2:
             rots = ik.two_bone(sk, rots, trans, joint, goal, chain[0], chain[1])
             short = np.linalg.norm(ik.effector_position(sk, rots, trans, joint) - goal, axis=1) > self._reach_tolerance
-            if not short.any():
-                return rots
-            rots[short], _ = ik.solve_chain(sk, rots[short], trans[short], joint, goal[short], chain,
-                                            iterations=IK_ITERATIONS)
-            return rots
-        return ik.solve_chain(sk, rots, trans, joint, goal, chain, iterations=IK_ITERATIONS)[0]
+        if short.any():
+            lean, weights = self._lean_chain(joint)
+            rots[short], _ = ik.solve_chain(sk, rots[short], trans[short], joint, goal[short], lean,
+                                            iterations=IK_ITERATIONS, weights=weights)
+        return rots
+
+    def _lean_chain(self, joint):
+        """The joint's limb chain and the body above it up to the root (child first), with
+        DLS weights: the limb's, then ``LEAN_WEIGHT`` per body joint."""
+        if joint not in self._lean:
+            sk, chain = self.skeleton, list(self.generator.chain_of(joint))
+            top = chain[-1] if chain else joint
+            body = [j for j in sk.chain(int(sk.parents[top]))[:-1]] if sk.parents[top] >= 0 else []
+            weights = np.concatenate([ik.default_weights(len(chain)), np.full(len(body), LEAN_WEIGHT)])
+            self._lean[joint] = (chain + body, weights)
+        return self._lean[joint]
 
 
 class _Playing:
