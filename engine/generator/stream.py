@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..motion.skeleton import Motion
-from ..refine import ik
+from ..motion.targets import Target
+from ..refine import ik, refinement
 from . import graph
 from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
@@ -30,7 +31,8 @@ from .playback import Transition
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
 DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
-IK_RAMP_SECONDS = 0.4       # the IK fades in over at most this before a target's frame, and out after
+IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this
+REFINE_WINDOW_SECONDS = 0.5  # the look-ahead refinement's window, at most (as offline)
 IK_ITERATIONS = 12
 IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
 LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
@@ -75,6 +77,9 @@ class Stream:
         self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
         self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
         self._lean = {}
+        self._layer = None           # (first frame, rotations, translations): the refinement looked ahead
+        self._fade_frames = int(np.ceil((REFINE_WINDOW_SECONDS * refinement.BODY_WINDOW_SCALE
+                                         + refinement.contacts.RELEASE_S) * self.fps)) + 2
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -104,17 +109,18 @@ class Stream:
         self._rewind_to(self.frame)
         self._targets = [(tg, self.frame) for tg in targets]
         self._plan = None
+        self._layer = None
         self._next_decision = self.frame
 
     def step(self):
         """The next frame's Pose."""
         if self._chunk is None or self.frame >= self._chunk[0] + len(self._chunk[2]):
             self._render_chunk()
-        first, rendered, rotations = self._chunk[:3]
+        first, rotations, translations = self._chunk[0], self._chunk[2], self._chunk[5]
         k = self.frame - first
         self._rotations.append(rotations[k])
-        self._translations.append(rendered.translations[k])
-        return Pose(rotations[k], rendered.translations[k])
+        self._translations.append(translations[k])
+        return Pose(rotations[k], translations[k])
 
     def steps(self, count):
         """The next ``count`` frames as a Motion."""
@@ -144,15 +150,19 @@ class Stream:
         last = max(p.frame for p in pending)
         current = self._plan if isinstance(self._plan, Plan) else None
         plan = self.planner.decide(self.cursor, pending, current, self._residual_weight)
+        # The plan holds on past its targets while their corrections fade out.
+        until = last + 1 + self._fade_frames
         if plan is not None:
             self._plan = plan
             self._transitions = [plan.transition]
-            self._known_until = plan.until + 1
+            self._known_until = until
+            self._layer = None
         elif self._plan is None and self.planner.plays_on(self.cursor, last):
             # Playing on is the best plan: no jump of the walk may come before the targets.
             self._transitions = []
-            self._known_until = last + 1
+            self._known_until = until
             self._plan = _Playing(last)
+            self._layer = None
 
     def _extend(self):
         """Draw the walk on from the cursor: back to the clip's own speed, then the
@@ -194,15 +204,17 @@ class Stream:
         rendered = self.playback.render(self.cursor, stop - t, due)
         self._transitions = [tr for tr in self._transitions if tr.frame >= stop]
         self.transitions += [(tr.frame, tr.position, tr.rate, tr.cost) for tr in due]
-        rotations = self._reach(t, rendered) if self.ik else rendered.rotations
-        self._chunk = (t, rendered, rotations, before, due)
+        if self.ik and pending and self._layer is None:
+            self._layer = self._look_ahead(t, pending)
+        rotations, translations = self._reach(t, rendered) if self.ik else (rendered.rotations, rendered.translations)
+        self._chunk = (t, rendered, rotations, before, due, translations)
 
     def _rewind_to(self, frame):
         """Drop what was rendered past ``frame`` (a new target changes it): the cursor goes
         back to the chunk's start and renders again up to ``frame``, exactly as before."""
         if self._chunk is None:
             return
-        first, _, rotations, before, due = self._chunk
+        first, _, rotations, before, due, _ = self._chunk
         self._chunk = None
         if frame >= first + len(rotations):
             return
@@ -217,35 +229,57 @@ class Stream:
 
     # ------------------------------------------------------------ reaching
 
-    def _weights(self, frames, target, set_on):
-        """IK weight per frame (0-1) of one target."""
-        ramp = max(1.0, IK_RAMP_SECONDS * self.fps)
-        if target.frame is None:
-            x = (frames - set_on + 1) / ramp
-        else:
-            lead = max(1.0, min(ramp, target.frame - set_on + 1))
-            x = np.where(frames <= target.frame, 1.0 - (target.frame - frames) / lead,
-                         1.0 - (frames - target.frame) / ramp)
-        x = np.clip(x, 0.0, 1.0)
+    def _hold_weights(self, frames, set_on):
+        """IK weight per frame (0-1) of a target held from step ``set_on``: faded in."""
+        x = np.clip((frames - set_on + 1) / max(1.0, IK_RAMP_SECONDS * self.fps), 0.0, 1.0)
         return x * x * (3.0 - 2.0 * x)
 
+    def _look_ahead(self, t, pending):
+        """The frames from ``t`` to the pending targets' fade-out as the plan plays them,
+        through the offline refinement (whole body, feet locked) with the targets at their
+        frames: the stream plays these frames while the plan holds. The fade fits the time
+        left before the first target, so frame ``t`` is unchanged."""
+        stop = min(self._known_until, max(p.frame for p in pending) + 1 + self._fade_frames)
+        if stop <= t + 1:
+            return None
+        cursor = self.cursor.copy()
+        ahead = self.playback.render(cursor, stop - t, [tr for tr in self._transitions if tr.frame < stop])
+        motion = Motion(self.skeleton, ahead.rotations, ahead.translations, self.fps, "look-ahead")
+        lead_s = (min(p.frame for p in pending) - t) / self.fps
+        window = float(np.clip(lead_s / refinement.BODY_WINDOW_SCALE - 2.0 / self.fps,
+                               1.0 / self.fps, REFINE_WINDOW_SECONDS))
+        targets = [Target(p.joint, [p.frame - t], p.position[None]) for p in pending if p.frame < stop]
+        refined = refinement.refine_targets(motion, targets, window_s=window)
+        return t, refined.rotations, refined.translations
+
     def _reach(self, first, rendered):
-        if not self._targets:
-            return rendered.rotations
-        frames = first + np.arange(len(rendered.rotations))
-        rots, trans = rendered.rotations.copy(), rendered.translations
-        for target, set_on in self._targets:
-            w = self._weights(frames, target, set_on)
-            if not np.any(w > 0):
-                continue
+        """The chunk's rotations and translations: the look-ahead's where it covers them,
+        and the per-frame IK for targets held "now and on"."""
+        rots, trans = rendered.rotations, rendered.translations
+        if self._layer is not None:
+            start, layer_rot, layer_trans = self._layer
+            lo, hi = max(first, start), min(first + len(rots), start + len(layer_rot))
+            if lo < hi:
+                rots, trans = rots.copy(), trans.copy()
+                rots[lo - first:hi - first] = layer_rot[lo - start:hi - start]
+                trans[lo - first:hi - first] = layer_trans[lo - start:hi - start]
+        held = [(tg, on) for tg, on in self._targets if tg.frame is None]
+        if not held:
+            return rots, trans
+        frames = first + np.arange(len(rots))
+        rots, trans = rots.copy(), trans.copy()
+        for target, set_on in held:
+            w = self._hold_weights(frames, set_on)
             on = np.flatnonzero(w > 0)
+            if not len(on):
+                continue
             j = target.joint
             if j == self.skeleton.root or self.skeleton.parents[j] < 0:
                 here = trans[on, j]
                 trans[on, j] = here + w[on, None] * (target.position - here)
                 continue
             rots[on] = self._solve(rots[on], trans[on], j, target.position, w[on])
-        return rots
+        return rots, trans
 
     def _solve(self, rots, trans, joint, position, weight):
         """Rotations that take ``joint`` ``weight`` of the way to ``position``: the limb's
