@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..motion import quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine import ik, refinement
@@ -33,6 +34,7 @@ DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
 IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this
 REFINE_WINDOW_SECONDS = 0.5  # the look-ahead refinement's window, at most (as offline)
+CARRY_SECONDS = 0.25         # a replaced look-ahead's correction fades out over this
 IK_ITERATIONS = 12
 IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
 LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
@@ -77,7 +79,8 @@ class Stream:
         self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
         self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
         self._lean = {}
-        self._layer = None           # (first frame, rotations, translations): the refinement looked ahead
+        self._layer = None           # the refinement looked ahead: (first frame, rotations, translations, input)
+        self._carry = None           # (first frame, rotation deltas, translation deltas): a replaced layer fading out
         self._fade_frames = int(np.ceil((REFINE_WINDOW_SECONDS * refinement.BODY_WINDOW_SCALE
                                          + refinement.contacts.RELEASE_S) * self.fps)) + 2
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
@@ -109,6 +112,7 @@ class Stream:
         self._rewind_to(self.frame)
         self._targets = [(tg, self.frame) for tg in targets]
         self._plan = None
+        self._carry = self._correction_at(self.frame)
         self._layer = None
         self._next_decision = self.frame
 
@@ -190,7 +194,9 @@ class Stream:
     def _render_chunk(self):
         t = self.cursor.frame
         pending = self._pending(t)
-        if pending and t >= self._next_decision:
+        # Once the refinement has looked ahead the plan holds (a new plan would jump away
+        # from the corrected frames); new targets plan again.
+        if pending and t >= self._next_decision and self._layer is None:
             self._decide()
             self._next_decision = t + max(1, int(round(DECIDE_SECONDS * self.fps)))
         if t >= self._known_until:
@@ -244,20 +250,47 @@ class Stream:
             return None
         cursor = self.cursor.copy()
         ahead = self.playback.render(cursor, stop - t, [tr for tr in self._transitions if tr.frame < stop])
-        motion = Motion(self.skeleton, ahead.rotations, ahead.translations, self.fps, "look-ahead")
+        rots, trans = self._carried(t, ahead.rotations, ahead.translations)
+        self._carry = None
+        motion = Motion(self.skeleton, rots, trans, self.fps, "look-ahead")
         lead_s = (min(p.frame for p in pending) - t) / self.fps
         window = float(np.clip(lead_s / refinement.BODY_WINDOW_SCALE - 2.0 / self.fps,
                                1.0 / self.fps, REFINE_WINDOW_SECONDS))
         targets = [Target(p.joint, [p.frame - t], p.position[None]) for p in pending if p.frame < stop]
         refined = refinement.refine_targets(motion, targets, window_s=window)
-        return t, refined.rotations, refined.translations
+        return t, refined.rotations, refined.translations, ahead.rotations, ahead.translations
+
+    def _correction_at(self, frame):
+        """The look-ahead's correction at ``frame`` (a replaced layer's, to fade out from
+        there) as local rotation and translation deltas; None when it has none there."""
+        if self._layer is None:
+            return None
+        start, rot, trans, raw_rot, raw_trans = self._layer
+        k = frame - start
+        if not 0 <= k < len(rot):
+            return None
+        return frame, quat.inv_mul(raw_rot[k], rot[k]), trans[k] - raw_trans[k]
+
+    def _carried(self, first, rots, trans):
+        """``rots``/``trans`` of frames from ``first`` with the replaced layer's correction
+        faded out over ``CARRY_SECONDS`` from where it was left (no jump at a new target)."""
+        if self._carry is None:
+            return rots, trans
+        start, d_rot, d_trans = self._carry
+        n = np.arange(first, first + len(rots)) - start
+        x = np.clip(n / max(1.0, CARRY_SECONDS * self.fps), 0.0, 1.0)
+        keep = 1.0 - x * x * (3.0 - 2.0 * x)
+        if not np.any(keep > 0):
+            return rots, trans
+        scaled = quat.from_scaled_axis(quat.to_scaled_axis(d_rot)[None] * keep[:, None, None])
+        return quat.mul(rots, scaled), trans + d_trans[None] * keep[:, None, None]
 
     def _reach(self, first, rendered):
         """The chunk's rotations and translations: the look-ahead's where it covers them,
         and the per-frame IK for targets held "now and on"."""
-        rots, trans = rendered.rotations, rendered.translations
+        rots, trans = self._carried(first, rendered.rotations, rendered.translations)
         if self._layer is not None:
-            start, layer_rot, layer_trans = self._layer
+            start, layer_rot, layer_trans = self._layer[:3]
             lo, hi = max(first, start), min(first + len(rots), start + len(layer_rot))
             if lo < hi:
                 rots, trans = rots.copy(), trans.copy()
