@@ -205,13 +205,13 @@ class Stream:
         if pending:
             stop = min(stop, self._next_decision)
         stop = max(stop, t + 1)
+        if self.ik and pending and self._layer is None:
+            self._layer = self._look_ahead(t, pending)
         before = self.cursor.copy()
         due = [tr for tr in self._transitions if tr.frame < stop]
         rendered = self.playback.render(self.cursor, stop - t, due)
         self._transitions = [tr for tr in self._transitions if tr.frame >= stop]
         self.transitions += [(tr.frame, tr.position, tr.rate, tr.cost) for tr in due]
-        if self.ik and pending and self._layer is None:
-            self._layer = self._look_ahead(t, pending)
         rotations, translations = self._reach(t, rendered) if self.ik else (rendered.rotations, rendered.translations)
         self._chunk = (t, rendered, rotations, before, due, translations)
 
