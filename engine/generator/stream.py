@@ -153,7 +153,7 @@ class Stream:
             return
         last = max(p.frame for p in pending)
         current = self._plan if isinstance(self._plan, Plan) else None
-        plan = self.planner.decide(self.cursor, pending, current, self._residual_weight)
+        plan = self.planner.decide(self.cursor, pending, current, self._residual_weight, self._fade_frames)
         # The plan holds on past its targets while their corrections fade out.
         until = last + 1 + self._fade_frames
         if plan is not None:
@@ -161,7 +161,7 @@ class Stream:
             self._transitions = [plan.transition]
             self._known_until = until
             self._layer = None
-        elif self._plan is None and self.planner.plays_on(self.cursor, last):
+        elif self._plan is None and self.planner.plays_on(self.cursor, last, self._fade_frames):
             # Playing on is the best plan: no jump of the walk may come before the targets.
             self._transitions = []
             self._known_until = until
