@@ -8,10 +8,10 @@ A stream knows only what has been set: with no target it plays the clip (``seed`
 from ``start`` to its end, then the walk of seed 0) or a seeded walk on the clip's motion
 graph (engine/generator/graph.py), extended as it goes. A target at a frame ahead makes
 the planner (engine/generator/planner.py) choose which moment of the clip plays then and
-how fast; decisions repeat every ``DECIDE_SECONDS`` while it is pending. A target with
-no frame holds "now and on". What the timeline leaves, a per-frame IK on the joint's
-chain closes, faded in from when the target was set (at most ``IK_RAMP_SECONDS`` before
-its frame) and out after it.
+how fast; decisions repeat every ``DECIDE_SECONDS`` while it is pending. What the plan
+leaves, the offline refinement closes, looked ahead over the frames the plan will play
+(``_look_ahead``); after that the plan holds. A target with no frame holds "now and on":
+a per-frame IK on the joint's chain closes it, faded in over ``IK_RAMP_SECONDS``.
 
 Frames are rendered a stretch at a time (engine/generator/playback.py), so a step is
 mostly an array lookup; a new target re-renders from the current frame, never the
@@ -25,7 +25,7 @@ from ..motion import quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine import ik, refinement
-from . import graph
+from . import blend, graph
 from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
 
@@ -34,7 +34,7 @@ DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
 IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this
 REFINE_WINDOW_SECONDS = 0.5  # the look-ahead refinement's window, at most (as offline)
-CARRY_SECONDS = 0.25         # a replaced look-ahead's correction fades out over this
+CARRY_HALF_LIFE_SECONDS = 0.08  # a replaced look-ahead's correction dies out with this half-life
 IK_ITERATIONS = 12
 IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
 LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
@@ -261,29 +261,39 @@ class Stream:
         return t, refined.rotations, refined.translations, ahead.rotations, ahead.translations
 
     def _correction_at(self, frame):
-        """The look-ahead's correction at ``frame`` (a replaced layer's, to fade out from
-        there) as local rotation and translation deltas; None when it has none there."""
+        """The look-ahead's correction at ``frame`` and how fast it was changing there (a
+        replaced layer's, to die out from there): rotation deltas as scaled axes and
+        translation deltas, each (J, 3), and their change per frame; None if none."""
         if self._layer is None:
             return None
         start, rot, trans, raw_rot, raw_trans = self._layer
         k = frame - start
         if not 0 <= k < len(rot):
             return None
-        return frame, quat.inv_mul(raw_rot[k], rot[k]), trans[k] - raw_trans[k]
+        prev = max(k - 1, 0)
+        d_rot = quat.to_scaled_axis(quat.inv_mul(raw_rot[[prev, k]], rot[[prev, k]]))
+        d_trans = trans[[prev, k]] - raw_trans[[prev, k]]
+        return frame, d_rot[1], d_rot[1] - d_rot[0], d_trans[1], d_trans[1] - d_trans[0]
 
     def _carried(self, first, rots, trans):
         """``rots``/``trans`` of frames from ``first`` with the replaced layer's correction
-        faded out over ``CARRY_SECONDS`` from where it was left (no jump at a new target)."""
+        dying out as a critically damped spring from its value and its speed where it was
+        left (no jump in pose or velocity at a new target)."""
         if self._carry is None:
             return rots, trans
-        start, d_rot, d_trans = self._carry
+        start, d_rot, v_rot, d_trans, v_trans = self._carry
+        life = CARRY_HALF_LIFE_SECONDS * self.fps
         n = np.arange(first, first + len(rots)) - start
-        x = np.clip(n / max(1.0, CARRY_SECONDS * self.fps), 0.0, 1.0)
-        keep = 1.0 - x * x * (3.0 - 2.0 * x)
-        if not np.any(keep > 0):
+        live = n < blend.spring_frames(life)
+        if not live.any():
             return rots, trans
-        scaled = quat.from_scaled_axis(quat.to_scaled_axis(d_rot)[None] * keep[:, None, None])
-        return quat.mul(rots, scaled), trans + d_trans[None] * keep[:, None, None]
+        a, b = blend.spring_curves(blend.spring_frames(life), life)
+        k = n[live]
+        rots, trans = rots.copy(), trans.copy()
+        axis = a[k, None, None] * d_rot + b[k, None, None] * v_rot
+        rots[live] = quat.mul(rots[live], quat.from_scaled_axis(axis))
+        trans[live] += a[k, None, None] * d_trans + b[k, None, None] * v_trans
+        return rots, trans
 
     def _reach(self, first, rendered):
         """The chunk's rotations and translations: the look-ahead's where it covers them,

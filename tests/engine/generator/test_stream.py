@@ -122,3 +122,30 @@ def test_bad_stream_requests_say_what_is_wrong(gen):
         g.stream(batch=0)
     with pytest.raises(ValueError, match="no frames"):
         g.stream().motion()
+
+
+def _max_acceleration(positions):
+    return np.linalg.norm(np.diff(positions, 2, axis=0), axis=-1).max(axis=1)
+
+
+def test_a_new_target_moves_no_joint_with_a_jump(gen):
+    """When a second target replaces a first halfway through its reach, the first one's
+    correction dies out from its value and speed: the motion's acceleration there stays
+    within twice what the first reach alone needs (a correction dropped at once makes
+    it 6 times as large)."""
+    clip, g = gen
+    hand = clip.skeleton.index("LeftHand")
+    src = clip.positions()
+    sessions = []
+    for second in (False, True):
+        s = g.stream()
+        s.steps(40)
+        s.set_targets([StreamTarget(hand, src[120, hand], 70)])     # another moment's hand: a reach
+        s.steps(15)
+        if second:
+            s.set_targets([StreamTarget(hand, src[150, hand], 80)])
+        s.steps(60)
+        sessions.append(s.motion().positions())
+    one, two = (_max_acceleration(p) for p in sessions)
+    assert two[52:57].max() < 2.0 * one[35:60].max()
+    assert np.linalg.norm(sessions[1][80, hand] - src[150, hand]) < 0.03
