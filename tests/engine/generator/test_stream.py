@@ -136,20 +136,20 @@ def _max_acceleration(positions):
 def test_a_new_target_moves_no_joint_with_a_jump(gen):
     """When a second target replaces a first halfway through its reach, the first one's
     correction dies out from its value and speed: the motion's acceleration there stays
-    within twice what the first reach alone needs (a correction dropped at once makes
-    it 6 times as large)."""
+    within what the first reach alone needs (a correction dropped at once makes it 1.6
+    times as large)."""
     clip, g = gen
     hand = clip.skeleton.index("LeftHand")
     sessions = []
     for second in (False, True):
         s = g.stream()
         s.steps(40)
-        s.set_targets([StreamTarget(hand, _placed(g, hand, 120, 70), 70)])     # another moment's hand: a reach
-        s.steps(15)
+        s.set_targets([StreamTarget(hand, _placed(g, hand, 160, 70), 70)])     # another moment's hand: a reach
+        s.steps(20)
         if second:
-            s.set_targets([StreamTarget(hand, _placed(g, hand, 150, 80), 80)])
+            s.set_targets([StreamTarget(hand, _placed(g, hand, 100, 80), 80)])
         s.steps(60)
         sessions.append(s.motion().positions())
     one, two = (_max_acceleration(p) for p in sessions)
-    assert two[52:57].max() < 2.0 * one[35:60].max()
-    assert np.linalg.norm(sessions[1][80, hand] - _placed(g, hand, 150, 80)) < 0.03
+    assert two[57:62].max() < 1.2 * one[35:60].max()
+    assert np.linalg.norm(sessions[1][80, hand] - _placed(g, hand, 100, 80)) < 0.03
