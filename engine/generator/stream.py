@@ -60,6 +60,21 @@ class StreamTarget:
 
 
 @dataclass
+class _Chunk:
+    """Frames rendered at once: from step ``first``, the poses the stream returns, and
+    what re-rendering them from their start needs (a new target mid-chunk)."""
+    first: int
+    rotations: np.ndarray
+    translations: np.ndarray
+    cursor_before: object
+    transitions: list
+
+    @property
+    def stop(self):
+        return self.first + len(self.rotations)
+
+
+@dataclass
 class Pose:
     rotations: np.ndarray      # (J, 4) local, or (B, J, 4) for a batch
     translations: np.ndarray   # (J, 3), or (B, J, 3)
@@ -90,7 +105,7 @@ class Stream:
         self._targets = []         # (StreamTarget, step it was set on)
         self._plan = None
         self._next_decision = 0
-        self._chunk = None         # (first frame, Rendered, rotations after IK, cursor before it)
+        self._chunk = None         # the _Chunk being stepped through
         self._rotations, self._translations = [], []
         self.transitions = []      # every transition played: (frame, position, rate, cost)
 
@@ -118,13 +133,13 @@ class Stream:
 
     def step(self):
         """The next frame's Pose."""
-        if self._chunk is None or self.frame >= self._chunk[0] + len(self._chunk[2]):
+        if self._chunk is None or self.frame >= self._chunk.stop:
             self._render_chunk()
-        first, rotations, translations = self._chunk[0], self._chunk[2], self._chunk[5]
-        k = self.frame - first
-        self._rotations.append(rotations[k])
-        self._translations.append(translations[k])
-        return Pose(rotations[k], translations[k])
+        chunk = self._chunk
+        k = self.frame - chunk.first
+        self._rotations.append(chunk.rotations[k])
+        self._translations.append(chunk.translations[k])
+        return Pose(chunk.rotations[k], chunk.translations[k])
 
     def steps(self, count):
         """The next ``count`` frames as a Motion."""
@@ -213,18 +228,16 @@ class Stream:
         self._transitions = [tr for tr in self._transitions if tr.frame >= stop]
         self.transitions += [(tr.frame, tr.position, tr.rate, tr.cost) for tr in due]
         rotations, translations = self._reach(t, rendered) if self.ik else (rendered.rotations, rendered.translations)
-        self._chunk = (t, rendered, rotations, before, due, translations)
+        self._chunk = _Chunk(t, rotations, translations, before, due)
 
     def _rewind_to(self, frame):
         """Drop what was rendered past ``frame`` (a new target changes it): the cursor goes
         back to the chunk's start and renders again up to ``frame``, exactly as before."""
-        if self._chunk is None:
+        chunk, self._chunk = self._chunk, None
+        if chunk is None or frame >= chunk.stop:
             return
-        first, _, rotations, before, due, _ = self._chunk
-        self._chunk = None
-        if frame >= first + len(rotations):
-            return
-        self.cursor = before
+        first, due = chunk.first, chunk.transitions
+        self.cursor = chunk.cursor_before
         kept = [tr for tr in due if tr.frame < frame]
         self._transitions = sorted([tr for tr in due if tr.frame >= frame] + self._transitions,
                                    key=lambda tr: tr.frame)
