@@ -366,12 +366,10 @@ class Stream:
         return self._lean[joint]
 
 
+@dataclass
 class _Playing:
-    """The plan "play on as the clip goes" (no transition) chosen for targets up to ``until``."""
-
-    def __init__(self, until):
-        self.until = until
-        self.transition = Transition(-1, 0.0)
+    """The plan "play on as the clip goes" (no transition), chosen for targets up to ``until``."""
+    until: int
 
 
 class BatchStream:
