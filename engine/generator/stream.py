@@ -81,7 +81,7 @@ class Pose:
 
 
 class Stream:
-    def __init__(self, generator, seed=None, start=0, ik=True):
+    def __init__(self, generator, seed=None, start=0, ik=True, decide_seconds=DECIDE_SECONDS):
         self.generator = generator
         self.skeleton = generator.skeleton
         self.seed = seed
@@ -89,6 +89,7 @@ class Stream:
         self.playback = generator.playback
         self.planner = generator.planner
         self.fps = generator.fps
+        self._decide_every = max(1, int(round(decide_seconds * self.fps)))
         # What the timeline leaves, this stream's IK closes (one chain), or offline the
         # whole-body refinement that follows (``ik`` False).
         self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
@@ -213,7 +214,7 @@ class Stream:
         # from the corrected frames); new targets plan again.
         if pending and t >= self._next_decision and self._layer is None:
             self._decide()
-            self._next_decision = t + max(1, int(round(DECIDE_SECONDS * self.fps)))
+            self._next_decision = t + self._decide_every
         if t >= self._known_until:
             self._extend()   # the plan is played out (or none was possible): the walk goes on
         stop = min(t + max(1, int(round(CHUNK_SECONDS * self.fps))), self._known_until)
