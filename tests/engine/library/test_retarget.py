@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
+from motiondna.engine.eval.retarget_benchmark import direction_errors, skate
 from motiondna.engine.library import clips, mapping, retarget, rigs
-from motiondna.engine.library.benchmark_retarget import direction_errors, skate
 
 from conftest import CLIP, MOTIONS, ROOT, needs_shared
 

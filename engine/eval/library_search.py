@@ -1,6 +1,6 @@
 """Retrieval quality and speed of the library search (docs/library.md).
 
-    python -m engine.library.benchmark [--speed-clips N] [--out out/library_benchmark.json]
+    python -m engine.eval.library_search [--speed-clips N] [--out out/library_benchmark.json]
 
 Quality: each query in ``QUERIES`` is a prompt as a user would type it, with the patterns
 that make a CMU trial description relevant (all must match, case-insensitive). The corpus
@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-from . import embedding, search
-from . import index as library_index
+from ..library import embedding, search
+from ..library import index as library_index
 
 QUERIES = [
     ("jumping jacks", [r"jumping jack"]),

@@ -1,6 +1,6 @@
 """Retargeting measured between the shared rigs and back (docs/library.md).
 
-    python -m engine.library.benchmark_retarget [--out out/retarget] [--frames 600]
+    python -m engine.eval.retarget_benchmark [--out out/retarget] [--frames 600]
 
 Every clip of ../shared/motions (and the bundled jumping jacks) goes onto the rest skeleton
 of every other rig there and onto data/library/rigs/mixamo_style.bvh (A-pose, Mixamo names),
@@ -23,8 +23,8 @@ import os
 
 import numpy as np
 
+from ..library import clips, mapping, retarget
 from ..motion import metrics
-from . import clips, mapping, retarget
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "motions")
