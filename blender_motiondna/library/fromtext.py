@@ -1,0 +1,146 @@
+"""Text -> generator on an armature: search the motion library (or ask a text-to-motion
+backend), retarget the motion onto the armature as a NEW action, build its generator.
+
+The library is the bundled starter library (data/library/starter.json, 47 CMU clips) plus
+the CMU trial index (trials named but not shipped), unless saved index files are given.
+Blender actions in the open file are searchable too (``action_entries``): each is described
+by its asset description when marked as an asset, else by its name.
+"""
+import re
+
+import bpy
+
+from ...engine.library import backends, clips, retarget, rigs
+from ...engine.library import fromtext as engine_fromtext
+from ...engine.library import index as library_index
+from ...engine.library import mapping as bone_mapping
+from ...engine.library import search as library_search
+from ..io import armature_io
+from ..scene import build
+
+FROM_TEXT_KEY = "mdna_from_text"      # on actions this module wrote: the clip they came from
+PREVIEW_KEY = "mdna_text_preview"     # on the one preview action, replaced by the next preview
+_BONE_PATH = re.compile(r'pose\.bones\["([^"]+)"\]')
+_cache = {}
+
+
+def library(paths=None, with_trials=True):
+    """The searchable index: saved ``paths`` or the starter library, plus CMU trials. Cached."""
+    key = (tuple(paths or ()), with_trials)
+    if key not in _cache:
+        _cache[key] = engine_fromtext.load_library(list(paths or ()), with_trials)
+    return _cache[key]
+
+
+def action_entries():
+    """Index entries (no embeddings) for the actions in the open file that animate bones."""
+    out = []
+    for action in bpy.data.actions:
+        if action.get(PREVIEW_KEY):
+            continue
+        bones = sorted({m.group(1) for fc in _fcurves(action) for m in [_BONE_PATH.match(fc.data_path)] if m})
+        if not bones:
+            continue
+        asset = getattr(action, "asset_data", None)
+        description = (asset.description if asset is not None and asset.description else "") or \
+            library_index.description_from_name(action.name)
+        start, end = action.frame_range
+        fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+        out.append({"id": "action:" + action.name, "kind": "action", "path": None, "action": action.name,
+                    "description": description, "description_source": "asset" if asset is not None else "action name",
+                    "rig": rigs.detect_rig(bones), "joints": len(bones), "frames": int(end - start + 1),
+                    "fps": fps, "duration": (end - start + 1) / fps, "text_key": library_index.text_key(description)})
+    return out
+
+
+def _fcurves(action):
+    curves = getattr(action, "fcurves", None)
+    if curves is not None:
+        return list(curves)
+    out = []  # Blender 5: layered actions keep their curves in channel bags
+    for layer in getattr(action, "layers", []):
+        for strip in layer.strips:
+            for bag in getattr(strip, "channelbags", []):
+                out.extend(bag.fcurves)
+    return out
+
+
+def searchable(paths=None, with_trials=True, include_actions=True):
+    idx = library(paths, with_trials)
+    if include_actions:
+        entries = action_entries()
+        if entries:
+            extra, _ = library_index._with_embeddings(entries, {}, None)
+            idx = extra.merged(idx)
+    return idx
+
+
+def search(prompt, top=10, filters=None, paths=None, include_actions=True):
+    """Ranked results as dicts: description, duration, rig, score, kind, path, action, trial, fetch."""
+    results = library_search.Searcher(searchable(paths, include_actions=include_actions)).search(prompt, top, filters)
+    return [dict(r.entry, score=r.score, text_score=r.text_score, word_score=r.word_score, rank=r.rank)
+            for r in results]
+
+
+def motion_of(entry):
+    """The Motion of a search result with a file (an action result: read from the open file)."""
+    if entry.get("kind") == "trial":
+        raise ValueError(f"CMU trial {entry['trial']} is not in the library: fetch it from {entry['fetch']} "
+                         "and index the folder (motiondna library index)")
+    if entry.get("kind") == "action":
+        raise ValueError("an action of this file is already on its armature: build from it directly")
+    return clips.read_clip(entry["path"])
+
+
+def retarget_onto(armature, motion, mapping=None, name=None, source=""):
+    """Put ``motion`` on ``armature`` as a new action (assigned); returns (action, RetargetResult)."""
+    skel = armature_io.skeleton_from_armature(armature)
+    if mapping is None:
+        mapping = bone_mapping.map_bones(motion.skeleton, skel)
+    result = retarget.retarget(motion, skel, mapping=mapping)
+    result.motion.name = name or motion.name
+    action = armature_io.write_action(armature, result.motion, name=name or f"{motion.name}.fromtext", frame_start=1)
+    action[FROM_TEXT_KEY] = source or motion.name
+    return action, result
+
+
+def preview(armature, entry, mapping=None):
+    """The result on the armature as the preview action (the previous preview is removed)."""
+    for old in [a for a in bpy.data.actions if a.get(PREVIEW_KEY) and a.get("mdna_armature") == armature.name]:
+        bpy.data.actions.remove(old)
+    action, result = retarget_onto(armature, motion_of(entry), mapping, name=f"{_short(entry)}.preview",
+                                   source=entry.get("path") or "")
+    action[PREVIEW_KEY] = True
+    action["mdna_armature"] = armature.name
+    return action, result
+
+
+def _short(entry):
+    words = re.sub(r"[^A-Za-z0-9]+", "_", entry.get("description") or "clip").strip("_")
+    return words[:40] or "clip"
+
+
+def prepare_from_text(armature, prompt, backend=None, seed=0, mapping=None, entry=None, paths=None):
+    """The retargeted action a text build starts from (not yet built); returns (action, report)."""
+    if entry is None:
+        backend = backend or backends.LibraryBackend(library(paths, with_trials=False))
+        answer = backend.generate(prompt, None, seed)
+        motion = backends.answer_to_motion(answer)
+        entry = answer.get("entry") or {"path": answer.get("path"), "description": prompt}
+    else:
+        motion = motion_of(entry)
+    action, result = retarget_onto(armature, motion, mapping, name=f"{_short(entry)}.fromtext",
+                                   source=entry.get("path") or entry.get("description") or "")
+    armature.mdna.source_action = action
+    report = {"prompt": prompt, "source": entry.get("path"), "description": entry.get("description"),
+              "action": action.name, "frames": result.motion.num_frames, "scale": result.scale,
+              "mapped_bones": len(result.mapping), "mapping": result.mapping}
+    return action, report
+
+
+def generator_from_text(armature, prompt, backend=None, seed=0, mapping=None, entry=None, paths=None, on_progress=None):
+    """Search (or ask ``backend``), retarget onto ``armature``, build; returns the report with the build info."""
+    action, report = prepare_from_text(armature, prompt, backend, seed, mapping, entry, paths)
+    info = build.build_generator(armature, action, on_progress=on_progress)
+    report["build"] = info
+    return report

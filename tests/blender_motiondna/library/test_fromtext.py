@@ -1,0 +1,78 @@
+"""New Generator from Text through the panel's operators (in --background) and the API:
+a starter-library clip found by a prompt, retargeted onto a Mixamo-style rig, built."""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+MIXAMO_STYLE = os.path.join(ROOT, "data", "library", "rigs", "mixamo_style.bvh")
+pytestmark = pytest.mark.slow  # engine worker builds
+
+
+@pytest.fixture
+def rig(addon):
+    import bpy
+
+    from motiondna import api
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = api.import_bvh(MIXAMO_STYLE)
+    bpy.context.view_layer.objects.active = arm
+    return arm
+
+
+def test_panel_path_jumping_jacks(rig):
+    import bpy
+
+    from motiondna import api
+    settings = bpy.context.scene.mdna_text
+    settings.prompt = "jumping jacks"
+    assert bpy.ops.mdna.text_search() == {'FINISHED'}
+    top = settings.results[0]
+    assert "jumping jacks" in top.description and top.kind == "file" and top.duration > 3
+    assert bpy.ops.mdna.text_preview() == {'FINISHED'}
+    preview = rig.animation_data.action
+    assert preview.name.endswith(".preview")
+    assert bpy.ops.mdna.text_preview() == {'FINISHED'}          # a second preview replaces the first
+    assert len([a for a in bpy.data.actions if a.name.endswith(".preview")]) == 1
+    assert bpy.ops.mdna.text_build() == {'FINISHED'}
+    assert api.has_generator(rig)
+    source = rig.mdna.source_action
+    assert source.name.endswith(".fromtext") and source.get("mdna_from_text", "").endswith("14_14_jumping_jacks.bvh.gz")
+    take = api.generate_variation(rig, frames=120, seed=2)
+    assert take.name.endswith(".var2")
+    motion = api.generator(rig).generate(num_frames=60, seed=1)
+    assert motion.num_frames == 60 and np.isfinite(motion.rotations).all()
+
+
+def test_trials_are_listed_but_not_built(rig):
+    import bpy
+    settings = bpy.context.scene.mdna_text
+    settings.prompt = "synchronized jumping jacks with two subjects"
+    bpy.ops.mdna.text_search()
+    kinds = [r.kind for r in settings.results]
+    assert "trial" in kinds
+    settings.result_index = kinds.index("trial")
+    with pytest.raises(RuntimeError, match="not in the library: fetch it from http://mocap.cs.cmu.edu"):
+        bpy.ops.mdna.text_preview()
+
+
+def test_api_boxer_on_the_mixamo_style_rig(rig):
+    from motiondna import api
+    results = api.search("a boxer throws punches", top=5, files_only=True)
+    assert results[0]["trial"] == "02_05"
+    report = api.generator_from_text(rig, "a boxer throws punches")
+    assert report["description"] == "punch/strike" and report["mapped_bones"] == 22
+    assert report["build"]["size_bytes"] > 0 and api.has_generator(rig)
+
+
+def test_api_library_index(tmp_path, addon):
+    import shutil
+
+    from motiondna import api
+    shutil.copy(os.path.join(ROOT, "data", "jumping_jacks.bvh"), tmp_path / "star_jumps.bvh")
+    out = tmp_path / "lib.json"
+    assert api.library_index([tmp_path], out)["read"] == 1
+    assert api.library_index([tmp_path], out)["reused"] == 1
+    assert api.search("star jumps", library=[out], top=1)[0]["description"] == "star jumps"
