@@ -4,6 +4,7 @@ import bpy
 
 from ..blender_motiondna.library import fromtext, props
 from ..blender_motiondna.scene import build
+from ..engine.library import mapping as bone_mapping
 from ..engine.library.search import Filters
 from .build import MDNA_OT_build_generator
 from .common import USER_ERRORS, active_armature, poll_armature, report_exception
@@ -47,7 +48,8 @@ class MDNA_OT_text_preview(bpy.types.Operator):
     def execute(self, context):
         arm = active_armature(context)
         try:
-            action, result = fromtext.preview(arm, props.picked_entry(context.scene.mdna_text))
+            settings = context.scene.mdna_text
+            action, result = fromtext.preview(arm, props.picked_entry(settings), fromtext.mapping_file(settings.mapping_path))
         except USER_ERRORS as err:
             return report_exception(self, err)
         context.scene.frame_start, context.scene.frame_end = 1, result.motion.num_frames
@@ -76,8 +78,38 @@ class MDNA_OT_text_build(MDNA_OT_build_generator):
     def _start(self, arm):
         settings = bpy.context.scene.mdna_text
         entry = props.picked_entry(settings)
-        action, _ = fromtext.prepare_from_text(arm, settings.prompt, seed=settings.seed, entry=entry)
+        action, _ = fromtext.prepare_from_text(arm, settings.prompt, seed=settings.seed, entry=entry,
+                                               mapping=fromtext.mapping_file(settings.mapping_path))
         self._job = build.start_build(arm, action)
 
 
-CLASSES = (MDNA_OT_text_search, MDNA_OT_text_preview, MDNA_OT_text_build)
+class MDNA_OT_text_save_mapping(bpy.types.Operator):
+    """Write the automatic bone mapping of the chosen result onto the armature to the Bone Mapping file, to edit and reuse"""
+    bl_idname = "mdna.text_save_mapping"
+    bl_label = "Save Mapping"
+
+    @classmethod
+    def poll(cls, context):
+        settings = context.scene.mdna_text
+        if not poll_armature(cls, context):
+            return False
+        if props.picked_entry(settings) is None or not settings.mapping_path:
+            cls.poll_message_set("Pick a result and set the Bone Mapping file")
+            return False
+        return True
+
+    def execute(self, context):
+        settings = context.scene.mdna_text
+        arm = active_armature(context)
+        try:
+            entry = props.picked_entry(settings)
+            mapping = fromtext.automatic_mapping(arm, entry)
+            path = bpy.path.abspath(settings.mapping_path)
+            bone_mapping.save_mapping(path, mapping, entry.get("rig") or "", arm.name)
+        except USER_ERRORS as err:
+            return report_exception(self, err)
+        self.report({'INFO'}, f"{len(mapping)} bones mapped, written to {path}")
+        return {'FINISHED'}
+
+
+CLASSES = (MDNA_OT_text_search, MDNA_OT_text_preview, MDNA_OT_text_build, MDNA_OT_text_save_mapping)

@@ -51,6 +51,9 @@ class MDNA_PT_from_text(bpy.types.Panel):
             layout.operator("mdna.cancel_build", icon='CANCEL')
             return
         row = layout.row(align=True)
+        row.prop(settings, "mapping_path", text="")
+        row.operator("mdna.text_save_mapping", text="", icon='FILE_TICK')
+        row = layout.row(align=True)
         row.operator("mdna.text_preview", icon='PLAY')
         row.prop(settings, "seed")
         layout.operator("mdna.text_build", icon='SHADERFX')

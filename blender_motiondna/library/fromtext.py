@@ -115,6 +115,18 @@ def preview(armature, entry, mapping=None):
     return action, result
 
 
+def automatic_mapping(armature, entry):
+    """{armature bone: clip bone} that Preview and Build would use for ``entry``."""
+    return bone_mapping.map_bones(motion_of(entry).skeleton, armature_io.skeleton_from_armature(armature))
+
+
+def mapping_file(path):
+    """The mapping saved at ``path`` (a blend-relative path is resolved), or None when unset."""
+    if not path:
+        return None
+    return bone_mapping.load_mapping(bpy.path.abspath(path))
+
+
 def _short(entry):
     words = re.sub(r"[^A-Za-z0-9]+", "_", entry.get("description") or "clip").strip("_")
     return words[:40] or "clip"

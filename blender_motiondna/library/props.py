@@ -22,6 +22,9 @@ class MDNA_PG_text(bpy.types.PropertyGroup):
     seed: IntProperty(name="Seed", default=0, min=0, description="Picks among the best matches when no result is chosen")
     max_duration: FloatProperty(name="Max Duration", default=0.0, min=0.0, unit='TIME_ABSOLUTE',
                                 description="Drop clips longer than this (0: any length)")
+    mapping_path: StringProperty(name="Bone Mapping", subtype='FILE_PATH',
+                                 description="A bone mapping file (JSON {armature bone: clip bone}) used by Preview "
+                                 "and Build; Save Mapping writes the automatic one here to edit")
     include_trials: BoolProperty(name="CMU Trials", default=True,
                                  description="Also list CMU trials that are not in the library (to fetch)")
 

@@ -76,3 +76,25 @@ def test_api_library_index(tmp_path, addon):
     assert api.library_index([tmp_path], out)["read"] == 1
     assert api.library_index([tmp_path], out)["reused"] == 1
     assert api.search("star jumps", library=[out], top=1)[0]["description"] == "star jumps"
+
+
+def test_saved_mapping_is_edited_and_used(rig, tmp_path):
+    import json
+
+    import bpy
+    settings = bpy.context.scene.mdna_text
+    settings.prompt = "jumping jacks"
+    bpy.ops.mdna.text_search()
+    settings.mapping_path = str(tmp_path / "map.json")
+    assert bpy.ops.mdna.text_save_mapping() == {'FINISHED'}
+    doc = json.loads((tmp_path / "map.json").read_text())
+    assert doc["bones"]["mixamorig:LeftForeArm"] == "LeftElbow" and len(doc["bones"]) == 22
+    del doc["bones"]["mixamorig:LeftForeArm"]                 # the user unmaps a bone
+    (tmp_path / "map.json").write_text(json.dumps(doc))
+    assert bpy.ops.mdna.text_preview() == {'FINISHED'}
+    bone = rig.pose.bones["mixamorig:LeftForeArm"]
+    for frame in (1, 30, 60):
+        bpy.context.scene.frame_set(frame)
+        assert bone.matrix_basis.to_quaternion().angle < 1e-5          # left at rest under its parent
+    hand = rig.pose.bones["mixamorig:LeftArm"]
+    assert hand.matrix_basis.to_quaternion().angle > 1e-3              # its parent still moves

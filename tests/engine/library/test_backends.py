@@ -1,10 +1,8 @@
 """Text-to-motion backends: the library default, a real local HTTP server, a command, a
 Python entry point; joint positions fitted with rotations; text -> generator on a rig."""
-import json
 import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -16,6 +14,8 @@ from motiondna.engine.library import backends, clips, fromtext, joints_ik, mappi
 from conftest import CLIP, ROOT
 
 MIXAMO_STYLE = os.path.join(ROOT, "data", "library", "rigs", "mixamo_style.bvh")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import t2m_server  # noqa: E402  (the server users put in front of their model)
 
 
 def real_joints(fps=20.0):
@@ -27,35 +27,22 @@ def real_joints(fps=20.0):
     return on_body.positions()[::max(step, 1)] if fps < src.fps else on_body.positions()
 
 
-class MotionServer(BaseHTTPRequestHandler):
-    """A stand-in for a model server: answers every prompt with the same real joints."""
-    requests = []
+REQUESTS = []
 
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        MotionServer.requests.append(body)
-        if body["prompt"] == "fail":
-            self._send(500, {"error": "model crashed"})
-        elif body["prompt"] == "odd":
-            self._send(200, {"format": "gif"})
-        else:
-            self._send(200, {"format": "joints", "fps": 20, "joints": real_joints().tolist()})
 
-    def _send(self, code, doc):
-        data = json.dumps(doc).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def model(prompt, duration, seed):
+    """The stand-in model behind tools/t2m_server.py: real joints for every prompt."""
+    REQUESTS.append({"prompt": prompt, "duration": duration, "seed": seed})
+    if prompt == "fail":
+        raise RuntimeError("model crashed")
+    if prompt == "odd":
+        return {"format": "gif"}
+    return real_joints()
 
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MotionServer)
+    httpd = t2m_server.make_server(model, port=0)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/generate"
@@ -77,7 +64,7 @@ def test_joint_positions_become_rotations_that_reproduce_them():
 
 def test_http_backend_against_a_real_server(server):
     answer = backends.HttpBackend(server).generate("a person does jumping jacks", duration=4.0, seed=3)
-    assert MotionServer.requests[-1] == {"prompt": "a person does jumping jacks", "duration": 4.0, "seed": 3}
+    assert REQUESTS[-1] == {"prompt": "a person does jumping jacks", "duration": 4.0, "seed": 3}
     motion = backends.answer_to_motion(answer)
     assert motion.skeleton.names == joints_ik.NAMES and motion.fps == 20
     rig = clips.read_clip(MIXAMO_STYLE).skeleton
@@ -86,7 +73,7 @@ def test_http_backend_against_a_real_server(server):
 
 
 def test_http_backend_errors_are_clear(server):
-    with pytest.raises(backends.BackendError, match="500: model crashed"):
+    with pytest.raises(backends.BackendError, match="500: RuntimeError: model crashed"):
         backends.HttpBackend(server).generate("fail")
     with pytest.raises(backends.BackendError, match="format 'gif'"):
         backends.HttpBackend(server).generate("odd")
