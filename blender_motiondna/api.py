@@ -414,13 +414,15 @@ def search(prompt: str, top: int = 10, min_duration: float | None = None, max_du
 
 
 def library_index(paths: Iterable[PathLike], out: PathLike) -> dict:
-    """Index the motion files under ``paths`` (BVH, gzipped BVH, AMASS .npz) into ``out``
+    """Index the motion files under ``paths`` (BVH, gzipped BVH, AMASS .npz; FBX and glTF
+    through Blender's importers) into ``out``
     (.json and .npy beside it); an existing ``out`` is updated (only changed files are
     read again). Returns the counts: files, read, reused, embedded, skipped, seconds."""
     from ..engine.library import index as library
     out = os.fspath(out)
     previous = library.Index.load(out) if os.path.isfile(out if out.endswith(".json") else out + ".json") else None
-    idx, stats = library.update_index([os.fspath(p) for p in paths], previous)
+    from .library import files as library_files
+    idx, stats = library.update_index([os.fspath(p) for p in paths], previous, readers=library_files.READERS)
     idx.save(out)
     return dict(stats, skipped_files=[{"path": p, "reason": r} for p, r in idx.skipped])
 

@@ -2,6 +2,7 @@
 import os
 
 from ...engine.library import index as library_index
+from ..library import files as blender_files
 from .common import UsageError
 
 
@@ -9,10 +10,10 @@ def add_parser(subparsers):
     lib = subparsers.add_parser(
         "library", help="motion library indexes (library index PATH... --out INDEX)",
         description="Motion libraries for search and from-text. 'library index PATH... --out INDEX.json' reads "
-                    "every BVH (.bvh, .bvh.gz) and AMASS .npz under the paths, with their descriptions "
-                    "(descriptions.csv / .json sidecars, the CMU trial index, else the file name) and motion "
-                    "features, and writes INDEX.json and INDEX.npy; an existing index is updated, reading only "
-                    "the files that changed.")
+                    "every BVH (.bvh, .bvh.gz), AMASS .npz, FBX and glTF (these through Blender's importers) under "
+                    "the paths, with their descriptions (descriptions.csv / .json sidecars, the CMU trial index, "
+                    "else the file name) and motion features, and writes INDEX.json and INDEX.npy; an existing "
+                    "index is updated, reading only the files that changed.")
     sub = lib.add_subparsers(dest="library_command", required=True, metavar="ACTION")
     i = sub.add_parser("index", help="index motion files", description="Index (or update the index of) motion files.")
     i.add_argument("paths", nargs="+", metavar="PATH", help="motion files or folders (searched recursively)")
@@ -29,7 +30,7 @@ def run(args):
     previous = None
     if os.path.isfile(out) and not args.rebuild:
         previous = library_index.Index.load(out)
-    index, stats = library_index.update_index(args.paths, previous)
+    index, stats = library_index.update_index(args.paths, previous, readers=blender_files.READERS)
     index.save(out)
     stats = dict(stats, index=os.path.abspath(out), entries=len(index),
                  skipped_files=[{"path": p, "reason": r} for p, r in index.skipped])

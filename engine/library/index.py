@@ -176,27 +176,33 @@ def text_key(description):
 # ---------------------------------------------------------------------------------------
 # building and updating
 
-def find_clip_files(paths):
+def find_clip_files(paths, suffixes=clips.CLIP_SUFFIXES):
     """Clip files under the given files or folders, sorted, each once."""
     found = set()
+
+    def wanted(name):
+        return name.lower().endswith(tuple(suffixes))
+
     for p in paths:
         p = os.path.abspath(os.fspath(p))
         if os.path.isfile(p):
-            if clips.is_clip_file(p):
+            if wanted(p):
                 found.add(p)
         elif os.path.isdir(p):
             for d, dirs, files in os.walk(p):
                 dirs[:] = sorted(x for x in dirs if not x.startswith("."))
-                found.update(os.path.join(d, f) for f in files if clips.is_clip_file(f))
+                found.update(os.path.join(d, f) for f in files if wanted(f))
         else:
             raise ValueError(f"no such file or folder: {p}")
     return sorted(found)
 
 
-def file_entry(path, sidecars):
-    """The index entry of one clip file (reads the clip)."""
+def file_entry(path, sidecars, readers=None):
+    """The index entry of one clip file (reads the clip; ``readers``: {suffix: path -> Motion}
+    for files the engine cannot read itself, such as FBX and glTF through Blender)."""
     st = os.stat(path)
-    motion = clips.read_clip(path)
+    reader = next((r for suffix, r in (readers or {}).items() if path.lower().endswith(suffix)), clips.read_clip)
+    motion = reader(path)
     entry = {"id": path, "kind": "file", "path": path, "file_size": st.st_size, "file_mtime_ns": st.st_mtime_ns,
              "sidecar": _sidecar_stamp(os.path.dirname(path))}
     entry.update(clips.motion_features(motion))
@@ -231,13 +237,14 @@ def _is_current(entry, path):
             and entry.get("sidecar") == _sidecar_stamp(os.path.dirname(path)))
 
 
-def update_index(paths, previous=None, embedder=None, progress=None, should_stop=None):
+def update_index(paths, previous=None, embedder=None, progress=None, should_stop=None, readers=None):
     """An Index of the clips under ``paths``, reusing ``previous``'s entries and embeddings
     for files that did not change. Unreadable clips are skipped and listed in
-    ``index.skipped`` as (path, reason). Returns (index, stats) with stats: read, reused,
-    embedded, skipped, seconds."""
+    ``index.skipped`` as (path, reason). ``readers``: {suffix: path -> Motion} for more
+    file types (the Blender side adds FBX and glTF). Returns (index, stats) with stats:
+    read, reused, embedded, skipped, seconds."""
     t0 = time.perf_counter()
-    files = find_clip_files(paths)
+    files = find_clip_files(paths, clips.CLIP_SUFFIXES + tuple(readers or ()))
     old = {}
     if previous is not None:
         old = {e["path"]: (e, previous.embeddings[i]) for i, e in enumerate(previous.entries) if e.get("kind") == "file"}
@@ -259,7 +266,7 @@ def update_index(paths, previous=None, embedder=None, progress=None, should_stop
         if folder not in sidecars:
             sidecars[folder] = read_sidecar(folder)
         try:
-            entries.append(file_entry(path, sidecars[folder]))
+            entries.append(file_entry(path, sidecars[folder], readers))
         except (ValueError, OSError) as exc:
             skipped.append((path, str(exc)))
     index, embedded = _with_embeddings(entries, embeddings_by_key, embedder)

@@ -98,3 +98,20 @@ def test_saved_mapping_is_edited_and_used(rig, tmp_path):
         assert bone.matrix_basis.to_quaternion().angle < 1e-5          # left at rest under its parent
     hand = rig.pose.bones["mixamorig:LeftArm"]
     assert hand.matrix_basis.to_quaternion().angle > 1e-3              # its parent still moves
+
+
+def test_fbx_files_are_indexed_through_blender(tmp_path, addon):
+    import bpy
+
+    from motiondna import api
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = api.import_bvh(os.path.join(ROOT, "data", "jumping_jacks.bvh"))
+    bpy.ops.object.select_all(action='DESELECT')
+    arm.select_set(True)
+    bpy.ops.export_scene.fbx(filepath=str(tmp_path / "star_jumps.fbx"), use_selection=True, bake_anim=True)
+    objects = len(bpy.data.objects)
+    stats = api.library_index([tmp_path], tmp_path / "lib.json")
+    assert stats["read"] == 1 and stats["skipped"] == 0
+    assert len(bpy.data.objects) == objects                    # the import is removed again
+    hit = api.search("star jumps", library=[tmp_path / "lib.json"], files_only=True, top=1)[0]
+    assert hit["path"].endswith("star_jumps.fbx") and hit["rig"] == "cmu_3dsmax" and hit["frames"] >= 120
