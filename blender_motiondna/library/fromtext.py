@@ -70,7 +70,7 @@ def searchable(paths=None, with_trials=True, include_actions=True):
     if include_actions:
         entries = action_entries()
         if entries:
-            extra, _ = library_index._with_embeddings(entries, {}, None)
+            extra, _ = library_index.with_embeddings(entries)
             idx = extra.merged(idx)
     return idx
 

@@ -269,14 +269,17 @@ def update_index(paths, previous=None, embedder=None, progress=None, should_stop
             entries.append(file_entry(path, sidecars[folder], readers))
         except (ValueError, OSError) as exc:
             skipped.append((path, str(exc)))
-    index, embedded = _with_embeddings(entries, embeddings_by_key, embedder)
+    index, embedded = with_embeddings(entries, embeddings_by_key, embedder)
     index.skipped = skipped
     stats = {"files": len(files), "read": len(files) - reused - len(skipped), "reused": reused,
              "embedded": embedded, "skipped": len(skipped), "seconds": round(time.perf_counter() - t0, 3)}
     return index, stats
 
 
-def _with_embeddings(entries, known, embedder):
+def with_embeddings(entries, known=None, embedder=None):
+    """An Index of ``entries`` whose embeddings come from ``known`` {text_key: vector} or are
+    computed; returns (index, how many descriptions were embedded)."""
+    known = known or {}
     missing = sorted({e["text_key"]: e["description"] for e in entries if e["text_key"] not in known}.items())
     if missing:
         embedder = embedder or embedding.shared_embedder()
@@ -304,7 +307,7 @@ def trial_entries(trials=None):
 def trial_index(embedder=None, exclude=()):
     """The CMU trials as an index, without the trials in ``exclude`` (those a library has as files)."""
     exclude = set(exclude)
-    index, _ = _with_embeddings([e for e in trial_entries() if e["trial"] not in exclude], {}, embedder)
+    index, _ = with_embeddings([e for e in trial_entries() if e["trial"] not in exclude], {}, embedder)
     return index
 
 

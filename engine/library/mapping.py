@@ -102,9 +102,9 @@ def similar_names(source_names, target_names, threshold=0.8):
     for rigs whose parts cannot be found, and for extra bones (fingers) of two rigs that
     share a naming scheme."""
     out = {}
-    keys = {n: rigs._key(n) for n in source_names}
+    keys = {n: rigs.name_key(n) for n in source_names}
     for t in target_names:
-        kt = rigs._key(t)
+        kt = rigs.name_key(t)
         best, score = None, threshold
         for s, ks in keys.items():
             r = 1.0 if ks == kt else SequenceMatcher(None, ks, kt).ratio()

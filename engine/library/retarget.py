@@ -107,12 +107,35 @@ def retarget(source_motion, target_skeleton, mapping=None, source_preset=None, t
     src_frame = rig_frame(src_skel, src_parts, _standing_pose(src_skel, src_parts, src_world_pos))
     tgt_frame = rig_frame(target_skeleton, tgt_parts, tgt_rest_pos)
     axes = tgt_frame.matrix() @ src_frame.matrix().T          # source space -> target space
-    c = quat.from_matrix(axes)
     scale = leg_length(target_skeleton, tgt_parts) / leg_length(src_skel, src_parts)
 
+    world = _target_world_rotations(pairs, src_parts, tgt_parts, src_world_rot, src_world_pos, src_rest_rot,
+                                    src_rest_pos, target_skeleton, tgt_rest_rot, tgt_rest_pos, axes,
+                                    (src_frame, tgt_frame))
+    rotations = _local_rotations(target_skeleton, world)
+    translations = np.broadcast_to(target_skeleton.rest_translations, world.shape[:2] + (3,)).copy()
+    pelvis_path = _pelvis_path(src_parts, tgt_parts, src_world_pos, tgt_rest_pos, axes, scale, src_frame, tgt_frame)
+    _place_pelvis(target_skeleton, tgt_parts["pelvis"], rotations, translations, pelvis_path)
+    if keep_feet:
+        _keep_feet(target_skeleton, src_parts, tgt_parts, src_world_pos, tgt_rest_pos, rotations, translations,
+                   scale, src_frame, tgt_frame)
+        rotations = _plant_feet(source_motion, src_parts, tgt_parts, src_world_pos, target_skeleton, rotations,
+                                translations, tgt_frame)
+    out = Motion(target_skeleton, quat.unroll(rotations), translations, source_motion.fps,
+                 name or source_motion.name, {"retargeted_from": source_motion.name})
+    return RetargetResult(out, dict(mapping), scale, axes)
+
+
+def _target_world_rotations(pairs, src_parts, tgt_parts, src_world_rot, src_world_pos, src_rest_rot, src_rest_pos,
+                            target_skeleton, tgt_rest_rot, tgt_rest_pos, axes, frames_of_rigs):
+    """(F, J, 4) target world rotations: mapped bones from the source's rest-relative world
+    rotations (rest-aligned, then aimed along the source's bones), others at rest under
+    their parents."""
+    src_frame, tgt_frame = frames_of_rigs
     align = _rest_alignment(pairs, src_parts, tgt_parts, src_rest_pos, tgt_rest_pos, axes, tgt_frame, src_frame)
     bones = _aimed_bones(pairs, src_parts, tgt_parts)
-    frames, nj = source_motion.num_frames, target_skeleton.num_joints
+    c = quat.from_matrix(axes)
+    frames, nj = src_world_rot.shape[0], target_skeleton.num_joints
     world = np.empty((frames, nj, 4))
     mapped = {k: j for j, k in pairs}
     for k in range(nj):
@@ -127,19 +150,7 @@ def retarget(source_motion, target_skeleton, mapping=None, source_preset=None, t
         world[:, k] = quat.mul(quat.mul(delta, align[k]), tgt_rest_rot[k])
         if k in bones:
             world[:, k] = _aim(world[:, k], tgt_rest_rot[k], tgt_rest_pos, k, bones[k], src_world_pos, axes)
-    rotations = _local_rotations(target_skeleton, world)
-    translations = np.broadcast_to(target_skeleton.rest_translations, (frames, nj, 3)).copy()
-    pelvis_path = _pelvis_path(source_motion, src_parts, tgt_parts, target_skeleton, src_world_pos, tgt_rest_pos,
-                               axes, scale, src_frame, tgt_frame)
-    _place_pelvis(target_skeleton, tgt_parts["pelvis"], rotations, translations, pelvis_path)
-    if keep_feet:
-        _keep_feet(target_skeleton, src_parts, tgt_parts, src_world_pos, tgt_rest_pos, rotations, translations,
-                   scale, src_frame, tgt_frame)
-        rotations = _plant_feet(source_motion, src_parts, tgt_parts, src_world_pos, target_skeleton, rotations,
-                                translations, tgt_frame)
-    out = Motion(target_skeleton, quat.unroll(rotations), translations, source_motion.fps,
-                 name or source_motion.name, {"retargeted_from": source_motion.name})
-    return RetargetResult(out, dict(mapping), scale, axes)
+    return world
 
 
 def _reference_pose(skeleton, pose):
@@ -262,8 +273,7 @@ def _target_floor(tgt_rest_pos, tgt_parts, tgt_frame):
     return float(_height(tgt_rest_pos[feet], tgt_frame).min()), feet
 
 
-def _pelvis_path(source_motion, src_parts, tgt_parts, target_skeleton, src_world_pos, tgt_rest_pos, axes, scale,
-                 src_frame, tgt_frame):
+def _pelvis_path(src_parts, tgt_parts, src_world_pos, tgt_rest_pos, axes, scale, src_frame, tgt_frame):
     """The target pelvis's world path (F, 3): the source's, scaled, starting where the rig stands."""
     src_pelvis = src_world_pos[:, src_parts["pelvis"]]
     g_src, _ = _source_floor(src_world_pos, src_parts, src_frame)

@@ -89,18 +89,18 @@ PRESET_TITLES = {"cmu": "CMU (MotionBuilder BVH)", "cmu_3dsmax": "CMU (3ds Max B
 MIN_MATCHED_PARTS = 14  # a preset names a rig when most of the 22 parts are found
 
 
-def _key(name):
+def name_key(name):
     """Bone names compare without case, namespace ("mixamorig:") and separators."""
     return re.sub(r"[^a-z0-9]", "", name.lower().rsplit(":", 1)[-1])
 
 
 def preset_parts(skeleton_names, preset):
     """{part: joint index} of the preset's parts present in the skeleton."""
-    by_key = {_key(n): i for i, n in enumerate(skeleton_names)}
+    by_key = {name_key(n): i for i, n in enumerate(skeleton_names)}
     exact = {n: i for i, n in enumerate(skeleton_names)}
     out = {}
     for part, bone in PRESETS[preset].items():
-        j = exact.get(bone, by_key.get(_key(bone)))
+        j = exact.get(bone, by_key.get(name_key(bone)))
         if j is not None:
             out[part] = j
     return out
