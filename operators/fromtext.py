@@ -1,6 +1,7 @@
 """New Generator from Text: search the motion library, preview a result on the armature,
 retarget it and build its generator (progress and Esc as for Build Generator)."""
 import bpy
+from bpy.props import BoolProperty
 
 from ..blender_motiondna.library import fromtext, props
 from ..blender_motiondna.scene import build
@@ -57,10 +58,24 @@ class MDNA_OT_text_preview(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class MDNA_OT_text_build(MDNA_OT_build_generator):
+class MDNA_OT_text_build(bpy.types.Operator):
     """Retarget the chosen result (or the best match for the prompt) onto the armature as a new action and build its generator"""
     bl_idname = "mdna.text_build"
     bl_label = "Build from Text"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    wait: BoolProperty(name="Wait", default=True, options={'SKIP_SAVE'},
+                       description="Scripts: wait for the build (off: start it and return)")
+    _timer = None
+    _job = None
+    # The build's job handling as Build Generator's (progress, Esc, background wait). Shared
+    # as functions, not by subclassing: Blender breaks a registered operator whose class
+    # another registered operator subclasses.
+    execute = MDNA_OT_build_generator.execute
+    invoke = MDNA_OT_build_generator.invoke
+    modal = MDNA_OT_build_generator.modal
+    _finish = MDNA_OT_build_generator._finish
+    cancel = MDNA_OT_build_generator.cancel
 
     @classmethod
     def poll(cls, context):
