@@ -31,7 +31,7 @@ report = {"install": sorted(bpy.ops.extensions.package_install_files(filepath=zi
 from motiondna import api
 report["package_dir"] = os.path.dirname(sys.modules[module].__file__)
 os.environ["MOTIONDNA_ENGINE_PYTHON"] = engine_python
-bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True, load_ui=False)  # keeps the add-on
 arm = api.import_bvh(rig)
 bpy.context.view_layer.objects.active = arm
 settings = bpy.context.scene.mdna_text
@@ -42,7 +42,7 @@ report["preview"] = sorted(bpy.ops.mdna.text_preview())
 report["build"] = sorted(bpy.ops.mdna.text_build())
 report["generator"] = api.has_generator(arm)
 report["variation"] = api.generate_variation(arm, frames=90, seed=1).name
-bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True, load_ui=False)  # keeps the add-on
 arm = api.import_bvh(rig)
 box = api.generator_from_text(arm, "a boxer throws punches")
 report["boxer"] = [box["description"], box["source"], box["mapped_bones"], api.has_generator(arm)]
