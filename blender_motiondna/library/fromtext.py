@@ -88,8 +88,22 @@ def motion_of(entry):
         raise ValueError(f"CMU trial {entry['trial']} is not in the library: fetch it from {entry['fetch']} "
                          "and index the folder (motiondna library index)")
     if entry.get("kind") == "action":
-        raise ValueError("an action of this file is already on its armature: build from it directly")
+        return action_motion(bpy.data.actions[entry["action"]])
     return clips.read_clip(entry["path"])
+
+
+def action_motion(action):
+    """An action of this file as a Motion, read on an armature of the file that has all the
+    bones it animates (the one it is assigned to first)."""
+    bones = {m.group(1) for fc in _fcurves(action) for m in [_BONE_PATH.match(fc.data_path)] if m}
+    armatures = [o for o in bpy.data.objects if o.type == 'ARMATURE' and bones <= {b.name for b in o.data.bones}]
+    armatures.sort(key=lambda o: not (o.animation_data and o.animation_data.action == action))
+    if not armatures:
+        raise ValueError(f"no armature in this file has the bones action '{action.name}' animates; "
+                         "its rig is needed to put it on another one")
+    motion = armature_io.read_motion(armatures[0], action, rig_only=True)
+    motion.name = action.name
+    return motion
 
 
 def retarget_onto(armature, motion, mapping=None, name=None, source=""):

@@ -115,3 +115,20 @@ def test_fbx_files_are_indexed_through_blender(tmp_path, addon):
     assert len(bpy.data.objects) == objects                    # the import is removed again
     hit = api.search("star jumps", library=[tmp_path / "lib.json"], files_only=True, top=1)[0]
     assert hit["path"].endswith("star_jumps.fbx") and hit["rig"] == "cmu_3dsmax" and hit["frames"] >= 120
+
+
+def test_an_action_of_the_file_is_found_and_put_on_another_rig(rig):
+    import bpy
+
+    from motiondna import api
+    source = api.import_bvh(os.path.join(ROOT, "data", "jumping_jacks.bvh"))
+    source.animation_data.action.name = "star_jumps_warmup"
+    bpy.context.view_layer.objects.active = rig
+    settings = bpy.context.scene.mdna_text
+    settings.prompt = "star jumps warm up"
+    bpy.ops.mdna.text_search()
+    assert settings.results[0].kind == "action" and settings.results[0].action == "star_jumps_warmup"
+    assert settings.results[0].rig == "cmu_3dsmax"
+    assert bpy.ops.mdna.text_preview() == {'FINISHED'}
+    assert rig.animation_data.action.name.endswith(".preview")
+    assert source.animation_data.action.name == "star_jumps_warmup"      # the source rig keeps its action

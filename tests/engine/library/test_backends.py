@@ -118,3 +118,18 @@ def test_generator_from_text_on_a_mixamo_style_rig(tmp_path, prompt, trial):
     written = clips.read_clip(str(tmp_path / "clip.bvh"))
     assert written.num_frames == report["frames"]
     assert set(mapping.map_bones(written.skeleton, written.skeleton)) >= {"mixamorig:LeftHand"}
+
+
+def test_smpl_and_bvh_answers():
+    rng = np.random.default_rng(1)
+    poses = rng.normal(0, 0.1, (30, 72))
+    trans = np.cumsum(np.full((30, 3), 0.01), axis=0)
+    motion = backends.answer_to_motion({"format": "smpl", "fps": 30, "poses": poses.tolist(), "trans": trans.tolist()})
+    assert motion.num_frames == 30 and motion.fps == 30 and "left_wrist" in motion.skeleton.names
+    res = retarget.retarget(motion, clips.read_clip(MIXAMO_STYLE).skeleton)
+    assert len(res.mapping) == 22 and np.isfinite(res.motion.rotations).all()
+    with open(CLIP, encoding="utf-8") as f:
+        text = f.read()
+    assert backends.answer_to_motion({"format": "bvh", "bvh": text}).num_frames == 125
+    with pytest.raises(backends.BackendError, match="needs poses"):
+        backends.answer_to_motion({"format": "smpl", "fps": 30})
