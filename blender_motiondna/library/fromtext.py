@@ -6,6 +6,7 @@ the CMU trial index (trials named but not shipped), unless saved index files are
 Blender actions in the open file are searchable too (``action_entries``): each is described
 by its asset description when marked as an asset, else by its name.
 """
+import os
 import re
 
 import bpy
@@ -25,8 +26,9 @@ _cache = {}
 
 
 def library(paths=None, with_trials=True):
-    """The searchable index: saved ``paths`` or the starter library, plus CMU trials. Cached."""
-    key = (tuple(paths or ()), with_trials)
+    """The searchable index: saved ``paths`` or the starter library, plus CMU trials. Cached
+    until an index file changes."""
+    key = (tuple((p, os.path.getmtime(p) if os.path.exists(p) else 0) for p in paths or ()), with_trials)
     if key not in _cache:
         _cache[key] = engine_fromtext.load_library(list(paths or ()), with_trials)
     return _cache[key]

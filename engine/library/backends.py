@@ -19,6 +19,7 @@ is the answer: .bvh, .npz or .npy joints) and ``PythonBackend`` (``module:functi
 called as ``function(prompt=..., duration=..., seed=...)``, returning an answer).
 ``answer_to_motion`` turns any answer into a Motion.
 """
+import dataclasses
 import importlib
 import json
 import os
@@ -49,8 +50,7 @@ class LibraryBackend:
 
     def __init__(self, index, filters=None, embedder=None):
         self.searcher = search.Searcher(index, embedder)
-        self.filters = filters or search.Filters()
-        self.filters.files_only = True
+        self.filters = dataclasses.replace(filters or search.Filters(), files_only=True)  # a trial has no motion
 
     def results(self, prompt, top=10):
         return self.searcher.search(prompt, top=top, filters=self.filters)
