@@ -65,6 +65,26 @@ QUERIES = [
     ("a slow walk", [r"slow ?walk|walk(ing)? slow"]),
 ]
 TOP = 5
+# Prompts for the starter library (files only): the trials a right first answer may be.
+STARTER_QUERIES = [
+    ("jumping jacks", {"14_14"}),
+    ("a boxer throws punches", {"02_05"}),
+    ("sword fight", {"02_07", "02_08", "02_09"}),
+    ("dribbling a basketball", {"06_02", "06_04", "06_06", "06_07", "06_08", "06_10", "06_11", "06_12", "06_14",
+                                "06_15"}),
+    ("a basketball player shoots", {"06_14", "06_15"}),
+    ("a ballet dancer pirouettes", {"05_02", "05_06", "05_07", "05_11", "05_13"}),
+    ("modern dance with arabesques", {"05_03", "05_04", "05_07", "05_09", "05_10", "05_14", "05_15", "05_18",
+                                      "05_19", "05_20"}),
+    ("someone walking slowly", {"07_04"}),
+    ("jogging", {"02_03"}),
+    ("walking on rough ground", {"03_01"}),
+    ("a person washes himself", {"02_10"}),
+    ("children's playground climbing", {"01_08", "01_14"}),
+    ("jump and keep your balance", {"02_04"}),
+    ("bend down and pick something up", {"02_06"}),
+    ("a brisk walk", {"07_12"}),
+]
 
 
 def relevant(description, patterns):
@@ -99,6 +119,18 @@ def quality(trials_index, embedder):
     summary = {m: {"precision@5": round(float(np.mean(v["p5"])), 3), "mrr": round(float(np.mean(v["mrr"])), 3)}
                for m, v in out.items()}
     return summary, per_query
+
+
+def starter_quality(embedder):
+    """Top-1 hit rate of the starter library (files only) for STARTER_QUERIES."""
+    starter = library_index.Index.load(os.path.join(library_index.DATA_DIR, "starter.json"))
+    searcher = search.Searcher(starter, embedder)
+    rows = []
+    for prompt, trials in STARTER_QUERIES:
+        top = searcher.search(prompt, top=1)[0].entry
+        rows.append({"query": prompt, "top": top.get("trial"), "description": top["description"],
+                     "hit": top.get("trial") in trials})
+    return {"queries": len(rows), "top1": round(sum(r["hit"] for r in rows) / len(rows), 3)}, rows
 
 
 def speed(embedder, speed_clips):
@@ -151,11 +183,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     embedder = embedding.shared_embedder()
     summary, per_query = quality(library_index.trial_index(embedder), embedder)
-    result = {"queries": len(QUERIES), "quality": summary, "per_query": per_query, "speed": speed(embedder, args.speed_clips)}
-    print(json.dumps({k: v for k, v in result.items() if k != "per_query"}, indent=1))
+    starter, starter_rows = starter_quality(embedder)
+    result = {"queries": len(QUERIES), "quality": summary, "per_query": per_query, "starter": starter,
+              "starter_rows": starter_rows, "speed": speed(embedder, args.speed_clips)}
+    print(json.dumps({k: v for k, v in result.items() if k not in ("per_query", "starter_rows")}, indent=1))
     for row in per_query:
         print(f"{row['query'][:44]:44s} rel {row['relevant']:4d}  "
               + "  ".join(f"{m} p5 {row[m]['p5']:.1f} rr {row[m]['rr']:.2f}" for m in ("embedding", "bm25", "combined")))
+    for row in starter_rows:
+        print(f"starter: {row['query'][:40]:40s} -> {row['top']} {row['description'][:50]}  {'hit' if row['hit'] else 'MISS'}")
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
