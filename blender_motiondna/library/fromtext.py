@@ -6,6 +6,7 @@ the CMU trial index (trials named but not shipped), unless saved index files are
 Blender actions in the open file are searchable too (``action_entries``): each is described
 by its asset description when marked as an asset, else by its name.
 """
+import glob
 import os
 import re
 
@@ -36,23 +37,53 @@ def library(paths=None, with_trials=True):
 
 def action_entries():
     """Index entries (no embeddings) for the actions in the open file that animate bones."""
+    return [e for e in (_action_entry(a) for a in bpy.data.actions if not a.get(PREVIEW_KEY) and a.library is None)
+            if e]
+
+
+def asset_library_entries():
+    """Index entries for the actions marked as assets in the .blend files of the asset
+    libraries in the preferences (kind "asset": ``blend`` and ``action`` say which)."""
     out = []
-    for action in bpy.data.actions:
-        if action.get(PREVIEW_KEY):
-            continue
-        bones = sorted({m.group(1) for fc in _fcurves(action) for m in [_BONE_PATH.match(fc.data_path)] if m})
-        if not bones:
-            continue
-        asset = getattr(action, "asset_data", None)
-        description = (asset.description if asset is not None and asset.description else "") or \
-            library_index.description_from_name(action.name)
-        start, end = action.frame_range
-        fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
-        out.append({"id": "action:" + action.name, "kind": "action", "path": None, "action": action.name,
-                    "description": description, "description_source": "asset" if asset is not None else "action name",
-                    "rig": rigs.detect_rig(bones), "joints": len(bones), "frames": int(end - start + 1),
-                    "fps": fps, "duration": (end - start + 1) / fps, "text_key": library_index.text_key(description)})
+    for library_path in [lib.path for lib in bpy.context.preferences.filepaths.asset_libraries]:
+        for blend in sorted(glob.glob(os.path.join(bpy.path.abspath(library_path), "**", "*.blend"), recursive=True)):
+            out.extend(_asset_actions(blend))
     return out
+
+
+def _asset_actions(blend):
+    """Entries of one .blend's action assets, read by linking them for a moment."""
+    before = set(bpy.data.libraries)
+    with bpy.data.libraries.load(blend, link=True, assets_only=True) as (src, dst):
+        dst.actions = list(src.actions)
+    out = []
+    try:
+        for action in dst.actions:
+            if action is None:
+                continue
+            entry = _action_entry(action)
+            if entry:
+                entry.update(id=f"asset:{blend}:{action.name}", kind="asset", blend=blend)
+                out.append(entry)
+    finally:
+        for lib in [x for x in bpy.data.libraries if x not in before]:
+            bpy.data.batch_remove([a for a in bpy.data.actions if a.library == lib] + [lib])
+    return out
+
+
+def _action_entry(action):
+    bones = sorted({m.group(1) for fc in _fcurves(action) for m in [_BONE_PATH.match(fc.data_path)] if m})
+    if not bones:
+        return None
+    asset = getattr(action, "asset_data", None)
+    description = (asset.description if asset is not None and asset.description else "") or \
+        library_index.description_from_name(action.name)
+    start, end = action.frame_range
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    return {"id": "action:" + action.name, "kind": "action", "path": None, "action": action.name,
+            "description": description, "description_source": "asset" if asset is not None else "action name",
+            "rig": rigs.detect_rig(bones), "joints": len(bones), "frames": int(end - start + 1),
+            "fps": fps, "duration": (end - start + 1) / fps, "text_key": library_index.text_key(description)}
 
 
 def _fcurves(action):
@@ -70,7 +101,7 @@ def _fcurves(action):
 def searchable(paths=None, with_trials=True, include_actions=True):
     idx = library(paths, with_trials)
     if include_actions:
-        entries = action_entries()
+        entries = action_entries() + asset_library_entries()
         if entries:
             extra, _ = library_index.with_embeddings(entries)
             idx = extra.merged(idx)
@@ -91,14 +122,37 @@ def motion_of(entry):
                          "and index the folder (motiondna library index)")
     if entry.get("kind") == "action":
         return action_motion(bpy.data.actions[entry["action"]])
+    if entry.get("kind") == "asset":
+        return asset_motion(entry["blend"], entry["action"])
     return clips.read_clip(entry["path"])
 
 
-def action_motion(action):
+def asset_motion(blend, action_name):
+    """An action asset of another .blend as a Motion: appended with that file's armatures for
+    a moment, read on the one that has its bones, then removed again."""
+    before = {"objects": set(bpy.data.objects), "actions": set(bpy.data.actions),
+              "armatures": set(bpy.data.armatures), "meshes": set(bpy.data.meshes)}
+    try:
+        with bpy.data.libraries.load(blend, link=False) as (src, dst):
+            if action_name not in src.actions:
+                raise ValueError(f"{blend} no longer has the action '{action_name}' (index the library again)")
+            dst.actions = [action_name]
+            dst.objects = list(src.objects)
+        action = next(a for a in dst.actions if a is not None)
+        return action_motion(action, [o for o in dst.objects if o is not None and o.type == 'ARMATURE'])
+    finally:
+        for kind, old in before.items():
+            collection = getattr(bpy.data, kind)
+            for block in [b for b in collection if b not in old]:
+                collection.remove(block)
+
+
+def action_motion(action, armatures=None):
     """An action of this file as a Motion, read on an armature of the file that has all the
     bones it animates (the one it is assigned to first)."""
     bones = {m.group(1) for fc in _fcurves(action) for m in [_BONE_PATH.match(fc.data_path)] if m}
-    armatures = [o for o in bpy.data.objects if o.type == 'ARMATURE' and bones <= {b.name for b in o.data.bones}]
+    candidates = bpy.data.objects if armatures is None else armatures
+    armatures = [o for o in candidates if o.type == 'ARMATURE' and bones <= {b.name for b in o.data.bones}]
     armatures.sort(key=lambda o: not (o.animation_data and o.animation_data.action == action))
     if not armatures:
         raise ValueError(f"no armature in this file has the bones action '{action.name}' animates; "

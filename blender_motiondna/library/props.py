@@ -8,9 +8,11 @@ class MDNA_PG_text_result(bpy.types.PropertyGroup):
     duration: FloatProperty(name="Duration", unit='TIME_ABSOLUTE')
     rig: StringProperty(name="Rig")
     score: FloatProperty(name="Score")
-    kind: StringProperty(name="Kind", description="file, action or trial (a CMU trial to fetch)")
+    kind: StringProperty(name="Kind", description="file, action (this file), asset (an asset library's action) "
+                         "or trial (a CMU trial to fetch)")
     path: StringProperty(name="Path", subtype='FILE_PATH')
     action: StringProperty(name="Action")
+    blend: StringProperty(name="Blend File", subtype='FILE_PATH', description="The asset library file of an action asset")
     trial: StringProperty(name="Trial")
     fetch: StringProperty(name="Fetch", description="Where to download a CMU trial that is not in the library")
 
@@ -51,6 +53,7 @@ def store_results(settings, results):
         item.kind = r.get("kind") or ""
         item.path = r.get("path") or ""
         item.action = r.get("action") or ""
+        item.blend = r.get("blend") or ""
         item.trial = r.get("trial") or ""
         item.fetch = r.get("fetch") or ""
     settings.result_index = 0
@@ -62,5 +65,5 @@ def picked_entry(settings):
         return None
     item = settings.results[settings.result_index]
     return {"description": item.description, "duration": item.duration, "rig": item.rig, "kind": item.kind,
-            "path": item.path or None, "action": item.action or None, "trial": item.trial or None,
+            "path": item.path or None, "action": item.action or None, "blend": item.blend or None, "trial": item.trial or None,
             "fetch": item.fetch or None}

@@ -132,3 +132,42 @@ def test_an_action_of_the_file_is_found_and_put_on_another_rig(rig):
     assert bpy.ops.mdna.text_preview() == {'FINISHED'}
     assert rig.animation_data.action.name.endswith(".preview")
     assert source.animation_data.action.name == "star_jumps_warmup"      # the source rig keeps its action
+
+
+def test_action_assets_of_an_asset_library_are_found_and_used(rig, tmp_path):
+    import subprocess
+    import sys
+
+    import bpy
+    library = tmp_path / "assets"
+    library.mkdir()
+    blend = library / "warmups.blend"
+    script = (f"import bpy, sys; sys.path.insert(0, {ROOT!r})\n"
+              "from blender_motiondna.bootstrap import load_extension_package; load_extension_package()\n"
+              "from motiondna.blender_motiondna.io import bvh_io\n"
+              "bpy.ops.wm.read_factory_settings(use_empty=True)\n"
+              f"arm, _, _ = bvh_io.import_bvh({os.path.join(ROOT, 'data', 'jumping_jacks.bvh')!r})\n"
+              "action = arm.animation_data.action\n"
+              "action.name = 'take_07'\n"
+              "action.asset_mark()\n"
+              "action.asset_data.description = 'gymnastic star jumps to warm up'\n"
+              f"bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})\n")
+    made = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    libs = bpy.context.preferences.filepaths.asset_libraries
+    lib = libs.new(name="warmups", directory=str(library)) if hasattr(libs, "new") else None
+    if lib is None:
+        bpy.ops.preferences.asset_library_add(directory=str(library))
+        lib = libs[-1]
+    try:
+        settings = bpy.context.scene.mdna_text
+        settings.prompt = "gymnastic warm up star jumps"
+        bpy.ops.mdna.text_search()
+        top = settings.results[0]
+        assert top.kind == "asset" and top.action == "take_07" and top.blend == str(blend)
+        objects = set(bpy.data.objects)
+        assert bpy.ops.mdna.text_preview() == {'FINISHED'}
+        assert set(bpy.data.objects) == objects                   # the asset's rig was read and removed
+        assert rig.animation_data.action.name.endswith(".preview") and "take_07" not in bpy.data.actions
+    finally:
+        libs.remove(lib)
