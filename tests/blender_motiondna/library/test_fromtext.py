@@ -171,3 +171,24 @@ def test_action_assets_of_an_asset_library_are_found_and_used(rig, tmp_path):
         assert rig.animation_data.action.name.endswith(".preview") and "take_07" not in bpy.data.actions
     finally:
         libs.remove(lib)
+
+
+def test_the_armature_gets_the_pose_the_engine_gives_the_rig_file(rig):
+    """The armature (Blender's rest frames, Z up) and the rig's BVH (identity rests, Y up)
+    end up in the same pose: hand and foot heights above the pelvis agree per frame."""
+    import bpy
+
+    from motiondna import api
+    from motiondna.blender_motiondna.io import armature_io
+    from motiondna.engine.library import clips, fromtext, retarget
+    report = api.generator_from_text(rig, "jumping jacks")
+    on_armature = armature_io.read_motion(rig, bpy.data.actions[report["action"]])
+    motion, _ = fromtext.source_motion("jumping jacks")
+    on_file = retarget.retarget(motion, clips.read_clip(MIXAMO_STYLE).skeleton).motion
+    a, b = on_armature.positions(), on_file.positions()
+    for bone in ("mixamorig:LeftHand", "mixamorig:RightFoot", "mixamorig:Head"):
+        ja, jb = on_armature.skeleton.index(bone), on_file.skeleton.index(bone)
+        pa, pb = on_armature.skeleton.index("mixamorig:Hips"), on_file.skeleton.index("mixamorig:Hips")
+        za = a[:, ja, 2] - a[:, pa, 2]                       # Blender: Z up
+        yb = b[:, jb, 1] - b[:, pb, 1]                       # the BVH: Y up (same units: the importer's scale 1)
+        assert np.abs(za - yb).max() < 0.5                    # cm
