@@ -18,8 +18,8 @@ def add_parser(subparsers):
     s.add_argument("--min-duration", type=float, metavar="S", help="drop clips shorter than S seconds")
     s.add_argument("--max-duration", type=float, metavar="S", help="drop clips longer than S seconds")
     s.add_argument("--rig", action="append", default=[], metavar="PRESET",
-                   help="keep only clips on this rig (cmu, cmu_3dsmax, mixamo, smpl, rigify, unreal, cc_iclone, "
-                        "lafan1, unknown; repeatable)")
+                   help="keep only clips on this rig (cmu, cmu_3dsmax, mixamo, smpl, rigify, rigify_metarig, unreal, "
+                        "cc_iclone, lafan1, unknown; repeatable)")
     s.add_argument("--min-travel", type=float, metavar="M", help="keep clips that travel at least M metres")
     s.add_argument("--max-travel", type=float, metavar="M", help="keep clips that travel at most M metres")
     s.add_argument("--files-only", action="store_true", help="leave out CMU trials that are not in the library")

@@ -67,6 +67,12 @@ PRESETS = {
                       {"clavicle": "DEF-shoulder.{s}", "upper_arm": "DEF-upper_arm.{s}", "forearm": "DEF-forearm.{s}",
                        "hand": "DEF-hand.{s}", "thigh": "DEF-thigh.{s}", "shin": "DEF-shin.{s}", "foot": "DEF-foot.{s}",
                        "toe": "DEF-toe.{s}"}, "L", "R"),
+    # Rigify's metarig (no constraints: keys on it play as they are)
+    "rigify_metarig": _preset({"pelvis": "spine", "spine": "spine.001", "spine1": "spine.002", "chest": "spine.003",
+                               "neck": "spine.004", "head": "spine.006"},
+                              {"clavicle": "shoulder.{s}", "upper_arm": "upper_arm.{s}", "forearm": "forearm.{s}",
+                               "hand": "hand.{s}", "thigh": "thigh.{s}", "shin": "shin.{s}", "foot": "foot.{s}",
+                               "toe": "toe.{s}"}, "L", "R"),
     "unreal": _preset({"pelvis": "pelvis", "spine": "spine_01", "spine1": "spine_02", "chest": "spine_03",
                        "neck": "neck_01", "head": "head"},
                       {"clavicle": "clavicle_{s}", "upper_arm": "upperarm_{s}", "forearm": "lowerarm_{s}",
@@ -84,7 +90,7 @@ PRESETS = {
                        "thigh": "{s}UpLeg", "shin": "{s}Leg", "foot": "{s}Foot", "toe": "{s}Toe"}, "Left", "Right"),
 }
 PRESET_TITLES = {"cmu": "CMU (MotionBuilder BVH)", "cmu_3dsmax": "CMU (3ds Max BVH)", "mixamo": "Mixamo",
-                 "smpl": "SMPL / SMPL-H", "rigify": "Rigify", "unreal": "Unreal mannequin",
+                 "smpl": "SMPL / SMPL-H", "rigify": "Rigify (DEF bones)", "rigify_metarig": "Rigify metarig", "unreal": "Unreal mannequin",
                  "cc_iclone": "CC / iClone", "lafan1": "LAFAN1"}
 MIN_MATCHED_PARTS = 14  # a preset names a rig when most of the 22 parts are found
 

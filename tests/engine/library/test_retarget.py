@@ -118,3 +118,17 @@ def test_round_trip_through_the_mixamo_style_rig(clip, mixamo):
     err = np.linalg.norm((a[:, js] - a[:, [pel]]) - (b[:, js] - b[:, [pel]]), axis=-1).mean()
     span = src.skeleton.span(src.translations)
     assert err / span < 0.05                                  # under 8.5 cm at 1.70 m
+
+
+@pytest.mark.parametrize("preset", ["rigify_metarig", "unreal", "lafan1", "smpl", "cc_iclone"])
+def test_every_preset_rig_takes_the_clip(source, mixamo, preset):
+    """The Mixamo-style rig renamed to each preset's bone names is detected and retargeted
+    onto as well as under its own names."""
+    to_part = {bone: part for part, bone in rigs.PRESETS["mixamo"].items()}
+    names = [rigs.PRESETS[preset][to_part[n]] for n in mixamo.names]
+    renamed = type(mixamo)(names, mixamo.parents, mixamo.rest_rotations, mixamo.rest_translations, mixamo.up_axis)
+    assert rigs.detect_rig(renamed.names) == preset
+    res = retarget.retarget(source, renamed)
+    assert len(res.mapping) == 22
+    ang = direction_errors(source, res.motion, res.axes)["limb"]
+    assert ang.mean() < 4.0
