@@ -13,11 +13,12 @@ from bpy.props import IntProperty
 
 from . import operators, panels
 from .blender_motiondna import api, cli, worker_client
+from .blender_motiondna.library import props as library_props
 from .blender_motiondna.scene import build, live, prefs, props
 
 __all__ = ["api", "register", "unregister", "is_registered"]
 
-CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
+CLASSES = props.CLASSES + library_props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
 SCRIPT_NAME = "motiondna"
 
 _registered = False
@@ -28,6 +29,7 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     props.register_properties()
+    library_props.register_properties()
     bpy.types.Scene.mdna_target_index = IntProperty(options={'HIDDEN', 'SKIP_SAVE'})
     live.register()
     build.register()
@@ -45,6 +47,7 @@ def unregister():
     cli.unregister_command()
     live.unregister()
     del bpy.types.Scene.mdna_target_index
+    library_props.unregister_properties()
     props.unregister_properties()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -41,6 +41,7 @@ from ..engine.motion.skeleton import Motion
 from ..engine.motion.targets import parse_targets
 from . import EXTENSION_PACKAGE
 from .io import armature_io, blend_file, bvh_io, formats
+from .library import fromtext as _fromtext
 from .scene import bake, build, store
 from .scene import targets as _targets
 
@@ -53,6 +54,7 @@ __all__ = [
     "generate", "generate_variation", "apply_result", "revert",
     "save_generator", "load_generator", "generator_file_info",
     "bake_blend",
+    "search", "library_index", "generator_from_text",
 ]
 
 
@@ -390,3 +392,53 @@ def original_copy_path(path: PathLike) -> str:
 def _make_parent(path):
     parent = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(parent, exist_ok=True)
+
+
+# -- from text -----------------------------------------------------------------------------
+
+def search(prompt: str, top: int = 10, min_duration: float | None = None, max_duration: float | None = None,
+           rigs: Sequence[str] = (), min_travel: float | None = None, max_travel: float | None = None,
+           files_only: bool = False, library: Sequence[PathLike] = ()) -> list[dict]:
+    """Motion library entries for a text prompt, best first (docs/library.md): dicts with
+    ``description``, ``duration`` (s), ``rig``, ``score``, ``kind`` ("file", "action" in this
+    .blend, or "trial": a CMU trial to fetch, ``fetch`` says where), ``path`` and the motion
+    features (``speed`` m/s, ``travel`` m, ``limbs``). ``library``: saved index files
+    (``library_index``); default the bundled starter library and the CMU trial index.
+
+    >>> api.search("a boxer throws punches", top=3)[0]["description"]   # doctest: +SKIP
+    'Punching'
+    """
+    from ..engine.library.search import Filters
+    filters = Filters(min_duration, max_duration, tuple(rigs), min_travel, max_travel, files_only)
+    return _fromtext.search(prompt, top, filters, [os.fspath(p) for p in library] or None)
+
+
+def library_index(paths: Iterable[PathLike], out: PathLike) -> dict:
+    """Index the motion files under ``paths`` (BVH, gzipped BVH, AMASS .npz; FBX and glTF
+    through Blender's importers) into ``out``
+    (.json and .npy beside it); an existing ``out`` is updated (only changed files are
+    read again). Returns the counts: files, read, reused, embedded, skipped, seconds."""
+    from ..engine.library import index as library
+    out = os.fspath(out)
+    previous = library.Index.load(out) if os.path.isfile(out if out.endswith(".json") else out + ".json") else None
+    from .library import files as library_files
+    idx, stats = library.update_index([os.fspath(p) for p in paths], previous, readers=library_files.READERS)
+    idx.save(out)
+    return dict(stats, skipped_files=[{"path": p, "reason": r} for p, r in idx.skipped])
+
+
+@_needs_enabled
+def generator_from_text(armature: bpy.types.Object, prompt: str, seed: int = 0, mapping: dict | None = None,
+                        entry: dict | None = None, backend=None, library: Sequence[PathLike] = (),
+                        on_progress: Callable[[dict], None] | None = None) -> dict:
+    """Find a motion for ``prompt`` (the best library clip, ``entry`` from ``search``, or
+    ``backend``'s answer: engine/library/backends.py), retarget it onto ``armature`` as a
+    new action ``<description>.fromtext`` (the armature's other actions are untouched) and
+    build its generator. ``mapping``: {armature bone: clip bone}, default from the rig
+    presets and the skeletons. Returns what was used (source, description, action, bones
+    mapped, scale) and the build info.
+
+    >>> report = api.generator_from_text(arm, "jumping jacks")   # doctest: +SKIP
+    """
+    return _fromtext.generator_from_text(armature, prompt, backend=backend, seed=seed, mapping=mapping, entry=entry,
+                                         paths=[os.fspath(p) for p in library] or None, on_progress=on_progress)
