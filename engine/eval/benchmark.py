@@ -369,7 +369,7 @@ def machine_info():
 
 
 def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings,
-             variation=None, genmm=None, protocols=ALL_PROTOCOLS, quick=False):
+             variation=None, genmm=None, protocols=ALL_PROTOCOLS, quick=False, picture_dir=None):
     motion = load_clip(path)
     ref = metrics.Reference(motion)
     footing = mbench.footing(motion)
@@ -409,6 +409,11 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
     clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
     clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings))
+    if "catch" in clip and picture_dir is not None:
+        os.makedirs(picture_dir, exist_ok=True)
+        clip["catch"]["picture"] = streaming.catch_picture(
+            ref, built, clip["catch"], os.path.join(picture_dir, f"{_slug(motion.name)}.png"), seed,
+            streaming.QUICK_THROWS if quick else streaming.THROWS)
     return clip
 
 
@@ -756,7 +761,8 @@ def main(argv=None):
             print(f"benchmark: {os.path.basename(path)}", flush=True)
             report["clips"].append(run_clip(path, methods, edits, args.seed, long_factor, workdir, settings,
                                             lambda msg: print(f"  {msg}", flush=True),
-                                            QUICK_VARIATION if args.quick else None, genmm, protocols, args.quick))
+                                            QUICK_VARIATION if args.quick else None, genmm, protocols, args.quick,
+                                            os.path.join(args.out, "catch")))
     report["summary"] = summarise(report["clips"], methods)
     report["variation_summary"] = summarise_variations(report["clips"])
     report["target_protocols"] = summarise_target_protocols(report["clips"])

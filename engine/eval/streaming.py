@@ -406,3 +406,39 @@ def to_markdown(summary, clips, kind, table):
         lines += table(f"{kind} per clip: {label}", names, rows,
                        lambda m, k, key=key: got[k].get(m, {}).get("summary", {}).get(key)) + [""]
     return lines
+
+
+# ---------------------------------------------------------------------------------------
+# the picture
+
+def picture_column(result):
+    """The column a catch picture shows: the generator's stream when it ran, else the causal baseline."""
+    return "generator_stream" if "generator_stream" in result["methods"] else "refined_stream"
+
+
+def catch_picture(ref, built, result, path, seed, count=THROWS):
+    """Write a PNG of the first throw of ``result`` (a catch run) that the pictured column
+    caught within 3 cm (else its first throw): the session played again, four frames
+    from the reveal to just after contact. Returns the path."""
+    from . import preview  # matplotlib, only for the picture
+    name = picture_column(result)
+    rows = result["methods"][name]["per_throw"]
+    index = next((r["index"] for r in rows if r.get("within")), 0)
+    throw = make_catches(ref, count, seed)[index]
+    motion, start = columns(ref, built)[name](throw)
+    generated = ref.track_of(motion).positions
+    source = ref.track.positions[start:start + len(generated)]
+    contact = throw.contact - start
+    fps, reveal = ref.motion.fps, throw.reveal - start
+    after = min(len(generated) - 1, contact + int(round(0.3 * fps)))
+    frames = [reveal, (reveal + contact) // 2, contact, after]
+    labels = ["reveal", f"{(contact - frames[1]) / fps:.2f} s before contact", "contact", f"{(after - contact) / fps:.2f} s after"]
+    ball = []
+    for f in frames:
+        k = f + start - throw.launch
+        ball.append(throw.path_m[k] if 0 <= k < len(throw.path_m) else (generated[f, throw.joint] if k >= 0 else None))
+    distance = min(scoring.distance_cm(ref.track_of(motion), j, contact, throw.point_m) for j in hands(ref).values())
+    title = (f"{ref.motion.name}: {name}, catch {index} revealed {(contact - reveal) / fps:.2f} s "
+             f"ahead; hand {distance:.1f} cm from the ball at contact")
+    return preview.render_catch(path, ref.skeleton, source, generated, frames, throw.path_m, ball, throw.point_m,
+                                throw.joint, ref.track.up_axis, title, labels)
