@@ -21,13 +21,20 @@ import numpy as np
 from ..io import generator_file
 from ..motion import features
 from ..motion.skeleton import Motion, Skeleton
+from ..refine import ik
 from ..refine.planting import FootPlanter
 from ..refine.refinement import refine_targets
 from . import blend, graph
+from .planner import Planner
+from .playback import Playback
+from .stream import BatchStream, Stream, StreamTarget
 
 # The longest output: its states take T x (9 J + 4) doubles (200,000 frames of a 100-joint
 # rig: 1.4 GB), about 1.9 hours at 30 fps.
 MAX_FRAMES = 200_000
+# Offline, a target is known from the start, but the planner weighs it from this long
+# before its frame: the timeline changes near the target, not from the first frame.
+PLAN_LEAD_SECONDS = 5.0
 
 
 class Generator:
@@ -47,6 +54,8 @@ class Generator:
         self.half_life_s = float(g["half_life_s"])
         self.mean_stretch_s = float(g["mean_stretch_s"])
         self._planter = None
+        self._playback = self._planner = None
+        self._chains = {}
 
     @classmethod
     def load(cls, path):
@@ -89,7 +98,7 @@ class Generator:
     # ------------------------------------------------------------ generation
 
     def generate(self, targets=(), num_frames=None, start=None, seed=None, loop=False, end_frame=None,
-                 refine=True, refine_window_s=0.5, progress=None):
+                 refine=True, refine_window_s=0.5, progress=None, plan=True):
         """The clip (``seed`` None) or a variation (an int ``seed``) of ``num_frames`` frames
         (default: the clip's length) under ``targets``; returns a Motion.
 
@@ -98,6 +107,9 @@ class Generator:
         ``end_frame``: the last frame settles into that source frame's pose instead.
         ``progress(fraction)``: called as the refinement, the part whose time grows with
         the targets, solves each group of them (fraction 0-1).
+        ``plan``: targets of one frame steer the timeline (engine/generator/planner.py:
+        which moment of the clip plays when, and how fast) before the refinement; False:
+        the timeline ignores them and the refinement alone reaches them.
         """
         T = self.num_frames if num_frames is None else num_frames
         if not _whole(T, minimum=1) or T > MAX_FRAMES:
@@ -110,11 +122,62 @@ class Generator:
         start = 0 if start is None else self._frame(start, "start")
         targets = list(targets or ())
         self._check_targets(targets, T)
-        idx, jumps, costs = self.timeline(T, seed, start)
-        motion = self.play(idx, jumps, costs, loop=loop, end_frame=end_frame)
+        events = [tg for tg in targets if len(tg.frames) == 1] if plan else []
+        if events and not loop and end_frame is None:
+            motion = self.planned(events, T, seed, start)
+        else:
+            idx, jumps, costs = self.timeline(T, seed, start)
+            motion = self.play(idx, jumps, costs, loop=loop, end_frame=end_frame)
         if refine and targets:
             motion = refine_targets(motion, targets, window_s=refine_window_s, progress=progress)
         return motion
+
+    def planned(self, targets, num_frames, seed=None, start=0):
+        """The Motion of a stream that learns each one-frame target ``PLAN_LEAD_SECONDS``
+        before its frame and plans the timeline for it (no IK: the refinement follows)."""
+        lead = int(round(PLAN_LEAD_SECONDS * self.fps))
+        reveal = {}
+        for tg in targets:
+            frame = int(tg.frames[0])
+            reveal.setdefault(max(0, frame - lead), []).append(StreamTarget(tg.joint, tg.positions[0], frame))
+        s = Stream(self, seed, start, ik=False)
+        known = []
+        for t in range(num_frames):
+            if t in reveal:
+                known = [tg for tg in known if tg.frame >= t] + reveal[t]
+                s.set_targets(known)
+            s.step()
+        motion = s.motion()
+        motion.name = "generated"
+        return motion
+
+    def stream(self, seed=None, start=0, batch=None, ik=True):
+        """A Stream (engine/generator/stream.py) stepped one frame at a time; ``batch``: a
+        BatchStream of that many characters."""
+        if seed is not None and not _whole(seed, minimum=0):
+            raise ValueError(f"seed must be a whole number of at least 0, not {seed!r}")
+        start = self._frame(start, "start")
+        if batch is not None:
+            return BatchStream(self, batch, seed, start, ik)
+        return Stream(self, seed, start, ik)
+
+    @property
+    def playback(self):
+        if self._playback is None:
+            self._playback = Playback(self)
+        return self._playback
+
+    @property
+    def planner(self):
+        if self._planner is None:
+            self._planner = Planner(self, self.playback)
+        return self._planner
+
+    def chain_of(self, joint):
+        """The IK chain of a target's joint (engine/refine/ik.py effector_chain), cached."""
+        if joint not in self._chains:
+            self._chains[joint] = ik.effector_chain(self.skeleton, joint)
+        return self._chains[joint]
 
     def play(self, idx, jumps, costs, loop=False, end_frame=None, inertialize=True):
         """The Motion of a timeline (``timeline``'s three lists): the source's states along
