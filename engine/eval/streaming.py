@@ -13,7 +13,8 @@ share within 3 cm, the local style distance (contact +- 1 s). The targeted hand 
 one the source has nearer to the target at contact.
 
 Columns: ``replay`` (the source, no reaction), ``refined_source`` (the offline baseline:
-the source through the refinement, given the target from the start), ``refined_stream``
+the source through the refinement, given the target from the start), ``generator`` (the
+generator offline, given the target from the start: planned, then refined), ``refined_stream``
 (a causal baseline: the source played step by step, and at the reveal the steps still to
 come re-planned as the source through the refinement, with a fade that fits the time
 left) and ``generator_stream`` (``Generator.stream``), when the generator has one.
@@ -47,7 +48,7 @@ THROW_DISTANCE_M = (3.0, 6.0)
 GRAVITY = 9.81
 WARMUP_S = 1.0
 AFTER_S = 1.5
-RATE_STEPS = 300
+RATE_STEPS = 600
 RATE_BATCH = 8
 KINDS = ("catch", "punch")
 
@@ -288,7 +289,7 @@ def columns(ref, built):
             return play_session(open_session(start), ref, t, start, steps, make_target), start
         return play
 
-    out = {name: offline(built[name]) for name in ("replay", "refined_source") if name in built}
+    out = {name: offline(built[name]) for name in ("replay", "refined_source", "generator") if name in built}
     out["refined_stream"] = streamed(lambda start: RefinedSourceStream(ref.motion, start), RevealedTarget)
     gen = getattr(built.get("generator"), "generator", None)
     target_type = stream_target_type()
