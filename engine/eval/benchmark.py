@@ -651,6 +651,32 @@ def _mbench_table(c):
     return _table("MBench", [n for n, _ in cols], rows, lambda x, k: lookup[x].get(k)) + [""]
 
 
+def merge_reports(paths):
+    """One report from runs over different clips (parallel processes, one per core): their
+    clips in path order, as one run orders them, and every summary computed again; the
+    machine, settings and process timings are the first run's."""
+    reports = []
+    for path in paths:
+        with open(path) as f:
+            reports.append(json.load(f))
+    out = dict(reports[0])
+    out["clips"] = sorted((c for r in reports for c in r["clips"]), key=lambda c: c["path"])
+    out["notes"] = list(dict.fromkeys(n for r in reports for n in r["notes"]))
+    out["summary"] = summarise(out["clips"], out["settings"]["methods"])
+    out["variation_summary"] = summarise_variations(out["clips"])
+    out["target_protocols"] = summarise_target_protocols(out["clips"])
+    out["merged_from"] = [os.path.abspath(p) for p in paths]
+    return _json_safe(out)
+
+
+def write_report(report, out_dir):
+    with open(os.path.join(out_dir, "benchmark.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(out_dir, "benchmark.md"), "w") as f:
+        f.write(to_markdown(report))
+    print(f"benchmark: wrote {os.path.join(out_dir, 'benchmark.json')} and benchmark.md")
+
+
 def _mean(values):
     values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
     return float(np.mean(values)) if values else float("nan")
@@ -700,6 +726,8 @@ def add_arguments(p):
     p.add_argument("--protocols", default=",".join(ALL_PROTOCOLS), help=f"comma list of {','.join(ALL_PROTOCOLS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    p.add_argument("--merge", nargs="+", default=None, metavar="REPORT",
+                   help="write one report (to --out) from the benchmark.json of runs over different clips, and run nothing")
     p.add_argument("--genmm", nargs="?", const="", default=None, metavar="PATH",
                    help="also run GenMM's variations (its checkout: PATH or $MOTIONDNA_GENMM; docs/benchmark.md)")
     return p
@@ -712,6 +740,10 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.merge:
+        os.makedirs(args.out, exist_ok=True)
+        write_report(merge_reports(args.merge), args.out)
+        return 0
     notes = []
     shared = [] if args.no_shared else default_clips()
     if not shared and not args.no_shared:
@@ -766,12 +798,7 @@ def main(argv=None):
     report["summary"] = summarise(report["clips"], methods)
     report["variation_summary"] = summarise_variations(report["clips"])
     report["target_protocols"] = summarise_target_protocols(report["clips"])
-    report = _json_safe(report)
-    with open(os.path.join(args.out, "benchmark.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(args.out, "benchmark.md"), "w") as f:
-        f.write(to_markdown(report))
-    print(f"benchmark: wrote {os.path.join(args.out, 'benchmark.json')} and benchmark.md")
+    write_report(_json_safe(report), args.out)
     return 0
 
 

@@ -30,3 +30,19 @@ def test_protocols_pick_what_runs_and_the_report_shows_each(tmp_path):
 def test_an_unknown_protocol_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown protocol"):
         benchmark.main(["--no-shared", "--clips", CLIP, "--protocols", "edits,juggling", "--out", str(tmp_path)])
+
+
+def test_runs_over_different_clips_merge_into_one_report(tmp_path):
+    other = tmp_path / "jacks_again.bvh"
+    other.write_bytes(open(CLIP, "rb").read())
+    for name, clip in (("a", CLIP), ("b", str(other))):
+        assert benchmark.main(["--quick", "--no-shared", "--clips", clip, "--methods", "replay",
+                               "--protocols", "retiming", "--out", str(tmp_path / name)]) == 0
+    runs = [str(tmp_path / n / "benchmark.json") for n in ("b", "a")]
+    assert benchmark.main(["--merge", *runs, "--out", str(tmp_path / "all")]) == 0
+    report = json.loads((tmp_path / "all" / "benchmark.json").read_text())
+    assert [c["path"] for c in report["clips"]] == sorted([CLIP, str(other)])
+    single = json.loads((tmp_path / "a" / "benchmark.json").read_text())["target_protocols"]["retiming"]
+    merged = report["target_protocols"]["retiming"]
+    assert merged["clips"] == 2 and merged["methods"]["replay"]["edits"] == 2 * single["methods"]["replay"]["edits"]
+    assert "## Retiming edits across clips (2 clips)" in (tmp_path / "all" / "benchmark.md").read_text()
