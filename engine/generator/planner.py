@@ -10,8 +10,9 @@ pending target's joint will be at its frame (the landing's motion carried on fro
 the output stands: a jump keeps the root's heading and position and goes on with the
 landing's steps) and costs
 
-    JUMP_WEIGHT x jump cost + RATE_WEIGHT x |ln r| x the clip's typical motion
-    + the distance from each predicted joint to its target (m, span-scaled)
+    JUMP_WEIGHT x jump cost + RATE_WEIGHT x |ln r| x the clip's typical motion x the
+    seconds played at that rate + RESIDUAL_WEIGHT x the distance from each predicted
+    joint to its target (m, span-scaled)
 
 and the cheapest one is taken when it beats the current plan by ``SWITCH_MARGIN_M``
 (no dithering between near-equal plans). Decisions repeat as the frames go by, so
@@ -32,10 +33,19 @@ EXIT_SECONDS = 0.5         # how far ahead a jump may wait for its exit
 MAX_EXITS = 16             # exits weighed per decision (spread over EXIT_SECONDS)
 RATES = np.exp(np.linspace(np.log(0.7), np.log(1.4), 11))   # playback rates a plan may take
 JUMP_WEIGHT = 1.0          # per metre of jump cost
-RATE_WEIGHT = 1.0          # per unit |ln r| of the clip's typical motion
+RATE_WEIGHT = 1.0          # per unit |ln r| of the clip's typical motion, per second played at that rate
+# Per metre of predicted distance to a target: what leaving it to the refinement costs. Its
+# whole-body solve closes a limb's residual well (measured: a higher weight made ordinary
+# edits' style worse than the refined source's); the root's it closes by sliding the body,
+# and a stream's IK moves one chain only, so those weigh more.
+RESIDUAL_WEIGHT = 0.5
+ROOT_RESIDUAL_WEIGHT = 1.0
+STREAM_RESIDUAL_WEIGHT = 1.0
 TYPICAL_MOTION_SECONDS = 0.5  # the typical motion: joints' RMS displacement over this time
 SWITCH_MARGIN_M = 0.01     # a new plan must be this much cheaper than the current one
 LANDING_ROOM_SECONDS = 0.1  # a plan must leave the clip this much material after its target
+MATCHED_FRAMES = 24        # moments of the clip matched to a target's place around the body
+MATCHED_EXITS = 4          # exits from which a matched moment may be landed on
 
 
 @dataclass
@@ -63,6 +73,7 @@ class Planner:
         self.fps = generator.fps
         self.positions = generator.enc.positions            # (F, J, 3) source world positions
         self.up = generator.skeleton.up_axis
+        self.root = generator.skeleton.root
         self.metres = metres_per_unit(generator.skeleton, generator.source.translations)
         self.half_life = generator.half_life_s * generator.fps
         self.jump_half_lives = generator.jump_half_lives
@@ -71,6 +82,12 @@ class Planner:
         lay = generator.layout
         self.root_columns = np.r_[np.arange(lay.vel.start, lay.vel.stop), lay.turn]   # ground step (2), turn
         self.root_states = generator.enc.states[:, self.root_columns]
+        F, J = len(self.positions), generator.skeleton.num_joints
+        # Joints around the root in its heading frame, up from the root: what a matched
+        # landing looks for; the graph's matching features: what a jump costs.
+        self.relative = generator.enc.states[:, lay.pos].reshape(F, J, 3)
+        self.features = graph.matching_features(generator.enc, lay, generator.skeleton, generator.fps,
+                                                generator.source.translations)
 
     def _typical_motion(self):
         P = self.positions * self.metres
@@ -139,11 +156,13 @@ class Planner:
 
     # ------------------------------------------------------------ decisions
 
-    def candidates(self, cursor, last_target_frame):
+    def candidates(self, cursor, targets):
         """Every plan of one transition from the cursor: (exit_after, landing, rate, jump
-        cost) arrays. exit_after -1: no jump, a change of rate at the cursor's frame."""
+        cost) arrays. exit_after -1: no jump, a change of rate at the cursor's frame.
+        Landings are the motion graph's, and the moments of the clip whose joint is where
+        the first target asks (``_matched_landings``)."""
         t, u, r = cursor.frame, cursor.position, cursor.rate
-        horizon = last_target_frame - t
+        horizon = max(tg.frame for tg in targets) - t
         rows = [(np.full(len(RATES), -1), np.full(len(RATES), np.nan), RATES, np.zeros(len(RATES)))]
         n_exits = min(int(round(EXIT_SECONDS * self.fps)), horizon - 1)
         if n_exits >= 0:
@@ -160,22 +179,65 @@ class Planner:
                 R = np.tile(RATES, len(e_idx))
                 J = np.repeat(cost[e_idx, k_idx], len(RATES))
                 rows.append((E, C, R, J))
+            rows.append(self._matched_landings(cursor, min(targets, key=lambda tg: tg.frame), exits))
         return tuple(np.concatenate(col) for col in zip(*rows))
+
+    def _matched_landings(self, cursor, target, exits):
+        """Jumps to the ``MATCHED_FRAMES`` moments of the clip whose joint is nearest where
+        ``target`` asks it, relative to the body (as if the body plays on), each landed so
+        that the moment plays at the target's frame; costed like the graph's jumps."""
+        t, u, r = cursor.frame, cursor.position, cursor.rate
+        exits = exits[np.linspace(0, len(exits) - 1, min(MATCHED_EXITS, len(exits))).round().astype(np.int64)]
+        at = u + r * (target.frame - t)
+        theta_now, ground_now = self._ground_pose([u - r])
+        theta_at, ground_at = self._ground_pose([min(at, len(self.positions) - 1)])
+        turn = cursor.theta - theta_now[0]
+        root = features.rotate_ground(ground_at - ground_now, np.array([turn])) + cursor.ground
+        heading = turn + theta_at[0]
+        a, b = features.ground_axes(self.up)
+        offset = np.asarray(target.position, float).copy()
+        offset[a], offset[b] = offset[a] - root[0, 0], offset[b] - root[0, 1]
+        g = features.rotate_ground(np.array([[offset[a], offset[b]]]), np.array([-heading]))[0]
+        want = np.empty(3)
+        want[a], want[b], want[self.up] = g[0], g[1], offset[self.up] - self._root_height(at)
+        rel = self.relative[:, target.joint]
+        moments = np.argsort(np.sum((rel - want) ** 2, axis=1))[:MATCHED_FRAMES]
+        land = moments[None, :] - (target.frame - (t + exits[:, None] + 1))          # (E, M), at rate 1
+        x = np.floor(u + r * exits).astype(np.int64)[:, None] + np.zeros_like(land)
+        ok = (land >= 1) & (land < len(self.positions) - 1) & (x < len(self.positions) - 1)
+        e_idx, m_idx = np.nonzero(ok)
+        if not len(e_idx):
+            return tuple(np.zeros(0) for _ in range(4))
+        c, x = land[e_idx, m_idx], x[e_idx, m_idx]
+        cost = np.sqrt(np.sum((self.features[x] - self.features[c - 1]) ** 2, axis=1))
+        keep = cost <= self.tolerance * graph.REACH_TOLERANCES
+        e_idx, c, cost = e_idx[keep], c[keep], cost[keep]
+        n = len(RATES)
+        return (np.repeat(exits[e_idx], n), np.repeat(c.astype(float), n), np.tile(RATES, len(c)), np.repeat(cost, n))
+
+    def _root_height(self, position):
+        last = len(self.positions) - 1
+        u = float(np.clip(position, 0.0, last))
+        lo = min(int(np.floor(u)), max(last - 1, 0))
+        hi, w = min(lo + 1, last), u - lo
+        return self.positions[lo, self.root, self.up] * (1.0 - w) + self.positions[hi, self.root, self.up] * w
 
     def plays_on(self, cursor, frame):
         """True when the current segment has clip enough to play on to output ``frame``."""
         at = cursor.position + cursor.rate * (frame - cursor.frame)
         return at <= len(self.positions) - 1 - self.room
 
-    def decide(self, cursor, targets, current=None):
+    def decide(self, cursor, targets, current=None, residual_weight=RESIDUAL_WEIGHT):
         """The plan to take now for ``targets`` (PlanTargets at frames after the cursor's),
         or None to play on as planned. ``current``: the Plan in force (its transition may
-        lie ahead), weighed again against the new ones."""
+        lie ahead), weighed again against the new ones. ``residual_weight``: the cost of a
+        metre left to whatever closes it after the timeline (a root target's is at least
+        ``ROOT_RESIDUAL_WEIGHT``)."""
         targets = [tg for tg in targets if tg.frame >= cursor.frame]
         if not targets:
             return None
         last = max(tg.frame for tg in targets)
-        exit_after, landing, rate, jump_cost = self.candidates(cursor, last)
+        exit_after, landing, rate, jump_cost = self.candidates(cursor, targets)
         # The incumbent: the pending jump of the plan in force, or playing on as now.
         pending = current is not None and current.transition.frame > cursor.frame
         if pending:
@@ -184,7 +246,7 @@ class Planner:
         else:
             row = (-1, np.nan, cursor.rate, 0.0)
         exit_after, landing, rate, jump_cost = (np.append(a, v) for a, v in zip((exit_after, landing, rate, jump_cost), row))
-        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost)
+        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost, residual_weight)
         cost = np.where(valid, cost, np.inf)
         incumbent = len(cost) - 1
         best = int(np.argmin(cost))
@@ -201,7 +263,7 @@ class Planner:
             tr = Transition(cursor.frame + int(exit_after) + 1, float(landing), float(rate), life, float(jump_cost))
         return Plan(tr, float(cost), float(residual), int(last))
 
-    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost):
+    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost, residual_weight=RESIDUAL_WEIGHT):
         t, u, r = cursor.frame, cursor.position, cursor.rate
         n = len(exit_after)
         jumped = exit_after >= 0
@@ -224,12 +286,18 @@ class Planner:
         drift = features.rotate_ground(drift_ground, turn + theta_b)
         last = len(self.positions) - 1 - self.room
         valid = np.ones(n, dtype=bool)
-        residual = np.zeros(n)
+        residual, weighted = np.zeros(n), np.zeros(n)
         for tg in targets:
             at = start_pos + rate * (tg.frame - start_frame)
             valid &= (at <= last) & (at >= 0) & (tg.frame >= start_frame)
             src = self._joint_at(at, np.full(n, tg.joint))
             pred = self._place(src, turn_after, ground_b, ground_exit + drift)
-            residual += np.linalg.norm(pred - tg.position, axis=1) * self.metres
-        cost = JUMP_WEIGHT * jump_cost + RATE_WEIGHT * np.abs(np.log(rate)) * self.typical_m + residual
+            left = np.linalg.norm(pred - tg.position, axis=1) * self.metres
+            residual += left
+            weighted += left * (max(residual_weight, ROOT_RESIDUAL_WEIGHT) if tg.joint == self.root else residual_weight)
+        # A rate plays on until the last target: every second of it is motion the clip
+        # does not have at that speed.
+        seconds = np.maximum(max(tg.frame for tg in targets) - start_frame, 0) / self.fps
+        off_rate = np.abs(np.log(rate)) * self.typical_m * np.maximum(seconds, 1.0)
+        cost = JUMP_WEIGHT * jump_cost + RATE_WEIGHT * off_rate + weighted
         return cost, residual, valid

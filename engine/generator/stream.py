@@ -24,14 +24,16 @@ import numpy as np
 from ..motion.skeleton import Motion
 from ..refine import ik
 from . import graph
-from .planner import Plan, PlanTarget
+from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
 
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
-DECIDE_SECONDS = 0.1        # how often the planner looks again at a pending target
+DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
 IK_RAMP_SECONDS = 0.4       # the IK fades in over at most this before a target's frame, and out after
 IK_ITERATIONS = 12
+IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
+LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
 
 
 @dataclass
@@ -68,6 +70,11 @@ class Stream:
         self.playback = generator.playback
         self.planner = generator.planner
         self.fps = generator.fps
+        # What the timeline leaves, this stream's IK closes (one chain), or offline the
+        # whole-body refinement that follows (``ik`` False).
+        self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
+        self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
+        self._lean = {}
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -136,7 +143,7 @@ class Stream:
             return
         last = max(p.frame for p in pending)
         current = self._plan if isinstance(self._plan, Plan) else None
-        plan = self.planner.decide(self.cursor, pending, current)
+        plan = self.planner.decide(self.cursor, pending, current, self._residual_weight)
         if plan is not None:
             self._plan = plan
             self._transitions = [plan.transition]
@@ -237,12 +244,36 @@ class Stream:
                 here = trans[on, j]
                 trans[on, j] = here + w[on, None] * (target.position - here)
                 continue
-            chain = self.generator.chain_of(j)
-            here = ik.effector_position(self.skeleton, rots[on], trans[on], j)
-            goal = here + w[on, None] * (target.position - here)
-            r, _ = ik.solve_chain(self.skeleton, rots[on], trans[on], j, goal, chain, iterations=IK_ITERATIONS)
-            rots[on] = r
+            rots[on] = self._solve(rots[on], trans[on], j, target.position, w[on])
         return rots
+
+    def _solve(self, rots, trans, joint, position, weight):
+        """Rotations that take ``joint`` ``weight`` of the way to ``position``: the limb's
+        two main bones analytically; where that falls short (out of the limb's reach), the
+        chain with the body above it leaning (DLS, the spine joints weighted less)."""
+        sk, chain = self.skeleton, self.generator.chain_of(joint)
+        here = ik.effector_position(sk, rots, trans, joint)
+        goal = here + weight[:, None] * (position - here)
+        short = np.ones(len(rots), dtype=bool)
+        if len(chain) >= 2:
+            rots = ik.two_bone(sk, rots, trans, joint, goal, chain[0], chain[1])
+            short = np.linalg.norm(ik.effector_position(sk, rots, trans, joint) - goal, axis=1) > self._reach_tolerance
+        if short.any():
+            lean, weights = self._lean_chain(joint)
+            rots[short], _ = ik.solve_chain(sk, rots[short], trans[short], joint, goal[short], lean,
+                                            iterations=IK_ITERATIONS, weights=weights)
+        return rots
+
+    def _lean_chain(self, joint):
+        """The joint's limb chain and the body above it up to the root (child first), with
+        DLS weights: the limb's, then ``LEAN_WEIGHT`` per body joint."""
+        if joint not in self._lean:
+            sk, chain = self.skeleton, list(self.generator.chain_of(joint))
+            top = chain[-1] if chain else joint
+            body = [j for j in sk.chain(int(sk.parents[top]))[:-1]] if sk.parents[top] >= 0 else []
+            weights = np.concatenate([ik.default_weights(len(chain)), np.full(len(body), LEAN_WEIGHT)])
+            self._lean[joint] = (chain + body, weights)
+        return self._lean[joint]
 
 
 class _Playing:
