@@ -272,7 +272,7 @@ def play_session(session, ref, throw, start, steps, make_target):
 def stream_target_type():
     """The generator's StreamTarget class, or None when engine.generator.stream has none."""
     try:
-        from ..generator import stream  # the generator's stream API lands separately from this benchmark
+        from ..generator import stream  # imported where the generator runs, as benchmark.GeneratorMethod does
     except ImportError:
         return None
     return getattr(stream, "StreamTarget", None)
