@@ -84,6 +84,8 @@ def test_readme_examples_make_what_they_say(workspace, ran_examples):
     assert "125 frames" in cli_run and json.JSONDecoder().raw_decode(cli_run[cli_run.index("{"):])[0]["targets"] == 2
     assert "shot_020 jumping_jacks.mdna.001" in script_run
     assert "skipped  " in batch_run and "2 done, 0 skipped, 0 failed of 2" in batch_run
+    stream_run = ran_examples[3]
+    assert "(31, 4) 40 (8, 31, 4)" in stream_run
 
 
 def test_cli_reference_lists_every_option():

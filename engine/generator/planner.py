@@ -222,17 +222,19 @@ class Planner:
         hi, w = min(lo + 1, last), u - lo
         return self.positions[lo, self.root, self.up] * (1.0 - w) + self.positions[hi, self.root, self.up] * w
 
-    def plays_on(self, cursor, frame):
-        """True when the current segment has clip enough to play on to output ``frame``."""
-        at = cursor.position + cursor.rate * (frame - cursor.frame)
+    def plays_on(self, cursor, frame, after_frames=0):
+        """True when the current segment has clip enough to play on to output ``frame``
+        and ``after_frames`` more."""
+        at = cursor.position + cursor.rate * (frame + after_frames - cursor.frame)
         return at <= len(self.positions) - 1 - self.room
 
-    def decide(self, cursor, targets, current=None, residual_weight=RESIDUAL_WEIGHT):
+    def decide(self, cursor, targets, current=None, residual_weight=RESIDUAL_WEIGHT, after_frames=0):
         """The plan to take now for ``targets`` (PlanTargets at frames after the cursor's),
         or None to play on as planned. ``current``: the Plan in force (its transition may
         lie ahead), weighed again against the new ones. ``residual_weight``: the cost of a
         metre left to whatever closes it after the timeline (a root target's is at least
-        ``ROOT_RESIDUAL_WEIGHT``)."""
+        ``ROOT_RESIDUAL_WEIGHT``). ``after_frames``: how long the plan plays on past its
+        last target (it must not run off the clip's end there either)."""
         targets = [tg for tg in targets if tg.frame >= cursor.frame]
         if not targets:
             return None
@@ -246,7 +248,8 @@ class Planner:
         else:
             row = (-1, np.nan, cursor.rate, 0.0)
         exit_after, landing, rate, jump_cost = (np.append(a, v) for a, v in zip((exit_after, landing, rate, jump_cost), row))
-        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost, residual_weight)
+        cost, residual, valid = self._score(cursor, targets, exit_after, landing, rate, jump_cost, residual_weight,
+                                            after_frames)
         cost = np.where(valid, cost, np.inf)
         incumbent = len(cost) - 1
         best = int(np.argmin(cost))
@@ -263,7 +266,8 @@ class Planner:
             tr = Transition(cursor.frame + int(exit_after) + 1, float(landing), float(rate), life, float(jump_cost))
         return Plan(tr, float(cost), float(residual), int(last))
 
-    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost, residual_weight=RESIDUAL_WEIGHT):
+    def _score(self, cursor, targets, exit_after, landing, rate, jump_cost, residual_weight=RESIDUAL_WEIGHT,
+               after_frames=0):
         t, u, r = cursor.frame, cursor.position, cursor.rate
         n = len(exit_after)
         jumped = exit_after >= 0
@@ -289,7 +293,7 @@ class Planner:
         residual, weighted = np.zeros(n), np.zeros(n)
         for tg in targets:
             at = start_pos + rate * (tg.frame - start_frame)
-            valid &= (at <= last) & (at >= 0) & (tg.frame >= start_frame)
+            valid &= (at + rate * after_frames <= last) & (at >= 0) & (tg.frame >= start_frame)
             src = self._joint_at(at, np.full(n, tg.joint))
             pred = self._place(src, turn_after, ground_b, ground_exit + drift)
             left = np.linalg.norm(pred - tg.position, axis=1) * self.metres

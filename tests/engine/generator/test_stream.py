@@ -49,20 +49,25 @@ def test_a_target_never_changes_the_frames_already_stepped(gen):
     assert np.abs(before.positions()[23:] - free.positions()[23:]).max() > 0.01
 
 
+def _placed(g, joint, moment, frame):
+    """Where the clip has ``joint`` around its root at ``moment``, placed around the root
+    (and turned to its heading) at ``frame`` of the clip: a place the body can reach then."""
+    rel = g.enc.states[moment, g.layout.pos_index(joint)]
+    root = g.enc.positions[frame, g.skeleton.root]
+    return root + quat.mul_vec(features.heading_quat(g.enc.headings[frame], g.skeleton.up_axis), rel)
+
+
 def test_a_target_revealed_ahead_is_met(gen):
     """A catch: where the hand is asked to be is where the clip's hand goes at some other
     moment (so the body can reach it), placed around the root where the clip stands."""
     clip, g = gen
-    hand, root = clip.skeleton.index("LeftHand"), clip.skeleton.root
-    src = clip.positions()
+    hand = clip.skeleton.index("LeftHand")
     rng = np.random.default_rng(0)
     for _ in range(5):
         reveal = int(rng.integers(10, 60))
         frame = reveal + int(rng.uniform(0.5, 1.0) * clip.fps)
         other = int(rng.integers(0, clip.num_frames))
-        # The hand's place around the root at ``other``, turned to the heading at ``frame``.
-        rel = g.enc.states[other, g.layout.pos_index(hand)]
-        goal = src[frame, root] + quat.mul_vec(features.heading_quat(g.enc.headings[frame], 2), rel)
+        goal = _placed(g, hand, other, frame)
         s = g.stream()
         s.steps(reveal)
         s.set_targets([StreamTarget(hand, goal, frame)])
@@ -122,3 +127,29 @@ def test_bad_stream_requests_say_what_is_wrong(gen):
         g.stream(batch=0)
     with pytest.raises(ValueError, match="no frames"):
         g.stream().motion()
+
+
+def _max_acceleration(positions):
+    return np.linalg.norm(np.diff(positions, 2, axis=0), axis=-1).max(axis=1)
+
+
+def test_a_new_target_moves_no_joint_with_a_jump(gen):
+    """When a second target replaces a first halfway through its reach, the first one's
+    correction dies out from its value and speed: the motion's acceleration there stays
+    within what the first reach alone needs (a correction dropped at once makes it 1.6
+    times as large)."""
+    clip, g = gen
+    hand = clip.skeleton.index("LeftHand")
+    sessions = []
+    for second in (False, True):
+        s = g.stream()
+        s.steps(40)
+        s.set_targets([StreamTarget(hand, _placed(g, hand, 160, 70), 70)])     # another moment's hand: a reach
+        s.steps(20)
+        if second:
+            s.set_targets([StreamTarget(hand, _placed(g, hand, 100, 80), 80)])
+        s.steps(60)
+        sessions.append(s.motion().positions())
+    one, two = (_max_acceleration(p) for p in sessions)
+    assert two[57:62].max() < 1.2 * one[35:60].max()
+    assert np.linalg.norm(sessions[1][80, hand] - _placed(g, hand, 100, 80)) < 0.03
