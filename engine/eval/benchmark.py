@@ -721,7 +721,7 @@ def add_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, "
                         "variations at 3 x L with 2 seeds, retiming at one peak per joint and d = +-0.4 s, "
-                        "one far edit per joint and offset, 10 throws")
+                        "one far edit per joint and offset, 10 throws; every method unless --methods")
     p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
     p.add_argument("--protocols", default=",".join(ALL_PROTOCOLS), help=f"comma list of {','.join(ALL_PROTOCOLS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
