@@ -3,6 +3,7 @@ protocols on real clips.
 
     python -m engine.eval.benchmark [--clips PATHS...] [--out DIR] [--edits 24] [--seed 0]
                                [--quick] [--methods replay,ikwarp,refined_source,generator]
+                               [--protocols edits,variations,retiming,far,catch,punch]
                                [--genmm [PATH]]
 
 Clips: every BVH under ../shared/motions (relative to the repository root; skipped with
@@ -13,6 +14,12 @@ the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/eval/ikwarp.
 the generator, its ablations (hard cuts; no coverage seeking), the looped source and,
 with ``--genmm``, GenMM (engine/eval/genmm.py; skipped with a note when absent). Writes
 DIR/benchmark.json and DIR/benchmark.md.
+
+Protocols (``--protocols``, default all): ``edits`` (the edits, long runs and the
+generator's speed), ``variations``, and the targets-through-generation protocols, each in
+its own module: ``retiming`` (engine/eval/retiming.py, with the time warp of
+engine/eval/timewarp.py), ``far`` (engine/eval/far.py), ``catch`` and ``punch``
+(engine/eval/streaming.py).
 
 Long run (10 x L frames): the baselines loop the source (each copy continues from where
 the previous one ended, turned to its heading); the moving target is a hand following a
@@ -38,8 +45,8 @@ from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine.refinement import refine_targets
 from ..worker import protocol
+from . import far, ikwarp, mbench, retiming, streaming, variations
 from . import genmm as genmm_mod
-from . import ikwarp, mbench, variations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
@@ -50,6 +57,7 @@ MOVING_TARGET_CM = 30.0
 TIMING_RUNS = 5
 ALL_METHODS = ("replay", "ikwarp", "refined_source", "generator")
 QUICK_VARIATION = {"factors": (3,), "seeds": (0, 1)}
+ALL_PROTOCOLS = ("edits", "variations", "retiming", "far", "catch", "punch")
 
 
 # ---------------------------------------------------------------------------------------
@@ -361,7 +369,7 @@ def machine_info():
 
 
 def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings,
-             variation=None, genmm=None):
+             variation=None, genmm=None, protocols=ALL_PROTOCOLS, quick=False, picture_dir=None):
     motion = load_clip(path)
     ref = metrics.Reference(motion)
     footing = mbench.footing(motion)
@@ -387,6 +395,8 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
             clip["notes"].append(f"{name}: could not be built ({type(e).__name__}: {e})")
             continue
         built[name] = method
+        if "edits" not in protocols:
+            continue
         result = run_edits(ref, method, edits, footing)
         result["long_run"] = run_long(ref, method, long_frames, seed)
         if name == "generator":
@@ -395,9 +405,43 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         clip["methods"][name] = result
         if timings is not None:
             timings(f"{motion.name} {name}: {result['seconds']:.1f} s")
-    clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
+    if "variations" in protocols:
+        clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
     clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
+    clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings))
+    if "catch" in clip and picture_dir is not None:
+        os.makedirs(picture_dir, exist_ok=True)
+        clip["catch"]["picture"] = streaming.catch_picture(
+            ref, built, clip["catch"], os.path.join(picture_dir, f"{_slug(motion.name)}.png"), seed,
+            streaming.QUICK_THROWS if quick else streaming.THROWS)
     return clip
+
+
+def run_target_protocols(ref, built, protocols, seed, quick, timings):
+    """{protocol: result} for the retiming, far-target and streaming protocols asked for."""
+    runs = {"retiming": lambda: retiming.run(ref, built, quick),
+            "far": lambda: far.run(ref, built, seed, quick),
+            "catch": lambda: streaming.run(ref, built, "catch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS),
+            "punch": lambda: streaming.run(ref, built, "punch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS)}
+    out = {}
+    for name in (p for p in protocols if p in runs):
+        t0 = time.perf_counter()
+        out[name] = runs[name]()
+        if timings is not None:
+            timings(f"{ref.motion.name} {name}: {time.perf_counter() - t0:.1f} s")
+    return out
+
+
+def summarise_target_protocols(clips):
+    return {"retiming": retiming.summarise(clips), "far": far.summarise(clips),
+            "catch": streaming.summarise(clips, "catch"), "punch": streaming.summarise(clips, "punch")}
+
+
+def target_protocols_markdown(report):
+    s, clips = report.get("target_protocols", {}), report["clips"]
+    return (retiming.to_markdown(s.get("retiming"), clips, _table) + far.to_markdown(s.get("far"), clips, _table)
+            + streaming.to_markdown(s.get("catch"), clips, "catch", _table)
+            + streaming.to_markdown(s.get("punch"), clips, "punch", _table))
 
 
 def variation_makers(ref, path, built, workdir, genmm):
@@ -559,13 +603,15 @@ def to_markdown(report):
                             for p in ("free", "moving_target") for lab, k, f in LONG_ROWS[:5]]
         lines += _table("metric", ms, rows, lambda x, k: report["summary"][x].get(k)) + [""]
     lines += _variation_summary(report.get("variation_summary", {}))
+    lines += target_protocols_markdown(report)
     for c in report["clips"]:
         ms = [x for x in methods if x in c["methods"]]
         lines += [f"## {c['name']} ({c['frames']} frames, {c['fps']:.0f} fps, {c['metres_per_unit']:.4f} m/unit)", ""]
-        lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k, c=c: c["methods"][x]["summary"].get(k)) + [""]
-        for part in ("free", "moving_target"):
-            lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
-                            lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
+        if ms:
+            lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k, c=c: c["methods"][x]["summary"].get(k)) + [""]
+            for part in ("free", "moving_target"):
+                lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
+                                lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
         lines += _mbench_table(c)
         for factor in ("3x", "10x"):
             vs = [m for m in c.get("variations", {}) if factor in c["variations"][m]]
@@ -603,6 +649,32 @@ def _mbench_table(c):
     rows = [(f"{k} ({mbench.UNITS[k]})", k, "{:.4g}") for k in mbench.NAMES]
     lookup = dict(cols)
     return _table("MBench", [n for n, _ in cols], rows, lambda x, k: lookup[x].get(k)) + [""]
+
+
+def merge_reports(paths):
+    """One report from runs over different clips (parallel processes, one per core): their
+    clips in path order, as one run orders them, and every summary computed again; the
+    machine, settings and process timings are the first run's."""
+    reports = []
+    for path in paths:
+        with open(path) as f:
+            reports.append(json.load(f))
+    out = dict(reports[0])
+    out["clips"] = sorted((c for r in reports for c in r["clips"]), key=lambda c: c["path"])
+    out["notes"] = list(dict.fromkeys(n for r in reports for n in r["notes"]))
+    out["summary"] = summarise(out["clips"], out["settings"]["methods"])
+    out["variation_summary"] = summarise_variations(out["clips"])
+    out["target_protocols"] = summarise_target_protocols(out["clips"])
+    out["merged_from"] = [os.path.abspath(p) for p in paths]
+    return _json_safe(out)
+
+
+def write_report(report, out_dir):
+    with open(os.path.join(out_dir, "benchmark.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(out_dir, "benchmark.md"), "w") as f:
+        f.write(to_markdown(report))
+    print(f"benchmark: wrote {os.path.join(out_dir, 'benchmark.json')} and benchmark.md")
 
 
 def _mean(values):
@@ -648,10 +720,14 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, "
-                        "variations at 3 x L with 2 seeds, replay+ikwarp")
+                        "variations at 3 x L with 2 seeds, retiming at one peak per joint and d = +-0.4 s, "
+                        "one far edit per joint and offset, 10 throws; every method unless --methods")
     p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
+    p.add_argument("--protocols", default=",".join(ALL_PROTOCOLS), help=f"comma list of {','.join(ALL_PROTOCOLS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    p.add_argument("--merge", nargs="+", default=None, metavar="REPORT",
+                   help="write one report (to --out) from the benchmark.json of runs over different clips, and run nothing")
     p.add_argument("--genmm", nargs="?", const="", default=None, metavar="PATH",
                    help="also run GenMM's variations (its checkout: PATH or $MOTIONDNA_GENMM; docs/benchmark.md)")
     return p
@@ -664,6 +740,10 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.merge:
+        os.makedirs(args.out, exist_ok=True)
+        write_report(merge_reports(args.merge), args.out)
+        return 0
     notes = []
     shared = [] if args.no_shared else default_clips()
     if not shared and not args.no_shared:
@@ -672,10 +752,12 @@ def main(argv=None):
     edits, long_factor = args.edits, LONG_RUN_FACTOR
     methods = list(ALL_METHODS) if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
     settings = json.loads(args.generator_settings) if args.generator_settings else None
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
+    if unknown:
+        raise SystemExit(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(ALL_PROTOCOLS)}")
     if args.quick:
         edits, long_factor = min(edits, 4), 2
-        if args.methods is None:
-            methods = ["replay", "ikwarp"]
         if not clips:
             clips = sorted(shared, key=lambda p: os.path.getsize(p))[:1]
     else:
@@ -702,7 +784,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     report = {"machine": machine_info(), "notes": notes,
               "settings": {"edits": edits, "seed": args.seed, "long_factor": long_factor, "methods": methods,
-                           "quick": bool(args.quick), "generator_settings": settings},
+                           "quick": bool(args.quick), "generator_settings": settings, "protocols": protocols},
               "clips": []}
     if "generator" in methods:
         report["process_timings"] = process_timings()
@@ -711,15 +793,12 @@ def main(argv=None):
             print(f"benchmark: {os.path.basename(path)}", flush=True)
             report["clips"].append(run_clip(path, methods, edits, args.seed, long_factor, workdir, settings,
                                             lambda msg: print(f"  {msg}", flush=True),
-                                            QUICK_VARIATION if args.quick else None, genmm))
+                                            QUICK_VARIATION if args.quick else None, genmm, protocols, args.quick,
+                                            os.path.join(args.out, "catch")))
     report["summary"] = summarise(report["clips"], methods)
     report["variation_summary"] = summarise_variations(report["clips"])
-    report = _json_safe(report)
-    with open(os.path.join(args.out, "benchmark.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(args.out, "benchmark.md"), "w") as f:
-        f.write(to_markdown(report))
-    print(f"benchmark: wrote {os.path.join(args.out, 'benchmark.json')} and benchmark.md")
+    report["target_protocols"] = summarise_target_protocols(report["clips"])
+    write_report(_json_safe(report), args.out)
     return 0
 
 
