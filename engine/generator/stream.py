@@ -118,7 +118,11 @@ class Stream:
         return len(self._rotations)
 
     def set_targets(self, targets):
-        """Replace the targets: StreamTargets whose frames are steps from now on (or None)."""
+        """Replace the targets: StreamTargets whose frames are steps from now on (or None).
+
+        A target on the joint and frame of one set before is that target moved: its IK
+        fade goes on from when it was first set instead of starting again (a target
+        that follows a moving object is given again every frame)."""
         targets = list(targets or ())
         for tg in targets:
             if not 0 <= tg.joint < self.skeleton.num_joints:
@@ -126,7 +130,8 @@ class Stream:
             if tg.frame is not None and tg.frame < self.frame:
                 raise ValueError(f"a target at step {tg.frame} is in the past (the stream is at step {self.frame})")
         self._rewind_to(self.frame)
-        self._targets = [(tg, self.frame) for tg in targets]
+        set_on = {(tg.joint, tg.frame): step for tg, step in self._targets}
+        self._targets = [(tg, set_on.get((tg.joint, tg.frame), self.frame)) for tg in targets]
         self._plan = None
         self._carry = self._correction_at(self.frame)
         self._layer = None
