@@ -182,6 +182,7 @@ def start(armature, scene=None, seed=None):
         raise ValueError("Play Live plays an armature: select one")
     s = Session(armature, scene, seed)
     _sessions[armature.name] = s
+    bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until evaluated
     update(armature, scene.frame_current)
     return s
 
@@ -245,7 +246,7 @@ def stop_all():
 
 def update(armature, frame):
     """Play scene ``frame`` on ``armature``'s session from its target empties and pose
-    the bones; returns the Pose (None when there was nothing to do)."""
+    the bones; returns the Pose (None when it is not playing live)."""
     global _busy
     s = session(armature)
     if s is None or _busy:
@@ -256,11 +257,13 @@ def update(armature, frame):
         frame = int(frame)
         if s.needs_restart(frame):
             s.restart(frame)
-        targets, key = s.empty_targets(armature, frame)
-        pose = s.play_frame(frame, targets, key)
-        if pose is not None:
-            s.writer.write(pose.rotations, pose.translations)
-            s.timings[:] = (s.timings + [(time.perf_counter() - began) * 1000])[-TIMINGS_KEPT:]
+        if frame == s.last_frame:
+            pose = s.last_pose   # the same frame again: the action posed the bones anew, pose them back
+        else:
+            targets, key = s.empty_targets(armature, frame)
+            pose = s.play_frame(frame, targets, key)
+        s.writer.write(pose.rotations, pose.translations)
+        s.timings[:] = (s.timings + [(time.perf_counter() - began) * 1000])[-TIMINGS_KEPT:]
         return pose
     finally:
         _busy = False
