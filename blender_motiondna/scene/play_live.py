@@ -147,15 +147,16 @@ def single_key_frame(empty):
         return None
     frame = None
     for fc in action_compat.action_fcurves(ad.action, empty):
-        if fc.data_path != "location":
+        keys = fc.keyframe_points
+        if fc.data_path != "location" or not len(keys):
             continue
-        for kp in fc.keyframe_points:
-            f = int(round(kp.co[0]))
-            if frame is not None and f != frame:
-                return None
-            frame = f
-        if len(fc.keyframe_points) and abs(empty.location[fc.array_index] - fc.keyframe_points[0].co[1]) > 1e-5:
+        first, last = keys[0].co, keys[-1].co   # keys are sorted by frame: two looks per curve
+        f = int(round(first[0]))
+        if int(round(last[0])) != f or (frame is not None and f != frame):
             return None
+        if abs(empty.location[fc.array_index] - first[1]) > 1e-5:
+            return None   # moved away from its key
+        frame = f
     return frame
 
 
