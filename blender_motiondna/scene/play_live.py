@@ -98,9 +98,9 @@ class Session:
 
     # ------------------------------------------------------------ targets
 
-    def empty_targets(self, armature, frame):
-        """StreamTargets from the armature's target empties at scene ``frame``, and the
-        key that says whether they changed."""
+    def empty_targets(self, armature):
+        """StreamTargets from the armature's target empties as they are now (this frame's
+        evaluation), and the key that says whether they changed."""
         names = self.skeleton.names
         inverse = np.array(armature.matrix_world.inverted())  # (mathutils: numpy's inv costs ms under load)
         targets, key = [], []
@@ -261,7 +261,7 @@ def update(armature, frame):
         if frame == s.last_frame:
             pose = s.last_pose   # the same frame again: the action posed the bones anew, pose them back
         else:
-            targets, key = s.empty_targets(armature, frame)
+            targets, key = s.empty_targets(armature)
             pose = s.play_frame(frame, targets, key)
         s.writer.write(pose.rotations, pose.translations)
         s.timings[:] = (s.timings + [(time.perf_counter() - began) * 1000])[-TIMINGS_KEPT:]

@@ -266,3 +266,14 @@ def test_a_failing_session_ends_and_says_why(rig):
     session.play_frame = broken
     bpy.context.scene.frame_set(2)
     assert not play_live.is_playing(rig) and rig.mdna.status == "Play Live stopped: the stream broke"
+
+
+def test_an_empty_of_another_armature_does_not_steer(rig):
+    from motiondna.blender_motiondna.io import bvh_io
+    from motiondna.blender_motiondna.scene import play_live
+    source = source_wrists(rig, range(1, 31))
+    other, _, _ = bvh_io.import_bvh(CLIP)
+    add_empty(other, source[10] + np.array([0.0, 0.0, 0.3 * unit(rig)]))
+    play_live.start(rig)
+    assert np.abs(play(rig, range(1, 31)) - source).max() < 1e-3 * unit(rig)
+    assert not play_live.is_playing(other)
