@@ -576,14 +576,14 @@ class PoseWriter:
     from frame to frame (bone order, rotation modes, rest frames) is worked out once here.
 
     Pose bones the skeleton does not drive keep the values they had when the writer was
-    made; the driven bones' scale is set to 1."""
+    made; the driven bones' scale is set to 1. ``write`` takes the object each time (an
+    undo replaces it with a new one of the same name and bones)."""
 
     def __init__(self, obj, skeleton):
         _check_armature(obj)
         missing = [n for n in skeleton.names if n not in obj.pose.bones]
         if missing:
             raise ValueError(f"armature '{obj.name}' has no bone(s) {', '.join(missing[:8])} that the motion animates")
-        self.obj = obj
         self.skeleton = skeleton
         self.rig = _skeleton(obj, set(skeleton.names))
         self.mapping = _rest_mapping(skeleton, self.rig)
@@ -614,9 +614,9 @@ class PoseWriter:
         self.buffers["location"][self.rows] = np.where(self.local_location[:, None], loc, delta)
         return self.buffers
 
-    def write(self, rotations, translations):
-        """Pose the bones for one frame and tag the armature for re-evaluation."""
-        bones = self.obj.pose.bones
+    def write(self, obj, rotations, translations):
+        """Pose ``obj``'s bones for one frame and tag it for re-evaluation."""
+        bones = obj.pose.bones
         for prop, values in self.channels(rotations, translations).items():
             bones.foreach_set(prop, values.ravel())
-        self.obj.update_tag()
+        obj.update_tag()

@@ -263,7 +263,7 @@ def update(armature, frame):
         else:
             targets, key = s.empty_targets(armature)
             pose = s.play_frame(frame, targets, key)
-        s.writer.write(pose.rotations, pose.translations)
+        s.writer.write(armature, pose.rotations, pose.translations)
         s.timings[:] = (s.timings + [(time.perf_counter() - began) * 1000])[-TIMINGS_KEPT:]
         return pose
     finally:

@@ -277,3 +277,26 @@ def test_an_empty_of_another_armature_does_not_steer(rig):
     play_live.start(rig)
     assert np.abs(play(rig, range(1, 31)) - source).max() < 1e-3 * unit(rig)
     assert not play_live.is_playing(other)
+
+
+def test_undoing_the_recorded_take(rig):
+    """The step the UI pushes for Record's bake (background Blender pushes none by
+    itself, see test_live.py): undoing it removes the take, the armature plays its
+    action again, and the session plays on."""
+    import bpy
+
+    from motiondna.blender_motiondna.scene import play_live
+    name, source = rig.name, rig.animation_data.action.name
+    play_live.start(rig)
+    play_live.start_recording(rig)
+    play(rig, range(2, 20))
+    bpy.ops.ed.undo_push(message="before Record Live")
+    assert bpy.ops.mdna.record_live() == {'FINISHED'}
+    bpy.ops.ed.undo_push(message="Record Live")
+    assert bpy.data.actions.get(f"{source}.live") is not None
+    bpy.ops.ed.undo()
+    arm = bpy.data.objects[name]   # undo replaces the data: fetch it again
+    assert bpy.data.actions.get(f"{source}.live") is None and arm.animation_data.action.name == source
+    assert play_live.is_playing(arm)
+    bpy.context.scene.frame_set(20)
+    assert play_live.session(arm).last_frame == 20
