@@ -94,6 +94,7 @@ class Session:
         return pose
 
     def step_of(self, frame):
+        """The session's step that plays scene ``frame``."""
         return int(frame) - self.first_frame
 
     # ------------------------------------------------------------ targets
@@ -163,14 +164,17 @@ def single_key_frame(empty):
 # ------------------------------------------------------------ sessions
 
 def session(armature):
+    """The armature's Session, or None when it is not playing live."""
     return _sessions.get(armature.name) if armature is not None else None
 
 
 def is_playing(armature):
+    """Whether the armature plays live."""
     return session(armature) is not None
 
 
 def is_recording(armature):
+    """Whether the armature plays live and keeps the frames it plays."""
     s = session(armature)
     return s is not None and s.recording is not None
 
@@ -233,13 +237,15 @@ def bake_take(armature, motion, frame_start):
     for kept in (settings.source_action, settings.previous_action):
         if kept is not None and not kept.use_fake_user and not kept.get(armature_io.GENERATED_KEY):
             kept.use_fake_user = True   # nothing else uses it once the take plays
-    source = settings.source_action.name if settings.source_action else armature.name
+    named = settings.source_action or settings.previous_action
+    source = named.name if named is not None and not named.get(armature_io.GENERATED_KEY) else armature.name
     action = armature_io.write_action(armature, motion, name=f"{source}{RECORD_SUFFIX}", frame_start=frame_start)
     action.use_fake_user = True
     return action
 
 
 def stop_all():
+    """End every session (nothing is baked)."""
     _sessions.clear()
 
 
