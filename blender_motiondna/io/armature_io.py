@@ -557,6 +557,7 @@ _CHANNEL_WIDTHS = {"rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis
 
 
 def _rotation_property(mode):
+    """The pose-bone property a rotation mode reads."""
     return {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(mode, "rotation_euler")
 
 
@@ -575,8 +576,8 @@ class PoseWriter:
     not keys), a few bulk ``foreach_set`` calls per frame. Everything that does not change
     from frame to frame (bone order, rotation modes, rest frames) is worked out once here.
 
-    Pose bones the skeleton does not drive keep the values they had when the writer was
-    made; the driven bones' scale is set to 1. ``write`` takes the object each time (an
+    Pose bones the skeleton does not drive keep the values they have (what the action
+    posed there this frame); the driven bones' scale is set to 1 once. ``write`` takes the object each time (an
     undo replaces it with a new one of the same name and bones)."""
 
     def __init__(self, obj, skeleton):
@@ -605,6 +606,7 @@ class PoseWriter:
     def channels(self, rotations, translations):
         """{pose-bone property: (B, K) values for every pose bone} for one frame's local
         rotations (J, 4) and translations (J, 3) of ``skeleton``."""
+        # (a one-frame Motion: its frame rate plays no part)
         motion = Motion(self.skeleton, np.asarray(rotations, float)[None], np.asarray(translations, float)[None], 30.0)
         rot, trans = _on_armature_rest(motion, self.rig, self.mapping)
         for mode, js in self.groups:
@@ -617,6 +619,8 @@ class PoseWriter:
     def write(self, obj, rotations, translations):
         """Pose ``obj``'s bones for one frame and tag it for re-evaluation."""
         bones = obj.pose.bones
+        for prop, values in self.buffers.items():   # the bones it does not drive, as they are
+            bones.foreach_get(prop, values.ravel())
         for prop, values in self.channels(rotations, translations).items():
             bones.foreach_set(prop, values.ravel())
         obj.update_tag()
