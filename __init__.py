@@ -14,7 +14,7 @@ from bpy.props import IntProperty
 from . import operators, panels
 from .blender_motiondna import api, cli, worker_client
 from .blender_motiondna.library import props as library_props
-from .blender_motiondna.scene import build, live, prefs, props
+from .blender_motiondna.scene import build, live, play_live, prefs, props
 
 __all__ = ["api", "register", "unregister", "is_registered"]
 
@@ -32,6 +32,7 @@ def register():
     library_props.register_properties()
     bpy.types.Scene.mdna_target_index = IntProperty(options={'HIDDEN', 'SKIP_SAVE'})
     live.register()
+    play_live.register()
     build.register()
     cli.register_command()
     sys.modules.setdefault(SCRIPT_NAME, sys.modules[__name__])
@@ -45,6 +46,7 @@ def unregister():
     build.unregister()  # cancels running builds
     worker_client.shutdown_shared()  # no worker outlives the add-on
     cli.unregister_command()
+    play_live.unregister()
     live.unregister()
     del bpy.types.Scene.mdna_target_index
     library_props.unregister_properties()

@@ -29,13 +29,16 @@ raises ``NotEnabled``.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import bpy
+import numpy as np
 
-from ..engine.generator.runtime import Generator
+from ..engine.generator.runtime import MAX_FRAMES, Generator
+from ..engine.generator.stream import StreamTarget
 from ..engine.io import generator_file
 from ..engine.motion.skeleton import Motion
 from ..engine.motion.targets import parse_targets
@@ -43,6 +46,7 @@ from . import EXTENSION_PACKAGE
 from .io import armature_io, blend_file, bvh_io, formats
 from .library import fromtext as _fromtext
 from .scene import bake, build, store
+from .scene import play_live as _play_live
 from .scene import targets as _targets
 
 PathLike = str | os.PathLike
@@ -51,7 +55,7 @@ __all__ = [
     "NotEnabled", "ArmatureGenerator",
     "import_bvh", "import_motion", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
-    "generate", "generate_variation", "apply_result", "revert",
+    "generate", "generate_variation", "apply_result", "revert", "play_live",
     "save_generator", "load_generator", "generator_file_info",
     "bake_blend",
     "search", "library_index", "generator_from_text",
@@ -314,6 +318,92 @@ def apply_result(armature: bpy.types.Object) -> bpy.types.Action:
 def revert(armature: bpy.types.Object) -> bpy.types.Action | None:
     """Play the action the armature had before the result again; returns it."""
     return bake.revert(armature)
+
+
+# -- Play Live ----------------------------------------------------------------------------
+
+@_needs_enabled
+def play_live(armature: bpy.types.Object, schedule: Mapping | Iterable, frames: int, seed: int | None = None,
+              start: int = 0, record: bool = True) -> bpy.types.Action | Motion:
+    """Play Live as a function: ``frames`` frames of the armature's streaming session
+    (what the Play Live button plays as the timeline runs), steered by a target
+    ``schedule``, baked into a NEW action ``<source>.live`` (numbered when the name is
+    taken) that the armature plays; the source action is never modified. Returns the
+    action, or with ``record=False`` the played Motion (nothing baked).
+
+    ``schedule``: {step: [target, ...]} or [(step, [target, ...]), ...]; each list
+    replaces the targets from its step on (step 0 is the first frame played, scene frame
+    clip start + ``start``). A target is (bone name, (x, y, z) world position, frame)
+    with frame a step (the joint there at that step) or None (there from now on), or a
+    target empty of this armature (its position now; its key's frame when it is keyed
+    at one frame). ``seed``: None plays the clip from its frame ``start`` (then its
+    walk), a number the walk of that seed. ValueError for what cannot play, naming it.
+
+    >>> api.play_live(arm, {0: [("RightWrist", (0.3, -0.2, 1.9), None)]}, frames=120)  # doctest: +SKIP
+    """
+    generator = store.get_generator(armature)
+    if not _whole(frames, 1) or frames > MAX_FRAMES:
+        raise ValueError(f"frames must be a whole number from 1 to {MAX_FRAMES}, not {frames!r}")
+    if not _whole(start, 0) or start >= generator.num_frames:
+        raise ValueError(f"start must be a clip frame 0..{generator.num_frames - 1}, not {start!r}")
+    first_frame = int(armature.mdna.clip_frame_start) + int(start)
+    steps = {}
+    for step, specs in _schedule_items(schedule, int(frames)):
+        steps[step] = [_stream_target(armature, generator.skeleton, spec, step, first_frame) for spec in specs]
+    return _play_live.play(armature, steps, int(frames), seed=seed, start=int(start), record=record)
+
+
+def _whole(value, minimum):
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)) and value >= minimum
+
+
+def _schedule_items(schedule, frames):
+    """(step, targets) pairs of a schedule given as a dict or as pairs, checked."""
+    items = schedule.items() if isinstance(schedule, Mapping) else schedule
+    out = []
+    for item in items:
+        try:
+            step, specs = item
+            specs = list(specs)
+        except (TypeError, ValueError):
+            raise ValueError(f"a schedule entry is (step, [targets]), not {item!r}") from None
+        if not _whole(step, 0) or step >= frames:
+            raise ValueError(f"schedule step {step!r} is not a step 0..{frames - 1} of the {frames} frames played")
+        out.append((int(step), specs))
+    return out
+
+
+def _stream_target(armature, skeleton, spec, step, first_frame):
+    """One schedule target as a StreamTarget (armature space, its frame a step)."""
+    if hasattr(spec, "mdna_target"):
+        spec = _empty_spec(armature, spec, first_frame)
+    try:
+        joint, position, frame = spec
+    except (TypeError, ValueError):
+        raise ValueError(f"a target is (bone name, (x, y, z), frame or None) or a target empty, not {spec!r}") from None
+    if joint not in skeleton.names:
+        raise ValueError(f"target at step {step}: the generator of '{armature.name}' has no joint {joint!r}")
+    try:
+        world = np.asarray(position, dtype=np.float64).reshape(3)
+    except (TypeError, ValueError):
+        raise ValueError(f"target on '{joint}' at step {step}: the position is (x, y, z), not {position!r}") from None
+    if not np.all(np.isfinite(world)):
+        raise ValueError(f"target on '{joint}' at step {step}: the position is NaN or infinite")
+    if frame is not None and (not _whole(frame, 0) or frame < step):
+        raise ValueError(f"target on '{joint}' at step {step}: its frame is a step from {step} on, "
+                         f"or None for 'from now on', not {frame!r}")
+    return StreamTarget(skeleton.index(joint), armature_io.world_to_armature(armature, world[None])[0], frame)
+
+
+def _empty_spec(armature, empty, first_frame):
+    owner = empty.mdna_target.armature
+    if owner != armature:
+        whose = f"armature '{owner.name}'" if owner is not None else "no armature"
+        raise ValueError(f"target empty '{empty.name}' belongs to {whose}, not to '{armature.name}'")
+    bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until then
+    keyed = _play_live.single_key_frame(empty)
+    return empty.mdna_target.joint, tuple(empty.matrix_world.translation), (
+        None if keyed is None else keyed - first_frame)
 
 
 # -- .blend files -------------------------------------------------------------------------

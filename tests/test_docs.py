@@ -88,6 +88,20 @@ def test_readme_examples_make_what_they_say(workspace, ran_examples):
     assert "(31, 4) 40 (8, 31, 4)" in stream_run
 
 
+def test_the_play_live_example_of_docs_blender_md_runs(workspace):
+    """docs/blender.md's Play Live script, as a reader saves and runs it."""
+    blocks = [body for lang, body in code_blocks(os.path.join(ROOT, "docs", "blender.md"))
+              if lang == "python" and body.startswith(MARK)]
+    assert len(blocks) == 1
+    script = workspace / "play_live.py"
+    script.write_text(blocks[0])
+    env = dict(os.environ, PYTHONPATH=ROOT, PWD=str(workspace))
+    done = subprocess.run([str(workspace / ".venv" / "bin" / "python"), str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "jumping_jacks.live (1.0, 120.0)" in done.stdout and "\n120\n" in done.stdout
+
+
 def test_cli_reference_lists_every_option():
     from motiondna.blender_motiondna import cli
     text = open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8").read()
