@@ -33,7 +33,7 @@ import zlib
 import numpy as np
 
 from ..io.bvh import read_bvh
-from ..motion import metrics, quat
+from ..motion import limbs, metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine.refinement import refine_targets
@@ -72,7 +72,8 @@ def load_clip(path):
 def make_edits(ref, count, seed):
     """docs/evaluation.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
     source position at T + r (cycled through 0/10/20/30 cm so each r gets a quarter of
-    the edits) in a uniformly random direction; a foot target is lifted to no lower than
+    the edits) in a uniformly random direction; a foot target (a joint on a limb that
+    stands on the ground: ``ref.feet``) is lifted to no lower than
     the ground (and not below the lowest height that foot reaches in the source)."""
     rng = np.random.default_rng([int(seed), zlib.crc32(ref.motion.name.encode())])
     L = ref.motion.num_frames
@@ -89,7 +90,7 @@ def make_edits(ref, count, seed):
             direction = rng.normal(size=3)
             direction /= np.linalg.norm(direction)
             goal = positions[frame, j] + direction * r_cm / 100.0
-            if key.endswith("foot"):
+            if key.endswith("foot") or any(limbs.same_limb(ref.skeleton, j, f) for f in ref.feet):
                 floor = max(ref.ground, float(np.percentile(positions[:, j, ref.track.up_axis], 5)))
                 goal[ref.track.up_axis] = max(goal[ref.track.up_axis], min(floor, positions[frame, j, ref.track.up_axis]))
             targets.append((key, j, goal))

@@ -135,11 +135,7 @@ class Rig:
         self.span = sk.span(motion.translations)
         pos = (world or motion.world())[1]
         self.root = metrics.body_root(sk)
-        eff = metrics.end_effectors(sk, pos)
-        self.legs = [eff[k] for k in ("left_foot", "right_foot") if k in eff]
-        self.leg_chains = {f: ik.effector_chain(sk, f) for f in self.legs}
-        self.legs = [f for f in self.legs if len(self.leg_chains[f]) >= 2]
-        self.contact_feet = contacts.contact_joints(sk, pos, self.legs)
+        self._set_legs(sk, pos)
         self.floor = floor.lowest_heights(pos, self.contact_feet, sk.up_axis) if self.contact_feet else None
         self.cap = _spine_caps(motion)
         heights = motion.translations[:, self.root, sk.up_axis]
@@ -147,6 +143,25 @@ class Rig:
         self.root_height = (float(heights.min()) - margin, float(heights.max()) + margin)
         self._positions = pos
         self._straightest = {}
+
+    def _set_legs(self, sk, pos):
+        """The legs the clip stands on (``contacts.legs_and_contacts``: named feet, and any
+        limb low and slow in the clip), each with its chain and the two joints that bend it
+        (``ik.two_bone_levers``: zero-length bones skipped); legs with fewer are not locked."""
+        legs, feet = contacts.legs_and_contacts(sk, pos, self.fps, self.span)
+        self.legs, self.contact_feet, self.leg_chains, self.leg_levers = [], [], {}, {}
+        named = set(metrics.foot_joints(sk, pos))
+        self.named_feet = []
+        for leg, foot in zip(legs, feet):
+            chain = ik.effector_chain(sk, leg)
+            levers = ik.two_bone_levers(sk, leg, chain)
+            if levers is None or leg in self.leg_chains:
+                continue
+            self.legs.append(leg)
+            self.contact_feet.append(foot)
+            self.leg_chains[leg], self.leg_levers[leg] = chain, levers
+            if foot in named:
+                self.named_feet.append(foot)
 
     def chain(self, joint):
         return ik.effector_chain(self.skeleton, joint)
@@ -186,14 +201,14 @@ class Rig:
     def lock_plan(self, motion, targets, window_s, world=None):
         """Per leg: contact weight (T,) and the input ankle's world position and rotation."""
         wrot, wpos = world or motion.world()
-        weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos)
+        weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos, self.named_feet)
         plan = {}
         for leg, w in zip(self.legs, weights):
             free = np.zeros(motion.num_frames)
             for tg in targets:
                 if tg.joint == leg or tg.joint in self.skeleton.descendants(leg):
                     free = np.maximum(free, _key_weights(tg.frames, motion.num_frames, window_s * self.fps))
-            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(), _hinge_hint(motion, leg, self.leg_chains[leg], wpos, wrot))
+            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(), _hinge_hint(motion, leg, self.leg_levers[leg], wpos, wrot))
         return plan
 
     def apply_lock(self, motion, plan):
@@ -203,15 +218,15 @@ class Rig:
             on = np.flatnonzero(w > 1e-4)
             if len(on) == 0:
                 continue
-            chain = self.leg_chains[leg]
+            mid, top = self.leg_levers[leg]
             # The root-to-ankle path holds every joint read here (hip, the ankle and its
             # parent): its world pose alone, not the whole skeleton's, at every locked frame.
             path = sk.chain(leg)[::-1]
             r, t = motion.rotations[on], motion.translations[on]
             wrot, wpos = ik.path_world(sk, r, t, path)
-            hint_w = quat.mul_vec(wrot[:, path.index(chain[1])], hint)
+            hint_w = quat.mul_vec(wrot[:, path.index(top)], hint)
             goal = wpos[:, -1] + w[on, None] * (pos_in[on] - wpos[:, -1])
-            r = ik.two_bone(sk, r, t, leg, goal, chain[0], chain[1], hint_axis=hint_w)
+            r = ik.two_bone(sk, r, t, leg, goal, mid, top, hint_axis=hint_w)
             # Restore the foot's world orientation (toes stay planted too).
             wrot2, _ = ik.path_world(sk, r, t, path)
             want = quat.slerp(wrot2[:, -1], _align(rot_in[on], wrot2[:, -1]), w[on])
@@ -224,11 +239,13 @@ def _align(q, ref):
     return q * np.where(np.sum(q * ref, -1, keepdims=True) < 0, -1.0, 1.0)
 
 
-def _hinge_hint(motion, leg, chain, wpos, wrot):
-    """The knee's typical bend axis in the thigh's frame (for a nearly straight leg)."""
-    h, k, a = wpos[:, chain[1]], wpos[:, chain[0]], wpos[:, leg]
+def _hinge_hint(motion, leg, levers, wpos, wrot):
+    """The knee's typical bend axis in the thigh's frame (for a nearly straight leg);
+    ``levers`` the (knee, hip) pair."""
+    mid, top = levers
+    h, k, a = wpos[:, top], wpos[:, mid], wpos[:, leg]
     axis = np.cross(k - h, a - k)
-    local = quat.inv_mul_vec(wrot[:, chain[1]], axis).sum(axis=0)
+    local = quat.inv_mul_vec(wrot[:, top], axis).sum(axis=0)
     n = np.linalg.norm(local)
     return local / n if n > 1e-12 else np.array([1.0, 0.0, 0.0])
 
@@ -301,7 +318,7 @@ def _body_layer(motion, rig, group, window_s):
                 weights.append(LIMB_WEIGHT if j in chain[:2] else ik.OUTER_WEIGHT)
                 caps.append(np.inf)
                 lock_joints.append(j)
-        hinges.append((chain[0], chain[1]))
+        hinges.append(rig.leg_levers[leg])
     # The solver's length unit: the targeted limbs' length, at least a share of the body
     # (a joint on a zero-length bone, such as CMU's lowerback or hip joints, has no limb).
     scale = max(float(np.mean(lengths)) if lengths else rig.span / 4, MIN_SCALE_SHARE * rig.span)
