@@ -200,6 +200,8 @@ class Rig:
 
     def lock_plan(self, motion, targets, window_s, world=None):
         """Per leg: contact weight (T,) and the input ankle's world position and rotation."""
+        if not self.legs:  # a rig that never touches the ground: nothing to lock
+            return {}
         wrot, wpos = world or motion.world()
         weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos, self.named_feet)
         plan = {}
