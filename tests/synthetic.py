@@ -103,3 +103,19 @@ def tentacle_clip(bones=18, frames=90, fps=30.0):
         rots[:, j] = quat.from_axis_angle(np.array([1.0, 0, 0]), 0.1 * np.sin(ph - 0.3 * j))
     trans = np.broadcast_to(np.asarray(offs, float), (frames, len(names), 3)).copy()
     return Motion(sk, rots, trans, fps, "tentacle")
+
+
+def write_clip_bvh(motion, path):
+    """``motion`` (identity rest rotations) as a BVH file at ``path``: every joint rotates,
+    the root also translates; leaf joints get a short end site along their bone."""
+    from motiondna.engine.io.bvh import BvhFile, write_bvh
+    sk = motion.skeleton
+    channels = [(["Xposition", "Yposition", "Zposition"] if p < 0 else []) + ["Zrotation", "Xrotation", "Yrotation"]
+                for p in sk.parents]
+    ends = [(j, 0.3 * np.asarray(sk.rest_translations[j]) if np.linalg.norm(sk.rest_translations[j]) > 0
+             else np.array([0.0, 0.02, 0.0])) for j in range(sk.num_joints) if not sk.children(j)]
+    width = sum(len(c) for c in channels)
+    template = BvhFile(list(sk.names), np.asarray(sk.parents), np.asarray(sk.rest_translations, float), channels,
+                       ends, 1.0 / motion.fps, np.zeros((0, width)), motion.name)
+    write_bvh(path, template, motion)
+    return path

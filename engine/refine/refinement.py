@@ -104,7 +104,7 @@ def _refine(out, targets, rig, lock, passes, window_s, report):
     """The passes of the refinement on ``out`` (edited in place); ``report(fraction)``
     after each group: the passes count as ``passes`` steps per group (the early stop skips
     the rest), the polish as one."""
-    rig.start_root = out.translations[:, rig.root].copy()  # the pelvis's bounds hold over all passes
+    rig.start_root = out.translations[:, rig.mover].copy()  # the pelvis's bounds hold over all passes
     groups = _groups(targets)
     steps = (passes + 1) * len(groups)
     for p in range(passes):
@@ -135,10 +135,11 @@ class Rig:
         self.span = sk.span(motion.translations)
         pos = (world or motion.world())[1]
         self.root = metrics.body_root(sk)
+        self.mover = body_mover(motion, self.root)
         self._set_legs(sk, pos)
         self.floor = floor.lowest_heights(pos, self.contact_feet, sk.up_axis) if self.contact_feet else None
         self.cap = _spine_caps(motion)
-        heights = motion.translations[:, self.root, sk.up_axis]
+        heights = motion.translations[:, self.mover, sk.up_axis]
         margin = ROOT_RISE_MARGIN * self.span
         self.root_height = (float(heights.min()) - margin, float(heights.max()) + margin)
         self._positions = pos
@@ -237,6 +238,19 @@ class Rig:
             motion.rotations[on] = r
 
 
+def body_mover(motion, body_root):
+    """The joint whose translation carries the body: the body root when the clip moves it
+    (a Hips with position channels), else the skeleton's root (a creature's body hanging at
+    a fixed offset below an animated root: its bone may be connected in Blender and could
+    not move on its own). Above a body root only static single-child joints lie, so moving
+    the skeleton's root moves the body alike."""
+    sk = motion.skeleton
+    t = motion.translations[:, body_root]
+    if sk.parents[body_root] < 0 or float(np.ptp(t, axis=0).max()) > 1e-9 * max(sk.span(motion.translations), 1e-12):
+        return body_root
+    return sk.root
+
+
 def _align(q, ref):
     return q * np.where(np.sum(q * ref, -1, keepdims=True) < 0, -1.0, 1.0)
 
@@ -328,7 +342,7 @@ def _body_layer(motion, rig, group, window_s):
                     _root_bounds(rig, frames, rig.root in targeted))
     moved = [j for j in joints if j not in lock_joints]  # locked legs are re-solved per frame
     delta_rot = quat.to_scaled_axis(quat.inv_mul(r0[:, moved], r1[:, moved]))       # (K, n, 3)
-    delta_root = t1[:, rig.root] - t0[:, rig.root]                                    # (K, 3)
+    delta_root = t1[:, rig.mover] - t0[:, rig.mover]                                  # (K, 3)
     T = motion.num_frames
     width = window_s * rig.fps
     # The body (pelvis, spine) moves more mass: a longer fade keeps its acceleration low.
@@ -338,7 +352,7 @@ def _body_layer(motion, rig, group, window_s):
     full_rot[:, body] = _spread(delta_rot[:, body], frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     full_root = _spread(delta_root, frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     motion.rotations[:, moved] = quat.mul(motion.rotations[:, moved], quat.from_scaled_axis(full_rot))
-    motion.translations[:, rig.root] += full_root
+    motion.translations[:, rig.mover] += full_root
     # The fade carries a key's rise to frames where the clip already stood higher: bound
     # every frame, not only the keys.
     _bound_root_track(motion.translations, rig, rig.root in targeted)
@@ -374,7 +388,7 @@ def _bound_root_track(translations, rig, root_targeted):
     range of ``_root_bounds`` and, unless the pelvis is a target, a lean's distance along
     the ground from where the motion had it."""
     up = rig.skeleton.up_axis
-    root = translations[:, rig.root]
+    root = translations[:, rig.mover]
     lo, hi = _root_bounds(rig, np.arange(len(root)), True)
     root[:, up] = np.clip(root[:, up], lo[:, up], hi[:, up])
     if not root_targeted:
@@ -400,7 +414,7 @@ def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale, root_bo
         if miss < REACH_TOLERANCE * rig.span and _bent(sk, pos, own, rig):
             return r1, t1
     for widen in CAP_WIDENING:
-        r1, t1 = ik.solve_body(sk, r0, t0, tasks, joints, weights, root=rig.root, root_weight=ROOT_WEIGHT,
+        r1, t1 = ik.solve_body(sk, r0, t0, tasks, joints, weights, root=rig.mover, root_weight=ROOT_WEIGHT,
                                caps=np.minimum(caps * widen, np.maximum(caps, SPINE_CAP_MAX)), hinges=hinges,
                                iterations=BODY_ITERATIONS, scale=scale, root_bounds=root_bounds)
         _, pos = forward_kinematics(sk, r1, t1)
