@@ -47,6 +47,9 @@ REACH_TOLERANCE = 2e-3       # of the span (~3 mm)
 MIN_SCALE_SHARE = 0.05  # of the body span: the smallest length unit the body solve works in
 ROOT_RISE_MARGIN = 0.05  # of the span: past the clip's own highest and lowest pelvis (a rise on the toes)
 ROOT_SHIFT_SHARE = 0.2   # of the span: how far a lean moves the pelvis along the ground
+STEP_SHARE = 0.5         # of its travel: how high a planted foot carried along the ground steps
+STEP_SMOOTH_S = 0.05     # s: the time smoothing of a step's travel
+STEP_MAX_M = 0.07        # m (span-scaled): the highest such a step rises (it clears the 5 cm contact height)
 
 
 def refine_targets(motion, targets, window_s=0.5, passes=PASSES, progress=None):
@@ -71,7 +74,7 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES, progress=None):
     # those frames (a drag then costs the window, not the whole clip).
     part = out.slice(lo, hi)
     shifted = [Target(t.joint, t.frames - lo, t.positions, t.weight) for t in targets]
-    part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint) for leg, (w, p, r, hint) in lock.items()}
+    part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint, c[lo:hi]) for leg, (w, p, r, hint, c) in lock.items()}
     _refine(part, shifted, rig, part_lock, passes, window_s, report)
     out.rotations[lo:hi], out.translations[lo:hi] = part.rotations, part.translations
     return out
@@ -114,6 +117,7 @@ def _refine(out, targets, rig, lock, passes, window_s, report):
             report((p * len(groups) + i + 1) / steps)
         if _worst_error(out, targets) < 1e-3 * rig.span:
             break
+    _step_over(out, rig, lock, targets)
     if rig.floor is not None:  # a reach that lowers the body must not sink a foot below the clip's floor
         floor.lift_above_floor(out, rig.contact_feet, rig.floor, np.ones(out.num_frames, dtype=bool))
     for i, group in enumerate(groups):
@@ -200,7 +204,8 @@ class Rig:
         return float(sum(np.linalg.norm(rest[j]) for j in path[:path.index(chain[-1])])) if chain else self.span / 4
 
     def lock_plan(self, motion, targets, window_s, world=None):
-        """Per leg: contact weight (T,) and the input ankle's world position and rotation."""
+        """Per leg: lock weight (T,: the contact weight, 0 around a target on that leg), the
+        input ankle's world position and rotation, the knee's bend hint and the contact weight."""
         if not self.legs:  # a rig that never touches the ground: nothing to lock
             return {}
         wrot, wpos = world or motion.world()
@@ -211,13 +216,14 @@ class Rig:
             for tg in targets:
                 if tg.joint == leg or tg.joint in self.skeleton.descendants(leg):
                     free = np.maximum(free, _key_weights(tg.frames, motion.num_frames, window_s * self.fps))
-            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(), _hinge_hint(motion, leg, self.leg_levers[leg], wpos, wrot))
+            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(),
+                         _hinge_hint(motion, leg, self.leg_levers[leg], wpos, wrot), w)
         return plan
 
     def apply_lock(self, motion, plan):
         """Re-solve contact legs so their ankles (and feet) go back where the input had them."""
         sk = self.skeleton
-        for leg, (w, pos_in, rot_in, hint) in plan.items():
+        for leg, (w, pos_in, rot_in, hint, _) in plan.items():
             on = np.flatnonzero(w > 1e-4)
             if len(on) == 0:
                 continue
@@ -249,6 +255,43 @@ def body_mover(motion, body_root):
     if sk.parents[body_root] < 0 or float(np.ptp(t, axis=0).max()) > 1e-9 * max(sk.span(motion.translations), 1e-12):
         return body_root
     return sk.root
+
+
+def _step_over(motion, rig, lock, targets):
+    """A planted foot that a target carries along the ground steps instead of sliding: while
+    it travels from where the input had it toward its target, it rises (``STEP_SHARE`` of
+    the distance, at most ``STEP_MAX_M``), most at mid-way and not at all at either end,
+    scaled by how planted the input had it; only where that travel is faster than the
+    contact speed (``contacts.LOCK_SPEED``), so slow edits stay as they were. The leg is
+    re-solved per frame with two-bone IK, the foot keeping its orientation."""
+    sk = rig.skeleton
+    up, metres = sk.up_axis, metrics.SPAN_METRES / rig.span
+    for leg in {leg for tg in targets for leg in rig.legs if tg.joint == leg or tg.joint in sk.descendants(leg)}:
+        _, pos_in, _, hint, planted = lock[leg]
+        path = sk.chain(leg)[::-1]
+        wrot, wpos = ik.path_world(sk, motion.rotations, motion.translations, path)
+        travel = wpos[:, -1] - pos_in
+        travel[:, up] = 0.0
+        # Smoothed: the travel's frame-to-frame noise (a lock let go, a polish) must not shake the step.
+        dist = gaussian_filter1d(np.linalg.norm(travel, axis=-1), STEP_SMOOTH_S * rig.fps, axis=0)
+        speed = np.abs(np.gradient(dist)) * rig.fps * metres
+        if len(dist) < 3 or speed.max() <= contacts.LOCK_SPEED:
+            continue
+        far = float(dist.max())
+        progress = dist / max(far, 1e-12)
+        lift = min(STEP_SHARE * far, STEP_MAX_M / metres) * 4.0 * progress * (1.0 - progress) * planted
+        on = np.flatnonzero(lift > 1e-6 * rig.span)
+        if not len(on):
+            continue
+        goal = wpos[on, -1].copy()
+        goal[:, up] += lift[on]
+        mid, top = rig.leg_levers[leg]
+        r = motion.rotations[on]
+        hint_w = quat.mul_vec(wrot[on, path.index(top)], hint)
+        r = ik.two_bone(sk, r, motion.translations[on], leg, goal, mid, top, hint_axis=hint_w)
+        wrot2, _ = ik.path_world(sk, r, motion.translations[on], path)
+        r[:, leg] = quat.mul(quat.inv(sk.rest_rotations[leg]), quat.mul(quat.inv(wrot2[:, -2]), wrot[on, -1]))
+        motion.rotations[on] = r
 
 
 def _align(q, ref):

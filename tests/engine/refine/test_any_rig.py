@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from synthetic import creature_clip, tentacle_clip
 
+from motiondna.engine.motion import metrics
 from motiondna.engine.motion.targets import Target
 from motiondna.engine.refine import ik
 from motiondna.engine.refine import refinement as refine
@@ -86,3 +87,34 @@ def test_two_bone_levers_pass_over_zero_length_bones():
     assert chain[0] == sk.index("limb0_2")  # the first joint whose turn moves the tip
     assert ik.two_bone_levers(sk, tip, chain) == (sk.index("limb0_2"), sk.index("limb0_1"))
     assert ik.two_bone_levers(sk, tip, chain[:1]) is None
+
+
+def test_a_planted_foot_carried_along_the_ground_steps_instead_of_sliding():
+    clip = creature_clip(legs=8, frames=150)
+    sk = clip.skeleton
+    rig = refine.Rig(clip)
+    leg = sk.index("limb2_3")  # stands at frame 52 (the even legs' stance)
+    assert leg in rig.legs
+    scale = metrics.metres_per_unit(sk, clip.translations)
+    sideways = np.zeros(3)
+    sideways[[0, 2]] = 0.3 / scale / np.sqrt(2)  # 30 cm along the ground, span-scaled
+    target = _offset_target(clip, leg, 52, sideways)
+    out = refine.refine_targets(clip, [target])
+    assert _error(out, target) < 1e-3
+    ref = metrics.Reference(clip)
+    feet = [rig.contact_feet[rig.legs.index(leg)]]
+    grounds = ref.foot_grounds[[ref.feet.index(feet[0])]]
+    skate = metrics.foot_skate(ref.track_of(out), feet, grounds)
+    # Without the step the same foot slides: the travel is faster than a planted foot may move.
+    plain = refine._step_over
+    try:
+        refine._step_over = lambda *args: None
+        slid = refine.refine_targets(clip, [target])
+    finally:
+        refine._step_over = plain
+    slid_skate = metrics.foot_skate(ref.track_of(slid), feet, grounds)
+    assert skate < 0.75 * slid_skate  # halved here: the stance is short, the final approach fast
+    up = sk.up_axis
+    stance = slice(46, 59)  # the input foot stands here while the target carries it
+    assert np.all(clip.positions()[stance, leg, up] < 1e-6)
+    assert out.positions()[stance, leg, up].max() > 0.04 / scale
