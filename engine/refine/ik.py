@@ -15,7 +15,7 @@ solver bends knees and elbows the way they bend instead of twisting them sideway
 """
 import numpy as np
 
-from ..motion import quat
+from ..motion import limbs, quat
 from ..motion.skeleton import forward_kinematics
 
 # Chains longer than the two main limb bones (clavicle, CMU's LHipJoint, spine joints)
@@ -82,8 +82,7 @@ def two_bone_levers(skeleton, joint, chain):
 
 def _is_branching(skeleton, j):
     # A branch is a child subtree of 3+ joints: twist/share/eye/breast bones are not.
-    branches = [c for c in skeleton.children(j) if len(skeleton.descendants(c)) >= 2]
-    return len(branches) > 1
+    return limbs.is_branching(skeleton, j)
 
 
 def default_weights(n):
