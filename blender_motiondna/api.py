@@ -222,7 +222,7 @@ def load_generator(armature: bpy.types.Object, path: PathLike) -> Generator:
 
 def generator_file_info(path: PathLike) -> dict:
     """What a ``.mdna`` file holds (the CLI's ``info``): format version, size, source name
-    and hash, fps, frames, duration, skeleton, DNA summary (speed, rhythm, effectors), the
+    and hash, fps, frames, duration, skeleton, DNA summary (speed, rhythm, effectors, contacts), the
     motion graph (tolerance, smooth jumps, blend half-life), build info and settings.
     FormatError for a bad file."""
     path = os.fspath(path)
@@ -243,7 +243,8 @@ def generator_file_info(path: PathLike) -> dict:
                      "up_axis": "XYZ"[int(skel.get("up_axis", 2))]},
         "dna": {"speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
                 "rhythm_period_s": dna.get("rhythm_period_s"),
-                "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
+                "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)],
+                "contacts": [names[j] for j in dna.get("contacts", []) if 0 <= j < len(names)]},
         "graph": {"tolerance_m": graph.get("tolerance"), "smooth_jumps": dna.get("smooth_jumps"),
                   "candidates": int(arrays["jumps"].shape[1]), "half_life_s": graph.get("half_life_s"),
                   "mean_stretch_s": graph.get("mean_stretch_s")},

@@ -6,8 +6,10 @@ protocols on real clips.
                                [--protocols edits,variations,retiming,far,catch,punch]
                                [--genmm [PATH]]
 
-Clips: every BVH under ../shared/motions (relative to the repository root; skipped with
-a message when absent) plus any ``--clips``. Methods, judged on the same seeded edits in
+Clips: every BVH under ../shared/motions and under ../nonhuman_clips (or
+$MOTIONDNA_NONHUMAN_CLIPS: real animal and creature clips kept out of the repository),
+relative to the repository root and each skipped with a message when absent, plus any
+``--clips``; the summaries report the human and the non-human clips apart. Methods, judged on the same seeded edits in
 the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/eval/ikwarp.py),
 ``refined_source`` (the exact source through the project's refinement, no generator) and
 ``generator`` (engine.generator.build + runtime). Variations (engine/eval/variations.py):
@@ -40,7 +42,7 @@ import zlib
 import numpy as np
 
 from ..io.bvh import read_bvh
-from ..motion import metrics, quat
+from ..motion import limbs, metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine.refinement import refine_targets
@@ -50,6 +52,9 @@ from . import genmm as genmm_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
+# Real non-human clips (animals, creatures) whose terms keep them out of the repository:
+# $MOTIONDNA_NONHUMAN_CLIPS, else ../nonhuman_clips beside the repository (docs/benchmark.md).
+NONHUMAN_MOTIONS = os.environ.get("MOTIONDNA_NONHUMAN_CLIPS") or os.path.join(ROOT, "..", "nonhuman_clips")
 OFFSETS_CM = (0, 10, 20, 30)
 EDIT_WINDOW = (0.2, 0.8)
 LONG_RUN_FACTOR = 10
@@ -63,14 +68,20 @@ ALL_PROTOCOLS = ("edits", "variations", "retiming", "far", "catch", "punch")
 # ---------------------------------------------------------------------------------------
 # clips and edits
 
-def default_clips():
-    """Every BVH under ../shared/motions (sorted), or [] when it is absent."""
-    if not os.path.isdir(SHARED_MOTIONS):
+def default_clips(folder=SHARED_MOTIONS):
+    """Every BVH under ``folder`` (default ../shared/motions), sorted, or [] when it is absent."""
+    if not os.path.isdir(folder):
         return []
     out = []
-    for d, _, files in os.walk(SHARED_MOTIONS):
+    for d, _, files in os.walk(folder):
         out += [os.path.join(d, f) for f in files if f.lower().endswith(".bvh")]
     return sorted(os.path.abspath(p) for p in out)
+
+
+def clip_group(path):
+    """'non-human' for a clip under NONHUMAN_MOTIONS, else 'human': the summaries report each apart."""
+    folder = os.path.abspath(NONHUMAN_MOTIONS) + os.sep
+    return "non-human" if os.path.abspath(path).startswith(folder) else "human"
 
 
 def load_clip(path):
@@ -80,7 +91,8 @@ def load_clip(path):
 def make_edits(ref, count, seed):
     """docs/evaluation.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
     source position at T + r (cycled through 0/10/20/30 cm so each r gets a quarter of
-    the edits) in a uniformly random direction; a foot target is lifted to no lower than
+    the edits) in a uniformly random direction; a foot target (a joint on a limb that
+    stands on the ground: ``ref.feet``) is lifted to no lower than
     the ground (and not below the lowest height that foot reaches in the source)."""
     rng = np.random.default_rng([int(seed), zlib.crc32(ref.motion.name.encode())])
     L = ref.motion.num_frames
@@ -97,7 +109,7 @@ def make_edits(ref, count, seed):
             direction = rng.normal(size=3)
             direction /= np.linalg.norm(direction)
             goal = positions[frame, j] + direction * r_cm / 100.0
-            if key.endswith("foot"):
+            if key.endswith("foot") or any(limbs.same_limb(ref.skeleton, j, f) for f in ref.feet):
                 floor = max(ref.ground, float(np.percentile(positions[:, j, ref.track.up_axis], 5)))
                 goal[ref.track.up_axis] = max(goal[ref.track.up_axis], min(floor, positions[frame, j, ref.track.up_axis]))
             targets.append((key, j, goal))
@@ -377,9 +389,10 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
     skel = motion.skeleton
     long_frames = int(long_factor * motion.num_frames)
     hand_key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
-    clip = {"name": motion.name, "path": os.path.abspath(path), "frames": motion.num_frames, "fps": motion.fps,
+    clip = {"name": motion.name, "path": os.path.abspath(path), "group": clip_group(path),
+            "frames": motion.num_frames, "fps": motion.fps,
             "joints": skel.num_joints, "up_axis": "XYZ"[skel.up_axis], "metres_per_unit": ref.scale,
-            "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground,
+            "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground, "foot_grounds_m": ref.foot_grounds,
             "effectors": {k: skel.names[j] for k, j in ref.effectors.items()},
             "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter,
                        "mbench": mbench.quality_on(motion, footing)},
@@ -602,6 +615,12 @@ def to_markdown(report):
         rows = EDIT_ROWS + [(f"long run {p}: {lab}", f"long_{p}_{k if k != 'stable' else 'stable_share'}", f)
                             for p in ("free", "moving_target") for lab, k, f in LONG_ROWS[:5]]
         lines += _table("metric", ms, rows, lambda x, k: report["summary"][x].get(k)) + [""]
+    groups = report.get("summary_by_group", {})
+    if len(groups) > 1:  # human and non-human clips apart (docs/evaluation.md 'Any rig')
+        for group, summary in groups.items():
+            ms = [x for x in methods if x in summary]
+            lines += [f"## Summary, {group} clips", ""]
+            lines += _table("metric", ms, EDIT_ROWS, lambda x, k, s=summary: s[x].get(k)) + [""]
     lines += _variation_summary(report.get("variation_summary", {}))
     lines += target_protocols_markdown(report)
     for c in report["clips"]:
@@ -725,6 +744,7 @@ def add_arguments(p):
     p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
     p.add_argument("--protocols", default=",".join(ALL_PROTOCOLS), help=f"comma list of {','.join(ALL_PROTOCOLS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
+    p.add_argument("--no-nonhuman", action="store_true", help="ignore the non-human clips (../nonhuman_clips)")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
     p.add_argument("--merge", nargs="+", default=None, metavar="REPORT",
                    help="write one report (to --out) from the benchmark.json of runs over different clips, and run nothing")
@@ -748,6 +768,10 @@ def main(argv=None):
     shared = [] if args.no_shared else default_clips()
     if not shared and not args.no_shared:
         notes.append(f"no shared clips: {os.path.normpath(SHARED_MOTIONS)} is absent")
+    nonhuman = [] if args.no_nonhuman else default_clips(NONHUMAN_MOTIONS)
+    if not nonhuman and not args.no_nonhuman:
+        notes.append(f"no non-human clips: {os.path.normpath(NONHUMAN_MOTIONS)} is absent (docs/benchmark.md)")
+    shared += [c for c in nonhuman if c not in shared]
     clips = [os.path.abspath(p) for p in args.clips]
     edits, long_factor = args.edits, LONG_RUN_FACTOR
     methods = list(ALL_METHODS) if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -796,6 +820,8 @@ def main(argv=None):
                                             QUICK_VARIATION if args.quick else None, genmm, protocols, args.quick,
                                             os.path.join(args.out, "catch")))
     report["summary"] = summarise(report["clips"], methods)
+    report["summary_by_group"] = {g: summarise([c for c in report["clips"] if c.get("group") == g], methods)
+                                  for g in sorted({c.get("group", "human") for c in report["clips"]})}
     report["variation_summary"] = summarise_variations(report["clips"])
     report["target_protocols"] = summarise_target_protocols(report["clips"])
     write_report(_json_safe(report), args.out)

@@ -15,7 +15,7 @@ solver bends knees and elbows the way they bend instead of twisting them sideway
 """
 import numpy as np
 
-from ..motion import quat
+from ..motion import limbs, quat
 from ..motion.skeleton import forward_kinematics
 
 # Chains longer than the two main limb bones (clavicle, CMU's LHipJoint, spine joints)
@@ -64,10 +64,25 @@ def _first_lever(skeleton, joint):
     return j
 
 
+def two_bone_levers(skeleton, joint, chain):
+    """(mid, top): the two joints of ``chain`` nearest ``joint`` that each turn a bone of
+    length (the knee and the hip of an ankle; zero-length bones such as an end joint on
+    its parent are passed over), or None when the chain has fewer than two."""
+    rest = skeleton.rest_positions()
+    eps = 1e-6 * max(float(np.ptp(rest, axis=0).max()), 1e-9)
+    levers, below = [], int(joint)
+    for j in chain:
+        if np.linalg.norm(rest[j] - rest[below]) >= eps:
+            levers.append(int(j))
+            below = int(j)
+            if len(levers) == 2:
+                return tuple(levers)
+    return None
+
+
 def _is_branching(skeleton, j):
     # A branch is a child subtree of 3+ joints: twist/share/eye/breast bones are not.
-    branches = [c for c in skeleton.children(j) if len(skeleton.descendants(c)) >= 2]
-    return len(branches) > 1
+    return limbs.is_branching(skeleton, j)
 
 
 def default_weights(n):

@@ -119,6 +119,7 @@ def test_generator_runtime_and_file_info(api, arm, built):
     info = api.generator_file_info(built[3])
     assert info["frames"] == gen.num_frames == 125 and info["skeleton"]["names"] == gen.joints
     assert "RightWrist" in info["dna"]["effectors"] and info["dna"]["speed_mean_m_s"] >= 0
+    assert info["dna"]["contacts"] == ["LeftToe", "RightToe"]  # the joints the clip stands on
     assert info["graph"]["smooth_jumps"] > 0 and info["graph"]["tolerance_m"] > 0 and info["graph"]["half_life_s"] > 0
     assert info["build"]["build_seconds"] > 0 and "network" not in info
 
