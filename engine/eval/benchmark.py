@@ -421,7 +421,7 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
     if "variations" in protocols:
         clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
     clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
-    clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings))
+    clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings, clip["notes"]))
     if "catch" in clip and picture_dir is not None:
         os.makedirs(picture_dir, exist_ok=True)
         clip["catch"]["picture"] = streaming.catch_picture(
@@ -430,14 +430,20 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
     return clip
 
 
-def run_target_protocols(ref, built, protocols, seed, quick, timings):
-    """{protocol: result} for the retiming, far-target and streaming protocols asked for."""
+def run_target_protocols(ref, built, protocols, seed, quick, timings, notes=None):
+    """{protocol: result} for the retiming, far-target and streaming protocols asked for;
+    a streaming protocol the rig cannot run is skipped with a line in ``notes``."""
     runs = {"retiming": lambda: retiming.run(ref, built, quick),
             "far": lambda: far.run(ref, built, seed, quick),
             "catch": lambda: streaming.run(ref, built, "catch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS),
             "punch": lambda: streaming.run(ref, built, "punch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS)}
     out = {}
     for name in (p for p in protocols if p in runs):
+        why = streaming.unavailable(ref, name) if name in streaming.KINDS else None
+        if why is not None:
+            if notes is not None:
+                notes.append(why)
+            continue
         t0 = time.perf_counter()
         out[name] = runs[name]()
         if timings is not None:

@@ -94,7 +94,24 @@ class Pose(NamedTuple):
 # throws
 
 def hands(ref):
-    return scoring.effector_joints(ref, "hand")
+    """{key: joint} of what catches: the hands, or on a rig without hands its limb tips
+    that are not ground contacts (claws, a trunk, a tail; docs/evaluation.md, Any rig)."""
+    named = scoring.effector_joints(ref, "hand")
+    if named:
+        return named
+    feet = set(int(j) for j in ref.feet)
+    return {k: j for k, j in sorted(ref.effectors.items()) if int(j) not in feet and "foot" not in k}
+
+
+def unavailable(ref, kind):
+    """Why ``kind`` cannot run on this clip's rig (a sentence), or None: a catch needs a
+    limb tip off the ground, a punch a left and a right hand."""
+    if kind == "catch" and not hands(ref):
+        return "catch skipped: the rig has no limb tip off the ground to catch with"
+    named = scoring.effector_joints(ref, "hand")
+    if kind == "punch" and not ({"left", "right"} <= {("left" if "left" in k else "right") for k in named}):
+        return "punch skipped: the rig has no left and right hand to punch with"
+    return None
 
 
 def reach_box(ref):

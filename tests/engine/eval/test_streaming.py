@@ -138,3 +138,24 @@ def test_catches_on_a_real_clip():
     for name in ("refined_source", "refined_stream"):
         s = result["methods"][name]["summary"]
         assert s["finite_share"] == 1.0 and s["distance_cm_mean"] < result["methods"]["replay"]["summary"]["distance_cm_mean"]
+
+
+def test_a_creature_catches_with_a_limb_tip_and_skips_the_punch():
+    """docs/evaluation.md, Any rig: without hands the catchers are the limb tips off the
+    ground; a punch needs a left and a right hand, so it is skipped with a reason."""
+    from synthetic import creature_clip
+    creature = metrics.Reference(creature_clip(frames=120))
+    catchers = streaming.hands(creature)
+    assert catchers and not set(catchers.values()) & set(int(j) for j in creature.feet)
+    assert streaming.unavailable(creature, "catch") is None
+    assert "punch skipped" in streaming.unavailable(creature, "punch")
+    throws = streaming.make_throws(creature, "catch", 4, 0)
+    assert all(t.joint in catchers.values() for t in throws)
+    notes = []
+    out = benchmark.run_target_protocols(creature, {"replay": benchmark.Replay(creature.motion)}, ["punch"], 0,
+                                         True, None, notes)
+    assert out == {} and notes == [streaming.unavailable(creature, "punch")]
+
+
+def test_a_human_rig_runs_both(ref):
+    assert streaming.unavailable(ref, "catch") is None and streaming.unavailable(ref, "punch") is None
