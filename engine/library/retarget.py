@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..motion import contacts, quat
+from ..motion import contacts, metrics, quat
 from ..motion.skeleton import Motion, Skeleton, floating_joints, forward_kinematics
 from ..refine.ik import two_bone
 from . import mapping as bone_mapping
@@ -316,6 +316,17 @@ def _keep_feet(target_skeleton, src_parts, tgt_parts, src_world_pos, tgt_rest_po
         translations[:, pelvis] += quat.inv_mul_vec(world_rot[:, parent], lift)
 
 
+def _contact_joints(skeleton, positions, ankles):
+    """Per ankle, the joint whose height decides contact: the lowest foot/toe joint below
+    it (docs/evaluation.md 'Feet'), else the ankle itself."""
+    feet = metrics.foot_joints(skeleton, positions)
+    out = []
+    for ankle in ankles:
+        below = [f for f in feet if f == ankle or ankle in skeleton.chain(f)]
+        out.append(below[0] if below else ankle)
+    return out
+
+
 def _plant_feet(source_motion, src_parts, tgt_parts, src_world_pos, target_skeleton, rotations, translations,
                 tgt_frame):
     """Hold each target foot where it is while the source's foot is planted (low and slow,
@@ -328,7 +339,7 @@ def _plant_feet(source_motion, src_parts, tgt_parts, src_world_pos, target_skele
             and f"{s}_foot" in src_parts]
     if not legs:
         return rotations
-    feet = contacts.contact_joints(src_skel, src_world_pos, [leg[0] for leg in legs])
+    feet = _contact_joints(src_skel, src_world_pos, [leg[0] for leg in legs])
     span = src_skel.span(source_motion.translations)
     weights = contacts.contact_weights(source_motion, feet, span, src_world_pos)
     mask = contacts.contact_mask(source_motion, feet, span, src_world_pos)
