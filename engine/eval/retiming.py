@@ -75,21 +75,29 @@ def extension_peaks(ext, fps, count=PEAKS_PER_JOINT, span=PEAK_RANGE, radius_s=P
     return sorted(picked)
 
 
+def retimed_joints(ref):
+    """{key: joint} of the joints retimed: the hands and feet, then every other limb tip
+    but the head (a claw, a tail: docs/evaluation.md, Any rig; a human rig has none)."""
+    named = {k: j for part in PARTS for k, j in scoring.effector_joints(ref, part).items()}
+    others = {k: j for k, j in sorted(ref.effectors.items()) if k not in named and "head" not in k}
+    return {**named, **others}
+
+
 def make_edits(ref, offsets_s=OFFSETS_S, peaks=PEAKS_PER_JOINT):
-    """The retiming edits of a clip: every hand and foot, its extension peaks, every d."""
+    """The retiming edits of a clip: every hand and foot (``retimed_joints``), its
+    extension peaks, every d."""
     motion, fps = ref.motion, ref.motion.fps
     edits = []
-    for part in PARTS:
-        for key, j in scoring.effector_joints(ref, part).items():
-            for t0 in extension_peaks(extension(ref, j), fps, peaks):
-                goal = ref.track.positions[t0, j]
-                for d in offsets_s:
-                    t = t0 + int(round(d * fps))
-                    if not 0 <= t < motion.num_frames:
-                        continue
-                    edits.append({"index": len(edits), "effector": key, "joint": int(j), "t0": int(t0), "frame": int(t),
-                                  "d_s": float(d), "target_m": goal.tolist(),
-                                  "targets": [Target(j, [t], ref.to_units(goal)[None])]})
+    for key, j in retimed_joints(ref).items():
+        for t0 in extension_peaks(extension(ref, j), fps, peaks):
+            goal = ref.track.positions[t0, j]
+            for d in offsets_s:
+                t = t0 + int(round(d * fps))
+                if not 0 <= t < motion.num_frames:
+                    continue
+                edits.append({"index": len(edits), "effector": key, "joint": int(j), "t0": int(t0), "frame": int(t),
+                              "d_s": float(d), "target_m": goal.tolist(),
+                              "targets": [Target(j, [t], ref.to_units(goal)[None])]})
     return edits
 
 

@@ -92,3 +92,12 @@ def test_retiming_on_a_real_clip():
     warp = result["methods"]["timewarp"]["summary"]
     assert warp["target_error_cm_mean"] < 1e-6 and warp["finite_share"] == 1.0
     assert result["methods"]["refined_source"]["summary"]["target_error_cm_mean"] < 2.0
+
+
+def test_a_creature_is_retimed_on_its_limb_tips():
+    from synthetic import creature_clip
+    creature = metrics.Reference(creature_clip(frames=120))
+    joints = retiming.retimed_joints(creature)
+    assert joints and "head" not in joints
+    assert set(joints.values()) == {j for k, j in creature.effectors.items() if "head" not in k}
+    assert {e["joint"] for e in retiming.make_edits(creature)} <= set(joints.values())
