@@ -16,11 +16,14 @@ import onnxruntime as ort
 
 
 def play(model, session):
-    step = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    decide = ort.InferenceSession(model[:-5] + ".decide.onnx", providers=["CPUExecutionProvider"])
+    """(rotations, translations, transitions) of a session dict played on ``model`` (X.onnx, X.decide.onnx beside it)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1   # a step is ~200 small operators: threads cost more than they give
+    step = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    decide = ort.InferenceSession(model[:-5] + ".decide.onnx", options, providers=["CPUExecutionProvider"])
     meta = json.loads(step.get_modelmeta().custom_metadata_map["motiondna"])
-    f32, lay, last = np.float32, meta["cursor"], meta["num_frames"] - 1
-    cursor = np.array(meta["start_cursor"], f32)
+    real, lay, last = np.dtype(meta["dtype"]).type, meta["cursor"], meta["num_frames"] - 1
+    cursor = np.array(meta["start_cursor"], real)
     known, plan, due, until, next_decision, out = [], None, None, 0, 0, ([], [], [])
     for t in range(int(session["frames"])):
         revealed = [tg for tg in session.get("targets", []) if tg["reveal"] == t]
@@ -33,10 +36,10 @@ def play(model, session):
             slots = (pending + [pending[0]] * n)[:n]
             incumbent = [plan[0] - t - 1, *plan[1:3], plan[4]] if isinstance(plan, tuple) and plan[0] > t else [-1, 0, 0, 0]
             d = decide.run(None, {"cursor": cursor, "target_joint": np.array([tg["joint"] for tg in slots], np.int64),
-                                  "target_position": np.array([tg["position"] for tg in slots], f32),
-                                  "target_ahead": np.array([tg["frame"] - t for tg in slots], f32),
-                                  "target_active": (np.arange(n) < len(pending)).astype(f32),
-                                  "incumbent": np.array(incumbent, f32)})[0]
+                                  "target_position": np.array([tg["position"] for tg in slots], real),
+                                  "target_ahead": np.array([tg["frame"] - t for tg in slots], real),
+                                  "target_active": (np.arange(n) < len(pending)).astype(real),
+                                  "incumbent": np.array(incumbent, real)})[0]
             horizon = max(tg["frame"] for tg in pending)
             if d[0] > 0.5:     # take the plan: its transition, now or at its exit
                 plan = due = (t + int(d[1]) + 1, float(d[2]), float(d[3]), float(d[4]), float(d[5]))
@@ -51,7 +54,7 @@ def play(model, session):
             plan, until = None, t + meta["walk_frames"]
         if (due is None or due[0] != t) and u > last + 1e-6 and rate == 1.0:   # the clip's end
             due = (t, float(meta["end_jump"]["position"]), 1.0, meta["end_jump"]["half_life"], 0.0)
-        start = np.array([1.0, *due[1:4]] if due and due[0] == t else [0.0, 0.0, 1.0, 1.0], f32)
+        start = np.array([1.0, *due[1:4]] if due and due[0] == t else [0.0, 0.0, 1.0, 1.0], real)
         if start[0]:
             out[2].append([t, *due[1:4]])
         rotations, translations, cursor = step.run(None, {"cursor": cursor, "start": start})
