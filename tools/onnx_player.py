@@ -23,19 +23,19 @@ def play(model, session):
     decide = ort.InferenceSession(model[:-5] + ".decide.onnx", options, providers=["CPUExecutionProvider"])
     meta = json.loads(step.get_modelmeta().custom_metadata_map["motiondna"])
     real, lay, last = np.dtype(meta["dtype"]).type, meta["cursor"], meta["num_frames"] - 1
-    cursor = np.array(meta["start_cursor"], real)
+    cursor = np.array(meta["start_cursor"], real)[None]   # a batch of one character
     known, plan, due, until, next_decision, out = [], None, None, 0, 0, ([], [], [])
     for t in range(int(session["frames"])):
         revealed = [tg for tg in session.get("targets", []) if tg["reveal"] == t]
         if revealed:   # set_targets: the new targets replace what is past
             known, plan, next_decision = [tg for tg in known if tg["frame"] >= t] + revealed, None, t
         pending = [tg for tg in known if tg["frame"] >= t]
-        u, rate = float(cursor[lay["position"]]), float(cursor[lay["rate"]])
+        u, rate = float(cursor[0, lay["position"]]), float(cursor[0, lay["rate"]])
         if pending and t >= next_decision:
             n = meta["max_targets"]
             slots = (pending + [pending[0]] * n)[:n]
             incumbent = [plan[0] - t - 1, *plan[1:3], plan[4]] if isinstance(plan, tuple) and plan[0] > t else [-1, 0, 0, 0]
-            d = decide.run(None, {"cursor": cursor, "target_joint": np.array([tg["joint"] for tg in slots], np.int64),
+            d = decide.run(None, {"cursor": cursor[0], "target_joint": np.array([tg["joint"] for tg in slots], np.int64),
                                   "target_position": np.array([tg["position"] for tg in slots], real),
                                   "target_ahead": np.array([tg["frame"] - t for tg in slots], real),
                                   "target_active": (np.arange(n) < len(pending)).astype(real),
@@ -54,12 +54,12 @@ def play(model, session):
             plan, until = None, t + meta["walk_frames"]
         if (due is None or due[0] != t) and u > last + 1e-6 and rate == 1.0:   # the clip's end
             due = (t, float(meta["end_jump"]["position"]), 1.0, meta["end_jump"]["half_life"], 0.0)
-        start = np.array([1.0, *due[1:4]] if due and due[0] == t else [0.0, 0.0, 1.0, 1.0], real)
-        if start[0]:
+        start = np.array([[1.0, *due[1:4]] if due and due[0] == t else [0.0, 0.0, 1.0, 1.0]], real)
+        if start[0, 0]:
             out[2].append([t, *due[1:4]])
         rotations, translations, cursor = step.run(None, {"cursor": cursor, "start": start})
-        out[0].append(rotations)
-        out[1].append(translations)
+        out[0].append(rotations[0])
+        out[1].append(translations[0])
     return np.array(out[0]), np.array(out[1]), np.array(out[2]).reshape(-1, 4)
 
 

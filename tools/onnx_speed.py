@@ -44,7 +44,7 @@ def measure(path, folder, dtype):
     options.intra_op_num_threads = 1
     step, decide = (ort.InferenceSession(info[k], options, providers=["CPUExecutionProvider"]) for k in ("step", "decide"))
     cursor = onnx_step.pack_cursor(generator.playback.start(0, 2.4), onnx_step.step_columns(generator.layout)).astype(dtype)
-    feeds = {"cursor": cursor, "start": np.array([0, 0, 1, 1], dtype)}
+    feeds = {"cursor": cursor[None], "start": np.array([[0, 0, 1, 1]], dtype)}
     n = onnx_step.MAX_TARGETS
     targets = {"cursor": cursor, "target_joint": np.ones(n, np.int64), "target_position": np.zeros((n, 3), dtype),
                "target_ahead": np.full(n, 30, dtype), "target_active": (np.arange(n) < 2).astype(dtype),

@@ -151,7 +151,7 @@ class GraphBuilder:
         return self.to_int(lo), self.to_int(hi), self.sub(u, lo)
 
     def interpolate(self, table, positions, last, row_axes=1):
-        """Rows of ``table`` (F, ...) at fractional ``positions`` (n,): (n, ...);
+        """Rows of ``table`` (F, ...) at fractional ``positions`` of any shape P: (*P, ...);
         ``row_axes``: how many axes a row has (0 for a table of numbers)."""
         lo, hi, w = self.bracket(positions, last)
         if row_axes:
@@ -169,8 +169,14 @@ class GraphBuilder:
         ry = self.add(self.mul(s, x), self.mul(c, y))
         return self.concat([self.unsqueeze(rx, [-1]), self.unsqueeze(ry, [-1])])
 
+    def turn_ground(self, vec2, theta):
+        """rotate_ground with ``theta`` keeping a last axis of 1: (..., 2) by (..., 1)."""
+        c, s = self.op("Cos", theta), self.op("Sin", theta)
+        x, y = self.cols(vec2, 0, 1), self.cols(vec2, 1, 2)
+        return self.concat([self.sub(self.mul(c, x), self.mul(s, y)), self.add(self.mul(s, x), self.mul(c, y))])
+
     def quat_from_6d(self, six):
-        """quat.from_6d on (J, 6): the rotation matrix of the first two columns, then its
+        """quat.from_6d on (..., 6): the rotation matrix of the first two columns, then its
         quaternion by the best-conditioned of the four formulas (unit, either sign)."""
         a, b = self.cols(six, 0, 3), self.cols(six, 3, 6)
         x = self.div(a, self.maximum(self.norm(a), self.const(1e-9)))
@@ -199,10 +205,10 @@ class GraphBuilder:
         r21, r02, r10 = minus(m[2, 1], m[1, 2]), minus(m[0, 2], m[2, 0]), minus(m[1, 0], m[0, 1])
         s01, s02, s12 = plus(m[0, 1], m[1, 0]), plus(m[0, 2], m[2, 0]), plus(m[1, 2], m[2, 1])
         candidates = [[d0, r21, r02, r10], [r21, d1, s01, s02], [r02, s01, d2, s12], [r10, s02, s12, d3]]
-        stacked = self.concat([self.unsqueeze(self.concat(c), [1]) for c in candidates], axis=1)  # (J, 4, 4)
-        best = self.op("ArgMax", self.concat([d0, d1, d2, d3]), axis=-1, keepdims=1)        # (J, 1)
+        stacked = self.concat([self.unsqueeze(self.concat(c), [-2]) for c in candidates], axis=-2)  # (..., 4, 4)
+        best = self.op("ArgMax", self.concat([d0, d1, d2, d3]), axis=-1, keepdims=1)            # (..., 1)
         pick = self.op("Expand", self.unsqueeze(best, [-1]), self.ints([1, 1, 4]))
-        q = self.squeeze(self.op("GatherElements", stacked, pick, axis=1), [1])
+        q = self.squeeze(self.op("GatherElements", stacked, pick, axis=-2), [-2])
         return self.div(q, self.maximum(self.norm(q), self.const(1e-12)))
 
     def _cross(self, a, b):
@@ -213,7 +219,7 @@ class GraphBuilder:
                             self.sub(self.mul(ax, by), self.mul(ay, bx))])
 
     def left_multiply(self, quat_matrix, q):
-        """The product p * q for quaternions q (n, 4) and a constant p given as its (4, 4)
+        """The product p * q for quaternions q (..., 4) and a constant p given as its (4, 4)
         left-multiplication matrix (``left_matrix``)."""
         return self.op("MatMul", q, self.const(np.asarray(quat_matrix).T))
 

@@ -95,50 +95,51 @@ def pack_cursor(cursor, columns):
 
 
 def build_step(generator, dtype=np.float32):
-    """The step's ModelProto graph builder (inputs ``cursor``, ``start``; outputs
-    ``rotations``, ``translations``, ``next_cursor``)."""
+    """The step's graph builder: inputs ``cursor`` (B, C) and ``start`` (B, 4), outputs
+    ``rotations`` (B, J, 4), ``translations`` (B, J, 3) and ``next_cursor`` (B, C), for a
+    batch of B characters (any B, 1 for one) stepped in one call."""
     lay, sk = generator.layout, generator.skeleton
     J, cols = sk.num_joints, step_columns(lay)
     D = len(cols)
     cl = CursorLayout(D, J)
     g = GraphBuilder("motiondna_step", dtype)
-    cursor = g.input("cursor", [cl.size])
-    start = g.input("start", [4])
+    cursor = g.input("cursor", ["batch", cl.size])
+    start = g.input("start", ["batch", 4])
     base = g.table(generator.enc.states[:, cols], "clip_states")
     last_frame = len(generator.enc.states) - 1
-    at = lambda offset, width=1: g.cols(cursor, offset, offset + width, axis=0)
+    at = lambda offset, width=1: g.cols(cursor, offset, offset + width)                # (B, width)
     u, r, since, life = at(cl.POSITION), at(cl.RATE), at(cl.SINCE), at(cl.HALF_LIFE)
     theta, ground, seg_start = at(cl.THETA), at(cl.GROUND, 2), at(cl.SEGMENT_START)
     carry = at(cl.THETA_CARRY), at(cl.GROUND_CARRY, 2)
     x, v, last = at(cl.SPRING_X, D), at(cl.spring_v, D), at(cl.last_state, D)
-    last_rot = g.reshape(at(cl.last_rotations, 4 * J), [J, 4])
-    flag = g.op("Greater", g.cols(start, 0, 1, axis=0), g.const([0.5]))
-    p, rn, hn = (g.cols(start, k, k + 1, axis=0) for k in (1, 2, 3))
+    last_rot = g.reshape(at(cl.last_rotations, 4 * J), [-1, J, 4])
+    flag = g.op("Greater", g.cols(start, 0, 1), g.const(0.5))
+    p, rn, hn = (g.cols(start, k, k + 1) for k in (1, 2, 3))
     # The current segment's frame, and the new segment's first frame and the one before it.
     rate_columns = np.zeros(D)
     rate_columns[[6 * J + 1, 6 * J + 2, 6 * J + 3]] = 1.0
-    positions = g.concat([u, p, g.sub(p, rn)], axis=0)
-    rates = g.unsqueeze(g.concat([r, rn, rn], axis=0), [-1])
+    positions = g.concat([u, p, g.sub(p, rn)])                                       # (B, 3)
+    rates = g.unsqueeze(g.concat([r, rn, rn]), [-1])                                 # (B, 3, 1)
     scale = g.add(g.const(1.0), g.mul(g.sub(rates, g.const(1.0)), g.const(rate_columns)))
-    sampled = g.mul(g.interpolate(base, positions, last_frame), scale)               # (3, D)
-    row = lambda k: g.squeeze(g.cols(sampled, k, k + 1, axis=0), [0])
+    sampled = g.mul(g.interpolate(base, positions, last_frame), scale)               # (B, 3, D)
+    row = lambda k: g.squeeze(g.cols(sampled, k, k + 1, axis=1), [1])
     seg, new0, new1 = row(0), row(1), row(2)
     s = g.add(seg, _spring(g, x, v, since, life))
     # A transition starts here: the offset keeps this frame where the old segment goes.
     x2 = g.where(flag, g.sub(s, new0), x)
     v2 = g.where(flag, g.sub(g.sub(s, last), g.sub(new0, new1)), v)
     seg_start2, r2 = g.where(flag, p, seg_start), g.where(flag, rn, r)
-    since2 = g.add(g.where(flag, g.const([0.0]), since), g.const([1.0]))
+    since2 = g.add(g.where(flag, g.const(0.0), since), g.const(1.0))
     life2 = g.where(flag, hn, life)
     (theta2, theta_carry), (ground2, ground_carry) = _integrate_root(g, s, J, theta, ground, carry)
     rotations = _rotations(g, generator, s, theta2, last_rot)
-    translations = _translations(g, generator, s, ground2)
+    translations = _translations(g, generator, s, ground2, cursor)
     # The next position from the segment's start: no sum of rate steps to drift.
     next_cursor = g.concat([g.add(seg_start2, g.mul(r2, since2)), r2, since2, life2, theta2, ground2, seg_start2,
-                            theta_carry, ground_carry, x2, v2, s, g.reshape(rotations, [4 * J])], axis=0)
-    g.output(rotations, "rotations", [J, 4])
-    g.output(translations, "translations", [J, 3])
-    g.output(next_cursor, "next_cursor", [cl.size])
+                            theta_carry, ground_carry, x2, v2, s, g.reshape(rotations, [-1, 4 * J])])
+    g.output(rotations, "rotations", ["batch", J, 4])
+    g.output(translations, "translations", ["batch", J, 3])
+    g.output(next_cursor, "next_cursor", ["batch", cl.size])
     return g, cl
 
 
@@ -157,8 +158,8 @@ def _spring(g, x, v, since, life):
 def _integrate_root(g, s, J, theta, ground, carry):
     """The root's heading and ground position after this frame's turn and step, each a
     compensated (Kahan) sum: ((theta, its carry), (ground, its carry))."""
-    turn = g.cols(s, 6 * J + 3, 6 * J + 4, axis=0)
-    step = g.squeeze(g.rotate_ground(g.unsqueeze(g.cols(s, 6 * J + 1, 6 * J + 3, axis=0), [0]), theta), [0])
+    turn = g.cols(s, 6 * J + 3, 6 * J + 4)
+    step = g.turn_ground(g.cols(s, 6 * J + 1, 6 * J + 3), theta)
     return _kahan(g, theta, turn, carry[0]), _kahan(g, ground, step, carry[1])
 
 
@@ -170,42 +171,44 @@ def _kahan(g, total, term, carry):
 
 
 def _rotations(g, generator, s, theta, last_rot):
-    """Local rotations (J, 4): each joint's 6D, the root's turned by its heading and put
+    """Local rotations (B, J, 4): each joint's 6D, the root's turned by its heading and put
     back under its rest rotation, in the hemisphere of the last frame's (quat.unroll)."""
     sk = generator.skeleton
     J, root = sk.num_joints, sk.root
-    q = g.quat_from_6d(g.reshape(g.cols(s, 0, 6 * J, axis=0), [J, 6]))
-    q_root = g.gather(q, g.ints([root]))                                             # (1, 4)
+    q = g.quat_from_6d(g.reshape(g.cols(s, 0, 6 * J), [-1, J, 6]))
+    q_root = g.gather(q, g.ints([root]), axis=1)                                     # (B, 1, 4)
     axis = np.zeros(4)
     axis[1 + sk.up_axis] = 1.0
-    half = g.mul(theta, g.const(0.5))
+    half = g.unsqueeze(g.mul(theta, g.const(0.5)), [-1])                             # (B, 1, 1)
     world = g.add(g.mul(g.op("Cos", half), q_root), g.mul(g.op("Sin", half), g.left_multiply(left_matrix(axis), q_root)))
     rest_inverse = sk.rest_rotations[root] * np.array([1.0, -1.0, -1.0, -1.0])
     local_root = g.left_multiply(left_matrix(rest_inverse), world)
     order = np.arange(J)
     order[root] = J
-    rots = g.gather(g.concat([q, local_root], axis=0), g.ints(order))
+    rots = g.gather(g.concat([q, local_root], axis=1), g.ints(order), axis=1)
     flip = g.op("Less", g.sum(g.mul(rots, last_rot), -1), g.const(0.0))
     return g.where(flip, g.op("Neg", rots), rots)
 
 
-def _translations(g, generator, s, ground):
-    """Local translations (J, 3): the constant bone offsets, the moving joints' from the
+def _translations(g, generator, s, ground, cursor):
+    """Local translations (B, J, 3): the constant bone offsets, the moving joints' from the
     state, the root's from its ground position and height."""
     sk, lay = generator.skeleton, generator.layout
     J, M = sk.num_joints, len(lay.moving)
     a, b = _ground_axes(sk.up_axis)
-    height = g.cols(s, 6 * J, 6 * J + 1, axis=0)
-    parts = {a: g.cols(ground, 0, 1, axis=0), b: g.cols(ground, 1, 2, axis=0), sk.up_axis: height}
-    root = g.unsqueeze(g.concat([parts[0], parts[1], parts[2]], axis=0), [0])       # (1, 3)
-    rows = [g.const(generator.source.translations[0])]
+    height = g.cols(s, 6 * J, 6 * J + 1)
+    parts = {a: g.cols(ground, 0, 1), b: g.cols(ground, 1, 2), sk.up_axis: height}
+    root = g.unsqueeze(g.concat([parts[0], parts[1], parts[2]]), [1])                # (B, 1, 3)
+    batch = g.cols(g.op("Shape", cursor), 0, 1)
+    offsets = g.op("Expand", g.const(generator.source.translations[0]), g.concat([batch, g.ints([J, 3])], axis=0))
+    rows = [offsets]
     order = np.arange(J)
     if M:
-        rows.append(g.reshape(g.cols(s, 6 * J + 4, 6 * J + 4 + 3 * M, axis=0), [M, 3]))
+        rows.append(g.reshape(g.cols(s, 6 * J + 4, 6 * J + 4 + 3 * M), [-1, M, 3]))
         order[list(lay.moving)] = J + np.arange(M)
     rows.append(root)
     order[sk.root] = J + M
-    return g.gather(g.concat(rows, axis=0), g.ints(order))
+    return g.gather(g.concat(rows, axis=1), g.ints(order), axis=1)
 
 
 def _ground_axes(up_axis):

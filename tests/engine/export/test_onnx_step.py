@@ -133,13 +133,13 @@ def test_the_step_plays_the_streams_timeline_across_the_clips_end(generator, tmp
     meta = json.loads(model.get_modelmeta().custom_metadata_map["motiondna"])
     # Each transition's half-life is the stream's: a jump's cost sets it (Generator.jump_half_lives).
     due = {f: (p, r, float(generator.jump_half_lives([c])[0])) for f, p, r, c in transitions}
-    cursor = np.array(meta["start_cursor"], dtype)
+    cursor = np.array(meta["start_cursor"], dtype)[None]
     rotations, translations = [], []
     for t in range(frames):
-        start = np.array([1.0, *due[t]] if t in due else [0.0, 0.0, 1.0, 1.0], dtype)
+        start = np.array([[1.0, *due[t]] if t in due else [0.0, 0.0, 1.0, 1.0]], dtype)
         r, tr, cursor = model.run(None, {"cursor": cursor, "start": start})
-        rotations.append(r)
-        translations.append(tr)
+        rotations.append(r[0])
+        translations.append(tr[0])
     position, rotation = pose_errors(generator, np.array(rotations), np.array(translations), reference)
     assert position <= POSE_TOLERANCE and rotation <= POSE_TOLERANCE
     if dtype == np.float64:  # the stream replays the file's float32 quaternions as stored (norm 1 +- 1e-7)
@@ -281,8 +281,26 @@ def test_the_models_describe_themselves(synthetic_generator, tmp_path):
         onnx.checker.check_model(model, full_check=True)
     meta = json.loads(step.metadata_props[0].value)
     assert meta["format"] == onnx_step.FORMAT and meta["joints"] == synthetic_generator.skeleton.names
-    assert len(meta["start_cursor"]) == meta["cursor"]["size"] == step.graph.input[0].type.tensor_type.shape.dim[0].dim_value
+    assert len(meta["start_cursor"]) == meta["cursor"]["size"] == step.graph.input[0].type.tensor_type.shape.dim[1].dim_value
     assert [i.name for i in step.graph.input] == ["cursor", "start"]
     assert [o.name for o in step.graph.output] == ["rotations", "translations", "next_cursor"]
     assert "clip_states" in {i.name for i in step.graph.initializer}
     assert [o.name for o in decide.graph.output] == ["decision"]
+
+
+def test_a_batch_of_characters_steps_as_each_alone(synthetic_generator, tmp_path):
+    """One call steps B characters: each row is what that character's own call gives."""
+    model = runtime(export(synthetic_generator, str(tmp_path)))
+    meta = json.loads(model.get_modelmeta().custom_metadata_map["motiondna"])
+    cursors = np.repeat(np.array(meta["start_cursor"], np.float32)[None], 3, axis=0)
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        starts = np.array([[float(rng.random() < 0.1), rng.integers(0, 140), rng.choice([0.8, 1.0, 1.2]), 2.4]
+                           for _character in range(3)], np.float32)
+        rotations, translations, following = model.run(None, {"cursor": cursors, "start": starts})
+        for b in range(3):
+            alone = model.run(None, {"cursor": cursors[b:b + 1], "start": starts[b:b + 1]})
+            for together, single in zip((rotations, translations, following), alone):
+                np.testing.assert_allclose(together[b], single[0], rtol=0, atol=1e-6)
+        cursors = following
+    assert not np.allclose(cursors[0], cursors[1])   # the characters went their own ways
