@@ -273,9 +273,12 @@ def test_the_player_runs_alone_in_a_subprocess(synthetic_generator, tmp_path):
 
 
 def test_the_models_describe_themselves(synthetic_generator, tmp_path):
-    """Both models pass onnx's full check; the metadata names the joints, the cursor layout
-    and the start cursor the step expects; the clip's tables are initializers."""
-    path = export(synthetic_generator, str(tmp_path))
+    """Both models (from Generator.export_onnx) pass onnx's full check; the metadata names
+    the joints, the cursor layout and the start cursor the step expects; the clip's tables
+    are initializers."""
+    path = str(tmp_path / "walk.onnx")
+    info = synthetic_generator.export_onnx(path)
+    assert info["decide"] == str(tmp_path / "walk.decide.onnx") and info["step_bytes"] == os.path.getsize(path)
     step, decide = onnx.load(path), onnx.load(onnx_step.decide_path(path))
     for model in (step, decide):
         onnx.checker.check_model(model, full_check=True)
