@@ -33,6 +33,8 @@ def play(model, session):
         u, rate = float(cursor[0, lay["position"]]), float(cursor[0, lay["rate"]])
         if pending and t >= next_decision:
             n = meta["max_targets"]
+            if len(pending) > n:
+                raise SystemExit(f"step {t}: {len(pending)} targets pending, the planner model takes {n}")
             slots = (pending + [pending[0]] * n)[:n]
             incumbent = [plan[0] - t - 1, *plan[1:3], plan[4]] if isinstance(plan, tuple) and plan[0] > t else [-1, 0, 0, 0]
             d = decide.run(None, {"cursor": cursor[0], "target_joint": np.array([tg["joint"] for tg in slots], np.int64),

@@ -110,6 +110,12 @@ class GraphBuilder:
         """x[..., start:stop] along ``axis``."""
         return self.op("Slice", x, self.ints([start]), self.ints([stop]), self.ints([axis]))
 
+    def split(self, x, sizes, axis=-1):
+        """x cut along ``axis`` into consecutive parts of ``sizes``: their names."""
+        outs = [self._fresh("part") for _ in sizes]
+        self.nodes.append(self.helper.make_node("Split", [x, self.ints(list(sizes))], outs, axis=axis))
+        return outs
+
     def concat(self, parts, axis=-1):
         return self.op("Concat", *parts, axis=axis)
 
@@ -183,45 +189,52 @@ class GraphBuilder:
         b = self.sub(b, self.mul(self.sum(self.mul(x, b), -1), x))
         y = self.div(b, self.maximum(self.norm(b), self.const(1e-9)))
         z = self._cross(x, y)
-        # m[i, c]: column c of the matrix is x, y, z.
-        m = {(i, c): self.cols(v, i, i + 1) for c, v in enumerate((x, y, z)) for i in range(3)}
-        one = self.const(1.0)
-        m00, m11, m22 = m[0, 0], m[1, 1], m[2, 2]
-
-        def plus(*terms):
-            out = terms[0]
-            for t in terms[1:]:
-                out = self.add(out, t)
-            return out
-
-        def minus(p, q):
-            return self.sub(p, q)
-
-        neg = lambda v: self.op("Neg", v)
-        d0 = plus(one, m00, m11, m22)
-        d1 = plus(one, m00, neg(m11), neg(m22))
-        d2 = plus(one, neg(m00), m11, neg(m22))
-        d3 = plus(one, neg(m00), neg(m11), m22)
-        r21, r02, r10 = minus(m[2, 1], m[1, 2]), minus(m[0, 2], m[2, 0]), minus(m[1, 0], m[0, 1])
-        s01, s02, s12 = plus(m[0, 1], m[1, 0]), plus(m[0, 2], m[2, 0]), plus(m[1, 2], m[2, 1])
-        candidates = [[d0, r21, r02, r10], [r21, d1, s01, s02], [r02, s01, d2, s12], [r10, s02, s12, d3]]
-        stacked = self.concat([self.unsqueeze(self.concat(c), [-2]) for c in candidates], axis=-2)  # (..., 4, 4)
-        best = self.op("ArgMax", self.concat([d0, d1, d2, d3]), axis=-1, keepdims=1)            # (..., 1)
+        # The four formulas of quat.from_matrix are linear in the matrix: one product.
+        weights, bias = _quaternion_candidates()
+        m = self.concat([x, y, z])                                                       # (..., 9): column-major
+        candidates = self.add(self.op("MatMul", m, self.const(weights)), self.const(bias))   # (..., 16)
+        shape = self.concat([self.cols(self.op("Shape", m), 0, -1, axis=0), self.ints([4, 4])], axis=0)
+        stacked = self.op("Reshape", candidates, shape)                                   # (..., 4, 4)
+        diagonal = self.gather(candidates, self.ints([0, 5, 10, 15]), axis=-1)           # 4 q_k^2
+        best = self.op("ArgMax", diagonal, axis=-1, keepdims=1)
         pick = self.op("Expand", self.unsqueeze(best, [-1]), self.ints([1, 1, 4]))
         q = self.squeeze(self.op("GatherElements", stacked, pick, axis=-2), [-2])
         return self.div(q, self.maximum(self.norm(q), self.const(1e-12)))
 
     def _cross(self, a, b):
-        ax, ay, az = (self.cols(a, i, i + 1) for i in range(3))
-        bx, by, bz = (self.cols(b, i, i + 1) for i in range(3))
-        return self.concat([self.sub(self.mul(ay, bz), self.mul(az, by)),
-                            self.sub(self.mul(az, bx), self.mul(ax, bz)),
-                            self.sub(self.mul(ax, by), self.mul(ay, bx))])
+        """a x b on (..., 3) as a_yzx b_zxy - a_zxy b_yzx."""
+        yzx, zxy = self.ints([1, 2, 0]), self.ints([2, 0, 1])
+        turn = lambda v, order: self.gather(v, order, axis=-1)
+        return self.sub(self.mul(turn(a, yzx), turn(b, zxy)), self.mul(turn(a, zxy), turn(b, yzx)))
 
     def left_multiply(self, quat_matrix, q):
         """The product p * q for quaternions q (..., 4) and a constant p given as its (4, 4)
         left-multiplication matrix (``left_matrix``)."""
         return self.op("MatMul", q, self.const(np.asarray(quat_matrix).T))
+
+
+def _quaternion_candidates():
+    """(weights (9, 16), bias (16,)): the four candidate quaternions (times 4 q_k) of
+    quat._from_matrix_general, row k component c at 4 k + c, from the matrix entries
+    m[i, j] at 3 j + i (its columns one after the other)."""
+    e = lambda i, j: 3 * j + i
+    terms = [  # per candidate: per component, ({entry: sign}, constant)
+        [({e(0, 0): 1, e(1, 1): 1, e(2, 2): 1}, 1), ({e(2, 1): 1, e(1, 2): -1}, 0),
+         ({e(0, 2): 1, e(2, 0): -1}, 0), ({e(1, 0): 1, e(0, 1): -1}, 0)],
+        [({e(2, 1): 1, e(1, 2): -1}, 0), ({e(0, 0): 1, e(1, 1): -1, e(2, 2): -1}, 1),
+         ({e(0, 1): 1, e(1, 0): 1}, 0), ({e(0, 2): 1, e(2, 0): 1}, 0)],
+        [({e(0, 2): 1, e(2, 0): -1}, 0), ({e(0, 1): 1, e(1, 0): 1}, 0),
+         ({e(0, 0): -1, e(1, 1): 1, e(2, 2): -1}, 1), ({e(1, 2): 1, e(2, 1): 1}, 0)],
+        [({e(1, 0): 1, e(0, 1): -1}, 0), ({e(0, 2): 1, e(2, 0): 1}, 0),
+         ({e(1, 2): 1, e(2, 1): 1}, 0), ({e(0, 0): -1, e(1, 1): -1, e(2, 2): 1}, 1)],
+    ]
+    weights, bias = np.zeros((9, 16)), np.zeros(16)
+    for k, candidate in enumerate(terms):
+        for c, (entries, constant) in enumerate(candidate):
+            for entry, sign in entries.items():
+                weights[entry, 4 * k + c] = sign
+            bias[4 * k + c] = constant
+    return weights, bias
 
 
 def left_matrix(p):

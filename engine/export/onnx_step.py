@@ -107,14 +107,12 @@ def build_step(generator, dtype=np.float32):
     start = g.input("start", ["batch", 4])
     base = g.table(generator.enc.states[:, cols], "clip_states")
     last_frame = len(generator.enc.states) - 1
-    at = lambda offset, width=1: g.cols(cursor, offset, offset + width)                # (B, width)
-    u, r, since, life = at(cl.POSITION), at(cl.RATE), at(cl.SINCE), at(cl.HALF_LIFE)
-    theta, ground, seg_start = at(cl.THETA), at(cl.GROUND, 2), at(cl.SEGMENT_START)
-    carry = at(cl.THETA_CARRY), at(cl.GROUND_CARRY, 2)
-    x, v, last = at(cl.SPRING_X, D), at(cl.spring_v, D), at(cl.last_state, D)
-    last_rot = g.reshape(at(cl.last_rotations, 4 * J), [-1, J, 4])
-    flag = g.op("Greater", g.cols(start, 0, 1), g.const(0.5))
-    p, rn, hn = (g.cols(start, k, k + 1) for k in (1, 2, 3))
+    parts = g.split(cursor, [1, 1, 1, 1, 1, 2, 1, 1, 2, D, D, D, 4 * J])            # CursorLayout's order, (B, width)
+    u, r, since, life, theta, ground, seg_start, theta_carry, ground_carry, x, v, last, last_rot = parts
+    carry = theta_carry, ground_carry
+    last_rot = g.reshape(last_rot, [-1, J, 4])
+    on, p, rn, hn = g.split(start, [1, 1, 1, 1])
+    flag = g.op("Greater", on, g.const(0.5))
     # The current segment's frame, and the new segment's first frame and the one before it.
     rate_columns = np.zeros(D)
     rate_columns[[6 * J + 1, 6 * J + 2, 6 * J + 3]] = 1.0
