@@ -5,7 +5,8 @@ torch), each graph holding the clip's tables as initializers:
 
 - ``walk.onnx``, the **step**: the packed cursor (``CursorLayout``) and a transition to
   start at this frame or none -> the frame's local joint rotations (J, 4) and
-  translations (J, 3) and the next cursor. The math of ``Playback.render`` for one frame:
+  translations (J, 3) and the next cursor, for a batch of characters at once (a leading
+  axis B on each). The math of ``Playback.render`` for one frame:
   the clip's states at a fractional position with the root's steps scaled by the rate,
   the inertialization spring of the current segment, 6D -> quaternion, the root's heading
   and ground position integrated.
