@@ -18,7 +18,7 @@ import onnxruntime as ort
 def play(model, session):
     """(rotations, translations, transitions) of a session dict played on ``model`` (X.onnx, X.decide.onnx beside it)."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1   # a step is ~200 small operators: threads cost more than they give
+    options.intra_op_num_threads = 1   # a step is ~160 small operators: threads cost more than they give
     step = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     decide = ort.InferenceSession(model[:-5] + ".decide.onnx", options, providers=["CPUExecutionProvider"])
     meta = json.loads(step.get_modelmeta().custom_metadata_map["motiondna"])
