@@ -133,6 +133,10 @@ class Playback:
         new = self.states_at([u, u - r], [r, r])
         cursor.spring_x = old - new[0]
         cursor.spring_v = (old - cursor.last_state) - (new[0] - new[1])
+        # The root's step and turn are velocities already: their offset starts at the
+        # change of speed and turn alone. Carrying their change of *acceleration* too would
+        # add up, over the spring, to a heading and a path the clip never took.
+        cursor.spring_v[self._rate_columns > 0] = 0.0
         cursor.position, cursor.rate, cursor.since, cursor.half_life = u, r, 0, float(tr.half_life)
 
     def _segment_states(self, cursor, count):

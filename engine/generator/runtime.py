@@ -35,7 +35,8 @@ from .stream import BatchStream, Stream, StreamTarget
 MAX_FRAMES = 200_000
 # Offline, a target is known from the start, but the planner weighs it from this long
 # before its frame: the timeline changes near the target, not from the first frame.
-PLAN_LEAD_SECONDS = 2.0
+PLAN_LEAD_SECONDS = 5.0
+PLAN_DECIDE_SECONDS = 0.5   # offline, the planner looks again this often (a stream: stream.DECIDE_SECONDS)
 
 
 class Generator:
@@ -135,20 +136,29 @@ class Generator:
 
     def planned(self, targets, num_frames, seed=None, start=0):
         """The Motion of a stream that learns each one-frame target ``PLAN_LEAD_SECONDS``
-        before its frame and plans the timeline for it (no IK: the refinement follows)."""
+        before its frame and plans the timeline for it, looking again every
+        ``PLAN_DECIDE_SECONDS`` (no IK: the refinement follows)."""
         lead = int(round(PLAN_LEAD_SECONDS * self.fps))
-        reveal = {}
+        reveals = {}
         for tg in targets:
             frame = int(tg.frames[0])
-            reveal.setdefault(max(0, frame - lead), []).append(StreamTarget(tg.joint, tg.positions[0], frame))
-        s = Stream(self, seed, start, ik=False)
+            reveals.setdefault(max(0, frame - lead), []).append((tg.joint, tg.positions[0], frame))
+        # Without a seed, the clip plays as it is up to the first reveal: the stream starts there.
+        skip = min(reveals) if seed is None else 0
+        skip = min(skip, self.num_frames - 1 - start, num_frames - 1)
+        s = Stream(self, seed, start + skip, ik=False, decide_seconds=PLAN_DECIDE_SECONDS)
         known = []
-        for t in range(num_frames):
-            if t in reveal:
-                known = [tg for tg in known if tg.frame >= t] + reveal[t]
+        for t in range(skip, num_frames):
+            if t in reveals:
+                known = [tg for tg in known if tg.frame >= t - skip]
+                known += [StreamTarget(j, p, frame - skip) for j, p, frame in reveals[t]]
                 s.set_targets(known)
             s.step()
         motion = s.motion()
+        if skip:
+            head = self.source.slice(start, start + skip)
+            motion = Motion(self.skeleton, np.concatenate([head.rotations, motion.rotations]),
+                            np.concatenate([head.translations, motion.translations]), self.fps)
         motion.name = "generated"
         return motion
 

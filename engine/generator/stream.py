@@ -8,10 +8,10 @@ A stream knows only what has been set: with no target it plays the clip (``seed`
 from ``start`` to its end, then the walk of seed 0) or a seeded walk on the clip's motion
 graph (engine/generator/graph.py), extended as it goes. A target at a frame ahead makes
 the planner (engine/generator/planner.py) choose which moment of the clip plays then and
-how fast; decisions repeat every ``DECIDE_SECONDS`` while it is pending. A target with
-no frame holds "now and on". What the timeline leaves, a per-frame IK on the joint's
-chain closes, faded in from when the target was set (at most ``IK_RAMP_SECONDS`` before
-its frame) and out after it.
+how fast; decisions repeat every ``DECIDE_SECONDS`` while it is pending. What the plan
+leaves, the offline refinement closes, looked ahead over the frames the plan will play
+(``_look_ahead``); after that the plan holds. A target with no frame holds "now and on":
+a per-frame IK on the joint's chain closes it, faded in over ``IK_RAMP_SECONDS``.
 
 Frames are rendered a stretch at a time (engine/generator/playback.py), so a step is
 mostly an array lookup; a new target re-renders from the current frame, never the
@@ -21,17 +21,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..motion import quat
 from ..motion.skeleton import Motion
-from ..refine import ik
-from . import graph
-from .planner import Plan, PlanTarget
+from ..motion.targets import Target
+from ..refine import ik, refinement
+from . import blend, graph
+from .planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget
 from .playback import Transition
 
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
-DECIDE_SECONDS = 0.1        # how often the planner looks again at a pending target
+DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
-IK_RAMP_SECONDS = 0.4       # the IK fades in over at most this before a target's frame, and out after
+IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this
+REFINE_WINDOW_SECONDS = 0.5  # the look-ahead refinement's window, at most (as offline)
+CARRY_HALF_LIFE_SECONDS = 0.08  # a replaced look-ahead's correction dies out with this half-life
 IK_ITERATIONS = 12
+IK_TOLERANCE_M = 0.002      # the two-bone solve is done when the joint is this close
+LEAN_WEIGHT = 0.25          # per body joint above the limb, relative to the limb's main bones
 
 
 @dataclass
@@ -54,13 +60,28 @@ class StreamTarget:
 
 
 @dataclass
+class _Chunk:
+    """Frames rendered at once: from step ``first``, the poses the stream returns, and
+    what re-rendering them from their start needs (a new target mid-chunk)."""
+    first: int
+    rotations: np.ndarray
+    translations: np.ndarray
+    cursor_before: object
+    transitions: list
+
+    @property
+    def stop(self):
+        return self.first + len(self.rotations)
+
+
+@dataclass
 class Pose:
     rotations: np.ndarray      # (J, 4) local, or (B, J, 4) for a batch
     translations: np.ndarray   # (J, 3), or (B, J, 3)
 
 
 class Stream:
-    def __init__(self, generator, seed=None, start=0, ik=True):
+    def __init__(self, generator, seed=None, start=0, ik=True, decide_seconds=DECIDE_SECONDS):
         self.generator = generator
         self.skeleton = generator.skeleton
         self.seed = seed
@@ -68,6 +89,16 @@ class Stream:
         self.playback = generator.playback
         self.planner = generator.planner
         self.fps = generator.fps
+        self._decide_every = max(1, int(round(decide_seconds * self.fps)))
+        # What the timeline leaves, this stream's IK closes (one chain), or offline the
+        # whole-body refinement that follows (``ik`` False).
+        self._residual_weight = STREAM_RESIDUAL_WEIGHT if self.ik else RESIDUAL_WEIGHT
+        self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
+        self._lean = {}
+        self._layer = None           # the refinement looked ahead: (first frame, rotations, translations, input)
+        self._carry = None           # (first frame, rotation deltas, translation deltas): a replaced layer fading out
+        self._fade_frames = int(np.ceil((REFINE_WINDOW_SECONDS * refinement.BODY_WINDOW_SCALE
+                                         + refinement.contacts.RELEASE_S) * self.fps)) + 2
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
         self._transitions = []
         self._known_until = 0      # the timeline is planned up to this frame
@@ -75,7 +106,7 @@ class Stream:
         self._targets = []         # (StreamTarget, step it was set on)
         self._plan = None
         self._next_decision = 0
-        self._chunk = None         # (first frame, Rendered, rotations after IK, cursor before it)
+        self._chunk = None         # the _Chunk being stepped through
         self._rotations, self._translations = [], []
         self.transitions = []      # every transition played: (frame, position, rate, cost)
 
@@ -97,17 +128,19 @@ class Stream:
         self._rewind_to(self.frame)
         self._targets = [(tg, self.frame) for tg in targets]
         self._plan = None
+        self._carry = self._correction_at(self.frame)
+        self._layer = None
         self._next_decision = self.frame
 
     def step(self):
         """The next frame's Pose."""
-        if self._chunk is None or self.frame >= self._chunk[0] + len(self._chunk[2]):
+        if self._chunk is None or self.frame >= self._chunk.stop:
             self._render_chunk()
-        first, rendered, rotations = self._chunk[:3]
-        k = self.frame - first
-        self._rotations.append(rotations[k])
-        self._translations.append(rendered.translations[k])
-        return Pose(rotations[k], rendered.translations[k])
+        chunk = self._chunk
+        k = self.frame - chunk.first
+        self._rotations.append(chunk.rotations[k])
+        self._translations.append(chunk.translations[k])
+        return Pose(chunk.rotations[k], chunk.translations[k])
 
     def steps(self, count):
         """The next ``count`` frames as a Motion."""
@@ -136,16 +169,20 @@ class Stream:
             return
         last = max(p.frame for p in pending)
         current = self._plan if isinstance(self._plan, Plan) else None
-        plan = self.planner.decide(self.cursor, pending, current)
+        plan = self.planner.decide(self.cursor, pending, current, self._residual_weight, self._fade_frames)
+        # The plan holds on past its targets while their corrections fade out.
+        until = last + 1 + self._fade_frames
         if plan is not None:
             self._plan = plan
             self._transitions = [plan.transition]
-            self._known_until = plan.until + 1
-        elif self._plan is None and self.planner.plays_on(self.cursor, last):
+            self._known_until = until
+            self._layer = None
+        elif self._plan is None and self.planner.plays_on(self.cursor, last, self._fade_frames):
             # Playing on is the best plan: no jump of the walk may come before the targets.
             self._transitions = []
-            self._known_until = last + 1
+            self._known_until = until
             self._plan = _Playing(last)
+            self._layer = None
 
     def _extend(self):
         """Draw the walk on from the cursor: back to the clip's own speed, then the
@@ -173,33 +210,35 @@ class Stream:
     def _render_chunk(self):
         t = self.cursor.frame
         pending = self._pending(t)
-        if pending and t >= self._next_decision:
+        # Once the refinement has looked ahead the plan holds (a new plan would jump away
+        # from the corrected frames); new targets plan again.
+        if pending and t >= self._next_decision and self._layer is None:
             self._decide()
-            self._next_decision = t + max(1, int(round(DECIDE_SECONDS * self.fps)))
+            self._next_decision = t + self._decide_every
         if t >= self._known_until:
             self._extend()   # the plan is played out (or none was possible): the walk goes on
         stop = min(t + max(1, int(round(CHUNK_SECONDS * self.fps))), self._known_until)
         if pending:
             stop = min(stop, self._next_decision)
         stop = max(stop, t + 1)
+        if self.ik and pending and self._layer is None:
+            self._layer = self._look_ahead(t, pending)
         before = self.cursor.copy()
         due = [tr for tr in self._transitions if tr.frame < stop]
         rendered = self.playback.render(self.cursor, stop - t, due)
         self._transitions = [tr for tr in self._transitions if tr.frame >= stop]
         self.transitions += [(tr.frame, tr.position, tr.rate, tr.cost) for tr in due]
-        rotations = self._reach(t, rendered) if self.ik else rendered.rotations
-        self._chunk = (t, rendered, rotations, before, due)
+        rotations, translations = self._reach(t, rendered) if self.ik else (rendered.rotations, rendered.translations)
+        self._chunk = _Chunk(t, rotations, translations, before, due)
 
     def _rewind_to(self, frame):
         """Drop what was rendered past ``frame`` (a new target changes it): the cursor goes
         back to the chunk's start and renders again up to ``frame``, exactly as before."""
-        if self._chunk is None:
+        chunk, self._chunk = self._chunk, None
+        if chunk is None or frame >= chunk.stop:
             return
-        first, _, rotations, before, due = self._chunk
-        self._chunk = None
-        if frame >= first + len(rotations):
-            return
-        self.cursor = before
+        first, due = chunk.first, chunk.transitions
+        self.cursor = chunk.cursor_before
         kept = [tr for tr in due if tr.frame < frame]
         self._transitions = sorted([tr for tr in due if tr.frame >= frame] + self._transitions,
                                    key=lambda tr: tr.frame)
@@ -210,47 +249,128 @@ class Stream:
 
     # ------------------------------------------------------------ reaching
 
-    def _weights(self, frames, target, set_on):
-        """IK weight per frame (0-1) of one target."""
-        ramp = max(1.0, IK_RAMP_SECONDS * self.fps)
-        if target.frame is None:
-            x = (frames - set_on + 1) / ramp
-        else:
-            lead = max(1.0, min(ramp, target.frame - set_on + 1))
-            x = np.where(frames <= target.frame, 1.0 - (target.frame - frames) / lead,
-                         1.0 - (frames - target.frame) / ramp)
-        x = np.clip(x, 0.0, 1.0)
+    def _hold_weights(self, frames, set_on):
+        """IK weight per frame (0-1) of a target held from step ``set_on``: faded in."""
+        x = np.clip((frames - set_on + 1) / max(1.0, IK_RAMP_SECONDS * self.fps), 0.0, 1.0)
         return x * x * (3.0 - 2.0 * x)
 
+    def _look_ahead(self, t, pending):
+        """The frames from ``t`` to the pending targets' fade-out as the plan plays them,
+        through the offline refinement (whole body, feet locked) with the targets at their
+        frames: the stream plays these frames while the plan holds. The fade fits the time
+        left before the first target, so frame ``t`` is unchanged."""
+        stop = min(self._known_until, max(p.frame for p in pending) + 1 + self._fade_frames)
+        if stop <= t + 1:
+            return None
+        cursor = self.cursor.copy()
+        ahead = self.playback.render(cursor, stop - t, [tr for tr in self._transitions if tr.frame < stop])
+        rots, trans = self._carried(t, ahead.rotations, ahead.translations)
+        self._carry = None
+        motion = Motion(self.skeleton, rots, trans, self.fps, "look-ahead")
+        lead_s = (min(p.frame for p in pending) - t) / self.fps
+        window = float(np.clip(lead_s / refinement.BODY_WINDOW_SCALE - 2.0 / self.fps,
+                               1.0 / self.fps, REFINE_WINDOW_SECONDS))
+        targets = [Target(p.joint, [p.frame - t], p.position[None]) for p in pending if p.frame < stop]
+        refined = refinement.refine_targets(motion, targets, window_s=window)
+        return t, refined.rotations, refined.translations, ahead.rotations, ahead.translations
+
+    def _correction_at(self, frame):
+        """The look-ahead's correction at ``frame`` and how fast it was changing there (a
+        replaced layer's, to die out from there): rotation deltas as scaled axes and
+        translation deltas, each (J, 3), and their change per frame; None if none."""
+        if self._layer is None:
+            return None
+        start, rot, trans, raw_rot, raw_trans = self._layer
+        k = frame - start
+        if not 0 <= k < len(rot):
+            return None
+        prev = max(k - 1, 0)
+        d_rot = quat.to_scaled_axis(quat.inv_mul(raw_rot[[prev, k]], rot[[prev, k]]))
+        d_trans = trans[[prev, k]] - raw_trans[[prev, k]]
+        return frame, d_rot[1], d_rot[1] - d_rot[0], d_trans[1], d_trans[1] - d_trans[0]
+
+    def _carried(self, first, rots, trans):
+        """``rots``/``trans`` of frames from ``first`` with the replaced layer's correction
+        dying out as a critically damped spring from its value and its speed where it was
+        left (no jump in pose or velocity at a new target)."""
+        if self._carry is None:
+            return rots, trans
+        start, d_rot, v_rot, d_trans, v_trans = self._carry
+        life = CARRY_HALF_LIFE_SECONDS * self.fps
+        n = np.arange(first, first + len(rots)) - start
+        live = n < blend.spring_frames(life)
+        if not live.any():
+            return rots, trans
+        a, b = blend.spring_curves(blend.spring_frames(life), life)
+        k = n[live]
+        rots, trans = rots.copy(), trans.copy()
+        axis = a[k, None, None] * d_rot + b[k, None, None] * v_rot
+        rots[live] = quat.mul(rots[live], quat.from_scaled_axis(axis))
+        trans[live] += a[k, None, None] * d_trans + b[k, None, None] * v_trans
+        return rots, trans
+
     def _reach(self, first, rendered):
-        if not self._targets:
-            return rendered.rotations
-        frames = first + np.arange(len(rendered.rotations))
-        rots, trans = rendered.rotations.copy(), rendered.translations
-        for target, set_on in self._targets:
-            w = self._weights(frames, target, set_on)
-            if not np.any(w > 0):
-                continue
+        """The chunk's rotations and translations: the look-ahead's where it covers them,
+        and the per-frame IK for targets held "now and on"."""
+        rots, trans = self._carried(first, rendered.rotations, rendered.translations)
+        if self._layer is not None:
+            start, layer_rot, layer_trans = self._layer[:3]
+            lo, hi = max(first, start), min(first + len(rots), start + len(layer_rot))
+            if lo < hi:
+                rots, trans = rots.copy(), trans.copy()
+                rots[lo - first:hi - first] = layer_rot[lo - start:hi - start]
+                trans[lo - first:hi - first] = layer_trans[lo - start:hi - start]
+        held = [(tg, on) for tg, on in self._targets if tg.frame is None]
+        if not held:
+            return rots, trans
+        frames = first + np.arange(len(rots))
+        rots, trans = rots.copy(), trans.copy()
+        for target, set_on in held:
+            w = self._hold_weights(frames, set_on)
             on = np.flatnonzero(w > 0)
+            if not len(on):
+                continue
             j = target.joint
             if j == self.skeleton.root or self.skeleton.parents[j] < 0:
                 here = trans[on, j]
                 trans[on, j] = here + w[on, None] * (target.position - here)
                 continue
-            chain = self.generator.chain_of(j)
-            here = ik.effector_position(self.skeleton, rots[on], trans[on], j)
-            goal = here + w[on, None] * (target.position - here)
-            r, _ = ik.solve_chain(self.skeleton, rots[on], trans[on], j, goal, chain, iterations=IK_ITERATIONS)
-            rots[on] = r
+            rots[on] = self._solve(rots[on], trans[on], j, target.position, w[on])
+        return rots, trans
+
+    def _solve(self, rots, trans, joint, position, weight):
+        """Rotations that take ``joint`` ``weight`` of the way to ``position``: the limb's
+        two main bones analytically; where that falls short (out of the limb's reach), the
+        chain with the body above it leaning (DLS, the spine joints weighted less)."""
+        sk, chain = self.skeleton, self.generator.chain_of(joint)
+        here = ik.effector_position(sk, rots, trans, joint)
+        goal = here + weight[:, None] * (position - here)
+        short = np.ones(len(rots), dtype=bool)
+        if len(chain) >= 2:
+            rots = ik.two_bone(sk, rots, trans, joint, goal, chain[0], chain[1])
+            short = np.linalg.norm(ik.effector_position(sk, rots, trans, joint) - goal, axis=1) > self._reach_tolerance
+        if short.any():
+            lean, weights = self._lean_chain(joint)
+            rots[short], _ = ik.solve_chain(sk, rots[short], trans[short], joint, goal[short], lean,
+                                            iterations=IK_ITERATIONS, weights=weights)
         return rots
 
+    def _lean_chain(self, joint):
+        """The joint's limb chain and the body above it up to the root (child first), with
+        DLS weights: the limb's, then ``LEAN_WEIGHT`` per body joint."""
+        if joint not in self._lean:
+            sk, chain = self.skeleton, list(self.generator.chain_of(joint))
+            top = chain[-1] if chain else joint
+            body = [j for j in sk.chain(int(sk.parents[top]))[:-1]] if sk.parents[top] >= 0 else []
+            weights = np.concatenate([ik.default_weights(len(chain)), np.full(len(body), LEAN_WEIGHT)])
+            self._lean[joint] = (chain + body, weights)
+        return self._lean[joint]
 
+
+@dataclass
 class _Playing:
-    """The plan "play on as the clip goes" (no transition) chosen for targets up to ``until``."""
-
-    def __init__(self, until):
-        self.until = until
-        self.transition = Transition(-1, 0.0)
+    """The plan "play on as the clip goes" (no transition), chosen for targets up to ``until``."""
+    until: int
 
 
 class BatchStream:
