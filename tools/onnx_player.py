@@ -41,13 +41,16 @@ def play(model, session):
                                   "target_position": np.array([tg["position"] for tg in slots], real),
                                   "target_ahead": np.array([tg["frame"] - t for tg in slots], real),
                                   "target_active": (np.arange(n) < len(pending)).astype(real),
-                                  "incumbent": np.array(incumbent, real)})[0]
-            horizon = max(tg["frame"] for tg in pending)
+                                  "incumbent": np.array(incumbent, real),
+                                  "residual_weight": np.array([meta["residual_weight"]], real),
+                                  "after_frames": np.array([meta["after_frames"]], real)})[0]
+            # A plan holds past its last target for after_frames (the stream's fade-out).
+            horizon = max(tg["frame"] for tg in pending) + 1 + meta["after_frames"]
             if d[0] > 0.5:     # take the plan: its transition, now or at its exit
                 plan = due = (t + int(d[1]) + 1, float(d[2]), float(d[3]), float(d[4]), float(d[5]))
-                until = horizon + 1
+                until = horizon
             elif plan is None and d[7] > 0.5:   # playing on is the plan
-                plan, due, until = "playing", None, horizon + 1
+                plan, due, until = "playing", None, horizon
             next_decision = t + meta["decide_every"]
         if t >= until:   # the plan is played out: back to the clip's speed on a whole frame
             whole = float(min(max(round(u), 0), last))

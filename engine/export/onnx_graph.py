@@ -68,6 +68,12 @@ class GraphBuilder:
         self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], **attrs))
         return out
 
+    def multi(self, op_type, inputs, count, **attrs):
+        """One node with ``count`` outputs; returns their names."""
+        outs = [self._fresh(op_type.lower()) for _ in range(count)]
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), outs, **attrs))
+        return outs
+
     def model(self, metadata=None):
         """The ModelProto, checked; ``metadata``: {key: str} kept in the model's metadata_props."""
         graph = self.helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.initializers)

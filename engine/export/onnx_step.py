@@ -126,7 +126,9 @@ def build_step(generator, dtype=np.float32):
     s = g.add(seg, _spring(g, x, v, since, life))
     # A transition starts here: the offset keeps this frame where the old segment goes.
     x2 = g.where(flag, g.sub(s, new0), x)
-    v2 = g.where(flag, g.sub(g.sub(s, last), g.sub(new0, new1)), v)
+    # The root's step and turn start with no velocity term (Playback.transition).
+    v_new = g.mul(g.sub(g.sub(s, last), g.sub(new0, new1)), g.const(1.0 - rate_columns))
+    v2 = g.where(flag, v_new, v)
     seg_start2, r2 = g.where(flag, p, seg_start), g.where(flag, rn, r)
     since2 = g.add(g.where(flag, g.const(0.0), since), g.const(1.0))
     life2 = g.where(flag, hn, life)
@@ -229,9 +231,22 @@ def exit_table(fps):
     return exits, used
 
 
+def matched_exit_table(width):
+    """Per count n = 0 .. ``width`` of usable exits (row n): which of them
+    Planner._matched_landings lands from (indices into the usable exits, at most
+    ``planner.MATCHED_EXITS``) and which slots hold one."""
+    m = planner.MATCHED_EXITS
+    index, used = np.zeros((width + 1, m), np.int64), np.zeros((width + 1, m))
+    for n in range(width + 1):
+        k = np.linspace(0, n - 1, min(m, n)).round().astype(np.int64)
+        index[n, :len(k)], used[n, :len(k)] = k, 1.0
+    return index, used
+
+
 def build_decide(generator, dtype=np.float32, max_targets=MAX_TARGETS):
     """The planner's graph builder (inputs ``cursor``, ``target_joint``, ``target_position``,
-    ``target_ahead``, ``target_active``, ``incumbent``; output ``decision``)."""
+    ``target_ahead``, ``target_active``, ``incumbent``, ``residual_weight``,
+    ``after_frames``; output ``decision``)."""
     pl, sk = generator.planner, generator.skeleton
     J, N, F = sk.num_joints, int(max_targets), generator.num_frames
     cl = CursorLayout(len(step_columns(generator.layout)), J)
@@ -242,11 +257,17 @@ def build_decide(generator, dtype=np.float32, max_targets=MAX_TARGETS):
     ahead = g.input("target_ahead", [N])
     active = g.op("Greater", g.input("target_active", [N]), g.const(0.5))
     incumbent = g.input("incumbent", [4])
+    residual_weight = g.input("residual_weight", [1])
+    after = g.input("after_frames", [1])
     at = lambda offset, width=1: g.cols(cursor, offset, offset + width, axis=0)
     u, r, theta_c, ground_c = at(cl.POSITION), at(cl.RATE), at(cl.THETA), at(cl.GROUND, 2)
     horizon = g.op("ReduceMax", g.where(active, ahead, g.const(-1.0)), keepdims=1)   # (1,)
-    rows = _candidates(g, generator, u, r, horizon, incumbent)
-    cost, residual = _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, active)
+    # The first target (the earliest; the first slot of those at one frame): matched landings look for it.
+    first = g.op("ArgMin", g.where(active, ahead, g.const(NEVER)), axis=0, keepdims=1)
+    target = {"ahead": g.gather(ahead, first), "joint": g.gather(joint, first), "position": g.gather(goal, first)}
+    rows = _candidates(g, generator, u, r, theta_c, ground_c, horizon, incumbent, target)
+    cost, residual = _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, active, horizon,
+                            residual_weight, after)
     best = g.op("ArgMin", cost, axis=0, keepdims=1)
     pick = lambda values: g.gather(values, best)
     best_cost, incumbent_cost = pick(cost), g.cols(cost, -1, 2 ** 62, axis=0)
@@ -255,19 +276,30 @@ def build_decide(generator, dtype=np.float32, max_targets=MAX_TARGETS):
     exit_after, landing, rate, jump_cost = (pick(rows[k]) for k in ("exit", "landing", "rate", "jump_cost"))
     plays = g.op("Less", exit_after, g.const([0.0]))
     position = g.where(plays, u, landing)
-    base_life = generator.half_life_s * generator.fps
-    ratio = g.clip(g.div(jump_cost, g.const(max(generator.tolerance, 1e-12))), 1.0, graph.REACH_TOLERANCES)
-    half_life = g.mul(ratio, g.const(base_life))
-    plays_on = g.op("LessOrEqual", g.add(u, g.mul(r, horizon)), g.const([float(F - 1 - pl.room)]))
+    half_life = _half_life(g, generator, jump_cost)
+    plays_on = g.op("LessOrEqual", g.add(u, g.mul(r, g.add(horizon, after))), g.const([float(F - 1 - pl.room)]))
     decision = g.concat([g.to_float(take), exit_after, position, rate, half_life, jump_cost, pick(residual),
                          g.to_float(plays_on)], axis=0)
     g.output(decision, "decision", [8])
     return g, cl
 
 
-def _candidates(g, generator, u, r, horizon, incumbent):
+def _half_life(g, generator, jump_cost):
+    """Generator.jump_half_lives: a jump's blend in frames from its cost."""
+    base_life = generator.half_life_s * generator.fps
+    ratio = g.clip(g.div(jump_cost, g.const(max(generator.tolerance, 1e-12))), 1.0, graph.REACH_TOLERANCES)
+    return g.mul(ratio, g.const(base_life))
+
+
+def _spread(g, t, shape, full):
+    """``t`` reshaped to ``shape`` and broadcast to ``full``, flattened."""
+    return g.reshape(g.op("Expand", g.reshape(t, shape), g.ints(full)), [-1])
+
+
+def _candidates(g, generator, u, r, theta_c, ground_c, horizon, incumbent, target):
     """Planner.candidates plus the incumbent as the last row, in its order: playing on
-    at each rate, then every (exit, landing) x rate, valid or not (``usable``)."""
+    at each rate, then every (exit, landing) x rate of the motion graph, then every
+    (matched exit, matched moment) x rate, valid or not (``usable``)."""
     F = generator.num_frames
     exits_by_row, used_by_row = exit_table(generator.fps)
     most = exits_by_row.shape[0] - 2
@@ -284,7 +316,10 @@ def _candidates(g, generator, u, r, horizon, incumbent):
     jump_cost = g.gather(g.table(np.where(smooth, costs, 0.0), "jump_costs"), index)
     ok = g.logical_and(g.unsqueeze(inside, [1]),
                        g.op("Greater", g.gather(g.table(smooth.astype(np.float64), "jump_smooth"), index), g.const(0.5)))
-    spread = lambda t, shape: g.reshape(g.op("Expand", g.reshape(t, shape), g.ints([E, K, R])), [-1])
+    matched = _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, target)
+    M = matched["moments"]
+    spread = lambda t, shape: _spread(g, t, shape, [E, K, R])
+    spread_m = lambda t, shape: _spread(g, t, shape, [planner.MATCHED_EXITS, M, R])
     rates = g.const(planner.RATES)
     inc_exit = g.cols(incumbent, 0, 1, axis=0)
     none = g.op("Less", inc_exit, g.const([0.0]))
@@ -292,13 +327,70 @@ def _candidates(g, generator, u, r, horizon, incumbent):
     inc_cost = g.where(none, g.const([0.0]), g.cols(incumbent, 3, 4, axis=0))
     zeros_r = g.const(np.zeros(R))
     true_r = g.op("Greater", g.const(np.ones(R)), g.const(0.5))
+    m_shape = [planner.MATCHED_EXITS, M, 1]
     return {
-        "exit": g.concat([g.const(-np.ones(R)), spread(exits, [E, 1, 1]), inc_exit], axis=0),
-        "landing": g.concat([zeros_r, spread(landing, [E, K, 1]), g.cols(incumbent, 1, 2, axis=0)], axis=0),
-        "rate": g.concat([rates, spread(rates, [1, 1, R]), inc_rate], axis=0),
-        "jump_cost": g.concat([zeros_r, spread(jump_cost, [E, K, 1]), inc_cost], axis=0),
-        "usable": g.concat([true_r, spread(ok, [E, K, 1]), g.op("Greater", g.const([1.0]), g.const([0.5]))], axis=0),
+        "exit": g.concat([g.const(-np.ones(R)), spread(exits, [E, 1, 1]),
+                          spread_m(matched["exit"], [planner.MATCHED_EXITS, 1, 1]), inc_exit], axis=0),
+        "landing": g.concat([zeros_r, spread(landing, [E, K, 1]), spread_m(matched["landing"], m_shape),
+                             g.cols(incumbent, 1, 2, axis=0)], axis=0),
+        "rate": g.concat([rates, spread(rates, [1, 1, R]), spread_m(rates, [1, 1, R]), inc_rate], axis=0),
+        "jump_cost": g.concat([zeros_r, spread(jump_cost, [E, K, 1]), spread_m(matched["jump_cost"], m_shape),
+                               inc_cost], axis=0),
+        "usable": g.concat([true_r, spread(ok, [E, K, 1]), spread_m(matched["usable"], m_shape),
+                            g.op("Greater", g.const([1.0]), g.const([0.5]))], axis=0),
     }
+
+
+def _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, target):
+    """Planner._matched_landings: jumps from ``planner.MATCHED_EXITS`` of the usable exits
+    to the ``planner.MATCHED_FRAMES`` moments whose joint, around the body, is nearest
+    where the first target asks it (TopK: of equal distances the earlier frame first,
+    where numpy's argsort may take either), landed so that the moment plays at the
+    target's frame, costed by the graph's matching features. Per (exit, moment), (4, M):
+    exit, landing, jump cost and usable."""
+    pl, sk = generator.planner, generator.skeleton
+    F, J, up = generator.num_frames, sk.num_joints, sk.up_axis
+    last = F - 1
+    M = min(planner.MATCHED_FRAMES, F)
+    E = int(exit_table(generator.fps)[0].shape[1])
+    index_by_count, used_by_count = matched_exit_table(E)
+    count = g.to_int(g.op("ReduceSum", g.to_float(inside), keepdims=1))                 # (1,) usable exits
+    chosen = g.squeeze(g.gather(g.table(index_by_count, "matched_exit_index"), count), [0])   # (4,)
+    used = g.op("Greater", g.squeeze(g.gather(g.table(used_by_count, "matched_exit_used"), count), [0]), g.const(0.5))
+    m_exits = g.gather(exits, chosen)                                                  # (4,)
+    ahead = target["ahead"]
+    when = g.add(u, g.mul(r, ahead))                                                    # (1,)
+    theta_now, ground_now = _ground_pose(g, generator, g.sub(u, r), last)
+    theta_at, ground_at = _ground_pose(g, generator, when, last)
+    turn = g.sub(theta_c, theta_now)
+    root = g.add(g.rotate_ground(g.sub(ground_at, ground_now), turn), ground_c)          # (1, 2)
+    heading = g.add(turn, theta_at)
+    a, b = _ground_axes(up)
+    goal = target["position"]                                                           # (1, 3)
+    offset = g.sub(g.concat([g.cols(goal, a, a + 1), g.cols(goal, b, b + 1)]), root)
+    around = g.rotate_ground(offset, g.op("Neg", heading))                              # (1, 2)
+    height = g.interpolate(g.const(generator.enc.positions[:, sk.root, up]), when, last, row_axes=0)
+    parts = {a: g.cols(around, 0, 1), b: g.cols(around, 1, 2),
+             up: g.sub(g.cols(goal, up, up + 1), g.unsqueeze(height, [-1]))}
+    want = g.concat([parts[0], parts[1], parts[2]])                                    # (1, 3)
+    relative = np.transpose(pl.relative, (1, 0, 2))                                     # (J, F, 3)
+    rel = g.gather(g.table(relative, "relative_positions"), target["joint"])            # (1, F, 3)
+    miss = g.sub(rel, g.unsqueeze(want, [1]))
+    distance = g.op("ReduceSum", g.mul(miss, miss), g.ints([-1]), keepdims=0)           # (1, F)
+    nearest = g.multi("TopK", [distance, g.ints([M])], 2, axis=-1, largest=0, sorted=1)[1]   # (1, M)
+    moments = g.to_float(g.squeeze(nearest, [0]))                                       # (M,)
+    # The landing that plays the moment at the target's frame, at rate 1 from the exit.
+    land = g.sub(g.unsqueeze(moments, [0]), g.unsqueeze(g.sub(g.sub(ahead, m_exits), g.const(1.0)), [1]))   # (4, M)
+    x = g.op("Floor", g.add(u, g.mul(r, m_exits)))                                       # (4,)
+    ok = g.logical_and(g.op("GreaterOrEqual", land, g.const(1.0)), g.op("Less", land, g.const(float(last))))
+    ok = g.logical_and(ok, g.unsqueeze(g.logical_and(used, g.op("Less", x, g.const(float(last)))), [1]))
+    features = g.table(pl.features, "matching_features")
+    exit_features = g.gather(features, g.to_int(g.clip(x, 0.0, float(last))))           # (4, d)
+    land_features = g.gather(features, g.to_int(g.clip(g.sub(land, g.const(1.0)), 0.0, float(last))))   # (4, M, d)
+    cost = g.squeeze(g.norm(g.sub(g.unsqueeze(exit_features, [1]), land_features)), [-1])  # (4, M)
+    keep = g.logical_and(ok, g.op("LessOrEqual", cost, g.const(generator.tolerance * graph.REACH_TOLERANCES)))
+    return {"exit": m_exits, "landing": land, "jump_cost": g.where(keep, cost, g.const(0.0)), "usable": keep,
+            "moments": M}
 
 
 def _ground_pose(g, generator, positions, last):
@@ -309,7 +401,7 @@ def _ground_pose(g, generator, positions, last):
     return theta, ground
 
 
-def _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, active):
+def _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, active, horizon, residual_weight, after):
     """Planner._score on every row: (cost with NEVER where a plan is not usable, residual)."""
     pl, sk = generator.planner, generator.skeleton
     F, J = generator.num_frames, sk.num_joints
@@ -326,11 +418,24 @@ def _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, acti
     before = g.where(jumped, g.sub(start_pos, g.const(1.0)), exit_pos)
     theta_b, ground_b = _ground_pose(g, generator, before, last)
     turn = g.add(turn_now, g.where(jumped, g.sub(theta_x, theta_b), g.const(0.0)))
+    # Planner._spring_drift: the transition's offset on the root's step and turn, summed.
+    root_states = g.const(pl.root_states)
+    old = g.mul(g.interpolate(root_states, g.add(exit_pos, r), last), r)
+    new = g.mul(g.interpolate(root_states, start_pos, last), g.unsqueeze(rate, [-1]))
+    lives = g.where(jumped, _half_life(g, generator, rows["jump_cost"]), g.const(generator.half_life_s * generator.fps))
+    y = g.div(g.const(2.0 * np.log(2.0)), g.maximum(lives, g.const(1e-6)))
+    q = g.op("Exp", g.op("Neg", y))
+    one_q = g.sub(g.const(1.0), q)
+    a_sum = g.add(g.div(g.const(1.0), one_q), g.div(g.mul(y, q), g.mul(one_q, one_q)))
+    total = g.mul(g.sub(old, new), g.unsqueeze(a_sum, [-1]))                             # (n, 3)
+    turn_after = g.add(turn, g.squeeze(g.cols(total, 2, 3), [-1]))
+    drift = g.rotate_ground(g.cols(total, 0, 2), g.add(turn, theta_b))
     # Every target (N, n): where its joint is at its frame under each plan.
     ahead_n = g.unsqueeze(ahead, [1])
     when = g.add(g.unsqueeze(start_pos, [0]), g.mul(g.unsqueeze(rate, [0]), g.sub(ahead_n, g.unsqueeze(start_rel, [0]))))
     limit = float(last - pl.room)
-    fits = g.logical_and(g.logical_and(g.op("LessOrEqual", when, g.const(limit)), g.op("GreaterOrEqual", when, g.const(0.0))),
+    beyond = g.add(when, g.unsqueeze(g.mul(rate, after), [0]))
+    fits = g.logical_and(g.logical_and(g.op("LessOrEqual", beyond, g.const(limit)), g.op("GreaterOrEqual", when, g.const(0.0))),
                          g.op("GreaterOrEqual", ahead_n, g.unsqueeze(start_rel, [0])))
     fits = g.op("Or", fits, g.unsqueeze(g.op("Not", active), [1]))
     valid = g.op("Greater", g.op("ReduceMin", g.to_float(fits), axes=[0], keepdims=0), g.const(0.5))
@@ -342,7 +447,7 @@ def _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, acti
     src = g.add(src_lo, g.mul(g.sub(src_hi, src_lo), g.unsqueeze(w, [-1])))           # (N, n, 3)
     a, b = _ground_axes(sk.up_axis)
     ground_src = g.concat([g.cols(src, a, a + 1), g.cols(src, b, b + 1)])
-    placed = g.add(g.rotate_ground(g.sub(ground_src, ground_b), turn), ground_exit)
+    placed = g.add(g.rotate_ground(g.sub(ground_src, ground_b), turn_after), g.add(ground_exit, drift))
     goal_n = g.unsqueeze(goal, [1])                                                   # (N, 1, 3)
     goal_ground = g.concat([g.cols(goal_n, a, a + 1), g.cols(goal_n, b, b + 1)])
     miss = g.concat([g.sub(placed, goal_ground), g.sub(g.cols(src, sk.up_axis, sk.up_axis + 1),
@@ -350,8 +455,15 @@ def _score(g, generator, rows, u, r, theta_c, ground_c, joint, goal, ahead, acti
     distance = g.mul(g.squeeze(g.norm(miss), [-1]), g.const(pl.metres))
     distance = g.where(g.unsqueeze(active, [1]), distance, g.const(0.0))
     residual = g.sum(distance, 0, keepdims=False)
-    rate_cost = g.mul(g.op("Abs", g.op("Log", rate)), g.const(planner.RATE_WEIGHT * pl.typical_m))
-    cost = g.add(g.add(g.mul(rows["jump_cost"], g.const(planner.JUMP_WEIGHT)), rate_cost), residual)
+    # A root target's metre weighs at least planner.ROOT_RESIDUAL_WEIGHT.
+    root_weight = g.maximum(residual_weight, g.const([planner.ROOT_RESIDUAL_WEIGHT]))
+    weight = g.where(g.op("Equal", joint, g.ints(sk.root)), root_weight, residual_weight)   # (N,)
+    weighted = g.sum(g.mul(distance, g.unsqueeze(weight, [1])), 0, keepdims=False)
+    # The rate's cost per second played at it, up to the last target (at least one).
+    seconds = g.div(g.maximum(g.sub(horizon, start_rel), g.const(0.0)), g.const(float(generator.fps)))
+    rate_cost = g.mul(g.mul(g.op("Abs", g.op("Log", rate)), g.const(planner.RATE_WEIGHT * pl.typical_m)),
+                      g.maximum(seconds, g.const(1.0)))
+    cost = g.add(g.add(g.mul(rows["jump_cost"], g.const(planner.JUMP_WEIGHT)), rate_cost), weighted)
     usable = g.logical_and(valid, rows["usable"])
     return g.where(usable, cost, g.const(NEVER)), residual
 
@@ -365,6 +477,7 @@ def metadata(generator, layout, start=0, max_targets=MAX_TARGETS, dtype=np.float
     pb, sk = generator.playback, generator.skeleton
     life = generator.half_life_s * generator.fps
     cursor = pb.start(start, life)
+    rules = stream.Stream(generator, ik=False)   # the stream whose rules the player follows
     landing, cost = int(generator.jumps[-1, 0]), float(generator.jump_costs[-1, 0])
     if not np.isfinite(cost):
         landing = 0  # no jump from the clip's end: it starts over, as the walk does
@@ -376,7 +489,9 @@ def metadata(generator, layout, start=0, max_targets=MAX_TARGETS, dtype=np.float
         "end_jump": {"position": landing, "half_life": float(generator.jump_half_lives([cost])[0])},
         "rate_reset_half_life": life,
         "max_targets": int(max_targets),
-        "decide_every": max(1, int(round(stream.DECIDE_SECONDS * generator.fps))),
+        "decide_every": rules._decide_every,
+        "residual_weight": float(rules._residual_weight),
+        "after_frames": int(rules._fade_frames),
         "walk_frames": max(int(stream.WALK_SECONDS * generator.fps), 2),
     }
 

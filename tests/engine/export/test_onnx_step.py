@@ -22,7 +22,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from motiondna.engine.export import onnx_step  # noqa: E402
 from motiondna.engine.generator.build import build_generator  # noqa: E402
-from motiondna.engine.generator.planner import Plan, PlanTarget  # noqa: E402
+from motiondna.engine.generator.planner import (  # noqa: E402
+    RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget)
 from motiondna.engine.generator.playback import Transition  # noqa: E402
 from motiondna.engine.generator.runtime import Generator  # noqa: E402
 from motiondna.engine.generator.stream import StreamTarget  # noqa: E402
@@ -168,7 +169,7 @@ def random_decisions(generator, count, seed):
         yield cursor, targets, current
 
 
-def onnx_decision(model, generator, cursor, targets, current, dtype):
+def onnx_decision(model, generator, cursor, targets, current, dtype, residual_weight=0.5, after_frames=0):
     n = onnx_step.MAX_TARGETS
     slots = (targets + [targets[0]] * n)[:n]
     tr = current.transition if current is not None else None
@@ -179,7 +180,9 @@ def onnx_decision(model, generator, cursor, targets, current, dtype):
         "target_position": np.array([t.position for t in slots], dtype),
         "target_ahead": np.array([t.frame - cursor.frame for t in slots], dtype),
         "target_active": (np.arange(n) < len(targets)).astype(dtype),
-        "incumbent": np.array(incumbent, dtype)})[0]
+        "incumbent": np.array(incumbent, dtype),
+        "residual_weight": np.array([residual_weight], dtype),
+        "after_frames": np.array([after_frames], dtype)})[0]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -191,17 +194,22 @@ def test_the_planner_model_decides_as_the_planner(generator, tmp_path, dtype):
     path = onnx_step.decide_path(export(generator, str(tmp_path), dtype))
     model = runtime(path)
     planner = generator.planner
+    fade = generator.stream(ik=False)._fade_frames
     agree = taken = 0
     count = 300
-    for cursor, targets, current in random_decisions(generator, count, seed=11):
-        plan = planner.decide(cursor, targets, current)
-        d = onnx_decision(model, generator, cursor, targets, current, dtype)
+    for k, (cursor, targets, current) in enumerate(random_decisions(generator, count, seed=11)):
+        # The weights and the room after the targets of the offline refinement, the stream's IK and Stream(ik=False).
+        weight, after = (RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT)[k % 2], (0, fade)[(k // 2) % 2]
+        plan = planner.decide(cursor, targets, current, weight, after)
+        d = onnx_decision(model, generator, cursor, targets, current, dtype, weight, after)
+        plays_on = planner.plays_on(cursor, max(tg.frame for tg in targets), after)
+        agree_on = bool(d[7] > 0.5) == plays_on
         if plan is None:
-            agree += d[0] < 0.5
+            agree += bool(d[0] < 0.5 and agree_on)
             continue
         taken += 1
         tr = plan.transition
-        agree += bool(d[0] > 0.5 and cursor.frame + int(d[1]) + 1 == tr.frame and abs(d[2] - tr.position) < 1e-3
+        agree += bool(agree_on and d[0] > 0.5 and cursor.frame + int(d[1]) + 1 == tr.frame and abs(d[2] - tr.position) < 1e-3
                       and abs(d[3] - tr.rate) < 1e-6 and abs(d[4] - tr.half_life) < 1e-4)
     assert taken > count // 2   # most decisions take a plan: the comparison is about plans, not "none"
     assert agree == count if dtype == np.float64 else agree >= 0.99 * count
