@@ -349,7 +349,7 @@ def _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, targ
     target's frame, costed by the graph's matching features. Per (exit, moment), (4, M):
     exit, landing, jump cost and usable."""
     pl, sk = generator.planner, generator.skeleton
-    F, J, up = generator.num_frames, sk.num_joints, sk.up_axis
+    F, up = generator.num_frames, sk.up_axis
     last = F - 1
     M = min(planner.MATCHED_FRAMES, F)
     E = int(exit_table(generator.fps)[0].shape[1])

@@ -22,8 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from motiondna.engine.export import onnx_step  # noqa: E402
 from motiondna.engine.generator.build import build_generator  # noqa: E402
-from motiondna.engine.generator.planner import (  # noqa: E402
-    RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget)
+from motiondna.engine.generator.planner import RESIDUAL_WEIGHT, STREAM_RESIDUAL_WEIGHT, Plan, PlanTarget  # noqa: E402
 from motiondna.engine.generator.playback import Transition  # noqa: E402
 from motiondna.engine.generator.runtime import Generator  # noqa: E402
 from motiondna.engine.generator.stream import StreamTarget  # noqa: E402
