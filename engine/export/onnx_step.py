@@ -376,7 +376,10 @@ def _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, targ
     relative = np.transpose(pl.relative, (1, 0, 2))                                     # (J, F, 3)
     rel = g.gather(g.table(relative, "relative_positions"), target["joint"])            # (1, F, 3)
     miss = g.sub(rel, g.unsqueeze(want, [1]))
-    distance = g.op("ReduceSum", g.mul(miss, miss), g.ints([-1]), keepdims=0)           # (1, F)
+    # (x^2 + y^2) + z^2 by elementwise adds, numpy's order: a ReduceSum's vector kernels
+    # round rows by where they lie in memory, and exact ties would not stay ties.
+    x2, y2, z2 = (g.mul(c, c) for c in g.split(miss, [1, 1, 1]))
+    distance = g.squeeze(g.add(g.add(x2, y2), z2), [-1])                                # (1, F)
     nearest = g.multi("TopK", [distance, g.ints([M])], 2, axis=-1, largest=0, sorted=1)[1]   # (1, M)
     moments = g.to_float(g.squeeze(nearest, [0]))                                       # (M,)
     # The landing that plays the moment at the target's frame, at rate 1 from the exit.
