@@ -51,7 +51,8 @@ def measure(path, folder, dtype):
     n = onnx_step.MAX_TARGETS
     targets = {"cursor": cursor, "target_joint": np.ones(n, np.int64), "target_position": np.zeros((n, 3), dtype),
                "target_ahead": np.full(n, 30, dtype), "target_active": (np.arange(n) < 2).astype(dtype),
-               "incumbent": np.array([-1, 0, 0, 0], dtype)}
+               "incumbent": np.array([-1, 0, 0, 0], dtype),
+               "residual_weight": np.array([0.5], dtype), "after_frames": np.array([0], dtype)}
     stream = generator.stream(ik=False)
     print(f"| {name} | {generator.num_frames} x {generator.skeleton.num_joints} | {os.path.getsize(mdna) / 1024:.0f} KB "
           f"| {info['step_bytes'] / 1024:.0f} KB | {info['decide_bytes'] / 1024:.0f} KB "
