@@ -373,8 +373,8 @@ def _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, targ
     parts = {a: g.cols(around, 0, 1), b: g.cols(around, 1, 2),
              up: g.sub(g.cols(goal, up, up + 1), g.unsqueeze(height, [-1]))}
     want = g.concat([parts[0], parts[1], parts[2]])                                    # (1, 3)
-    relative = np.transpose(pl.relative, (1, 0, 2))                                     # (J, F, 3)
-    rel = g.gather(g.table(relative, "relative_positions"), target["joint"])            # (1, F, 3)
+    relative = g.table(np.transpose(pl.relative, (1, 0, 2)), "relative_positions")    # (J, F, 3)
+    rel = g.gather(relative, target["joint"])                                           # (1, F, 3)
     miss = g.sub(rel, g.unsqueeze(want, [1]))
     # (x^2 + y^2) + z^2 by elementwise adds, numpy's order: a ReduceSum's vector kernels
     # round rows by where they lie in memory, and exact ties would not stay ties.
@@ -387,13 +387,37 @@ def _matched_landings(g, generator, u, r, theta_c, ground_c, exits, inside, targ
     x = g.op("Floor", g.add(u, g.mul(r, m_exits)))                                       # (4,)
     ok = g.logical_and(g.op("GreaterOrEqual", land, g.const(1.0)), g.op("Less", land, g.const(float(last))))
     ok = g.logical_and(ok, g.unsqueeze(g.logical_and(used, g.op("Less", x, g.const(float(last)))), [1]))
-    features = g.table(pl.features, "matching_features")
-    exit_features = g.gather(features, g.to_int(g.clip(x, 0.0, float(last))))           # (4, d)
-    land_features = g.gather(features, g.to_int(g.clip(g.sub(land, g.const(1.0)), 0.0, float(last))))   # (4, M, d)
+    exit_features = matching_features(g, generator, relative, g.clip(x, 0.0, float(last)), 1)       # (4, d)
+    land_features = matching_features(g, generator, relative, g.clip(g.sub(land, g.const(1.0)), 0.0, float(last)), 2)
     cost = g.squeeze(g.norm(g.sub(g.unsqueeze(exit_features, [1]), land_features)), [-1])  # (4, M)
     keep = g.logical_and(ok, g.op("LessOrEqual", cost, g.const(generator.tolerance * graph.REACH_TOLERANCES)))
     return {"exit": m_exits, "landing": land, "jump_cost": g.where(keep, cost, g.const(0.0)), "usable": keep,
             "moments": M}
+
+
+def matching_features(g, generator, relative, frames, rank):
+    """graph.matching_features at whole ``frames`` (float, of ``rank`` axes P, in the clip):
+    (*P, 6 J + 4), computed from the root-relative positions ``relative`` (J, F, 3) with
+    numpy's operations in numpy's order (the same values to the bit in float64), so the
+    model holds no second table of them; the root's 4 columns are a table."""
+    pl, sk = generator.planner, generator.skeleton
+    J, last = sk.num_joints, generator.num_frames - 1
+    metres, root_sqrt = pl.metres, np.sqrt(J)
+
+    def rows(at):   # (*P, 3 J) of the relative positions in metres at whole frames
+        picked = g.gather(relative, g.to_int(at), axis=1)                               # (J, *P, 3)
+        perm = list(range(1, rank + 1)) + [0, rank + 1]
+        return g.mul(g.reshape(g.op("Transpose", picked, perm=perm), [0] * rank + [-1]), g.const(metres))
+
+    lo = g.maximum(g.sub(frames, g.const(1.0)), g.const(0.0))
+    hi = g.minimum(g.add(frames, g.const(1.0)), g.const(float(last)))
+    # np.gradient: (f[i + 1] - f[i - 1]) / 2 inside, one-sided at the ends (/ 1).
+    gradient = g.div(g.sub(rows(hi), rows(lo)), g.unsqueeze(g.sub(hi, lo), [-1]))
+    velocity = g.mul(g.const(graph.VELOCITY_SECONDS), g.mul(gradient, g.const(float(generator.fps))))
+    if "matching_root" not in {t.name for t in g.initializers}:
+        g.table(pl.features[:, 6 * J:], "matching_root")
+    root = g.gather("matching_root", g.to_int(frames))
+    return g.concat([g.div(rows(frames), g.const(root_sqrt)), g.div(velocity, g.const(root_sqrt)), root])
 
 
 def _ground_pose(g, generator, positions, last):
