@@ -13,11 +13,12 @@ from bpy.props import IntProperty
 
 from . import operators, panels
 from .blender_motiondna import api, cli, worker_client
-from .blender_motiondna.scene import build, live, prefs, props
+from .blender_motiondna.library import props as library_props
+from .blender_motiondna.scene import build, live, play_live, prefs, props
 
 __all__ = ["api", "register", "unregister", "is_registered"]
 
-CLASSES = props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
+CLASSES = props.CLASSES + library_props.CLASSES + prefs.CLASSES + operators.CLASSES + panels.CLASSES
 SCRIPT_NAME = "motiondna"
 
 _registered = False
@@ -28,8 +29,10 @@ def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     props.register_properties()
+    library_props.register_properties()
     bpy.types.Scene.mdna_target_index = IntProperty(options={'HIDDEN', 'SKIP_SAVE'})
     live.register()
+    play_live.register()
     build.register()
     cli.register_command()
     sys.modules.setdefault(SCRIPT_NAME, sys.modules[__name__])
@@ -43,8 +46,10 @@ def unregister():
     build.unregister()  # cancels running builds
     worker_client.shutdown_shared()  # no worker outlives the add-on
     cli.unregister_command()
+    play_live.unregister()
     live.unregister()
     del bpy.types.Scene.mdna_target_index
+    library_props.unregister_properties()
     props.unregister_properties()
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

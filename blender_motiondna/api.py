@@ -29,19 +29,24 @@ raises ``NotEnabled``.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import bpy
+import numpy as np
 
-from ..engine.generator.runtime import Generator
+from ..engine.generator.runtime import MAX_FRAMES, Generator
+from ..engine.generator.stream import StreamTarget
 from ..engine.io import generator_file
 from ..engine.motion.skeleton import Motion
 from ..engine.motion.targets import parse_targets
 from . import EXTENSION_PACKAGE
 from .io import armature_io, blend_file, bvh_io, formats
+from .library import fromtext as _fromtext
 from .scene import bake, build, store
+from .scene import play_live as _play_live
 from .scene import targets as _targets
 
 PathLike = str | os.PathLike
@@ -50,9 +55,10 @@ __all__ = [
     "NotEnabled", "ArmatureGenerator",
     "import_bvh", "import_motion", "build_generator", "has_generator", "generator_info", "generator",
     "add_target", "list_targets", "remove_target", "clear_targets",
-    "generate", "generate_variation", "apply_result", "revert",
+    "generate", "generate_variation", "apply_result", "revert", "play_live",
     "save_generator", "load_generator", "generator_file_info",
     "bake_blend",
+    "search", "library_index", "generator_from_text",
 ]
 
 
@@ -216,7 +222,7 @@ def load_generator(armature: bpy.types.Object, path: PathLike) -> Generator:
 
 def generator_file_info(path: PathLike) -> dict:
     """What a ``.mdna`` file holds (the CLI's ``info``): format version, size, source name
-    and hash, fps, frames, duration, skeleton, DNA summary (speed, rhythm, effectors), the
+    and hash, fps, frames, duration, skeleton, DNA summary (speed, rhythm, effectors, contacts), the
     motion graph (tolerance, smooth jumps, blend half-life), build info and settings.
     FormatError for a bad file."""
     path = os.fspath(path)
@@ -237,7 +243,8 @@ def generator_file_info(path: PathLike) -> dict:
                      "up_axis": "XYZ"[int(skel.get("up_axis", 2))]},
         "dna": {"speed_mean_m_s": dna.get("speed_mean"), "speed_p95_m_s": dna.get("speed_p95"),
                 "rhythm_period_s": dna.get("rhythm_period_s"),
-                "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)]},
+                "effectors": [names[j] for j in dna.get("effectors", []) if 0 <= j < len(names)],
+                "contacts": [names[j] for j in dna.get("contacts", []) if 0 <= j < len(names)]},
         "graph": {"tolerance_m": graph.get("tolerance"), "smooth_jumps": dna.get("smooth_jumps"),
                   "candidates": int(arrays["jumps"].shape[1]), "half_life_s": graph.get("half_life_s"),
                   "mean_stretch_s": graph.get("mean_stretch_s")},
@@ -312,6 +319,92 @@ def apply_result(armature: bpy.types.Object) -> bpy.types.Action:
 def revert(armature: bpy.types.Object) -> bpy.types.Action | None:
     """Play the action the armature had before the result again; returns it."""
     return bake.revert(armature)
+
+
+# -- Play Live ----------------------------------------------------------------------------
+
+@_needs_enabled
+def play_live(armature: bpy.types.Object, schedule: Mapping | Iterable, frames: int, seed: int | None = None,
+              start: int = 0, record: bool = True) -> bpy.types.Action | Motion:
+    """Play Live as a function: ``frames`` frames of the armature's streaming session
+    (what the Play Live button plays as the timeline runs), steered by a target
+    ``schedule``, baked into a NEW action ``<source>.live`` (numbered when the name is
+    taken) that the armature plays; the source action is never modified. Returns the
+    action, or with ``record=False`` the played Motion (nothing baked).
+
+    ``schedule``: {step: [target, ...]} or [(step, [target, ...]), ...]; each list
+    replaces the targets from its step on (step 0 is the first frame played, scene frame
+    clip start + ``start``). A target is (bone name, (x, y, z) world position, frame)
+    with frame a step (the joint there at that step) or None (there from now on), or a
+    target empty of this armature (its position now; its key's frame when it is keyed
+    at one frame). ``seed``: None plays the clip from its frame ``start`` (then its
+    walk), a number the walk of that seed. ValueError for what cannot play, naming it.
+
+    >>> api.play_live(arm, {0: [("RightWrist", (0.3, -0.2, 1.9), None)]}, frames=120)  # doctest: +SKIP
+    """
+    generator = store.get_generator(armature)
+    if not _whole(frames, 1) or frames > MAX_FRAMES:
+        raise ValueError(f"frames must be a whole number from 1 to {MAX_FRAMES}, not {frames!r}")
+    if not _whole(start, 0) or start >= generator.num_frames:
+        raise ValueError(f"start must be a clip frame 0..{generator.num_frames - 1}, not {start!r}")
+    first_frame = int(armature.mdna.clip_frame_start) + int(start)
+    steps = {}
+    for step, specs in _schedule_items(schedule, int(frames)):
+        steps[step] = [_stream_target(armature, generator.skeleton, spec, step, first_frame) for spec in specs]
+    return _play_live.play(armature, steps, int(frames), seed=seed, start=int(start), record=record)
+
+
+def _whole(value, minimum):
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)) and value >= minimum
+
+
+def _schedule_items(schedule, frames):
+    """(step, targets) pairs of a schedule given as a dict or as pairs, checked."""
+    items = schedule.items() if isinstance(schedule, Mapping) else schedule
+    out = []
+    for item in items:
+        try:
+            step, specs = item
+            specs = list(specs)
+        except (TypeError, ValueError):
+            raise ValueError(f"a schedule entry is (step, [targets]), not {item!r}") from None
+        if not _whole(step, 0) or step >= frames:
+            raise ValueError(f"schedule step {step!r} is not a step 0..{frames - 1} of the {frames} frames played")
+        out.append((int(step), specs))
+    return out
+
+
+def _stream_target(armature, skeleton, spec, step, first_frame):
+    """One schedule target as a StreamTarget (armature space, its frame a step)."""
+    if hasattr(spec, "mdna_target"):
+        spec = _empty_spec(armature, spec, first_frame)
+    try:
+        joint, position, frame = spec
+    except (TypeError, ValueError):
+        raise ValueError(f"a target is (bone name, (x, y, z), frame or None) or a target empty, not {spec!r}") from None
+    if joint not in skeleton.names:
+        raise ValueError(f"target at step {step}: the generator of '{armature.name}' has no joint {joint!r}")
+    try:
+        world = np.asarray(position, dtype=np.float64).reshape(3)
+    except (TypeError, ValueError):
+        raise ValueError(f"target on '{joint}' at step {step}: the position is (x, y, z), not {position!r}") from None
+    if not np.all(np.isfinite(world)):
+        raise ValueError(f"target on '{joint}' at step {step}: the position is NaN or infinite")
+    if frame is not None and (not _whole(frame, 0) or frame < step):
+        raise ValueError(f"target on '{joint}' at step {step}: its frame is a step from {step} on, "
+                         f"or None for 'from now on', not {frame!r}")
+    return StreamTarget(skeleton.index(joint), armature_io.world_to_armature(armature, world[None])[0], frame)
+
+
+def _empty_spec(armature, empty, first_frame):
+    owner = empty.mdna_target.armature
+    if owner != armature:
+        whose = f"armature '{owner.name}'" if owner is not None else "no armature"
+        raise ValueError(f"target empty '{empty.name}' belongs to {whose}, not to '{armature.name}'")
+    bpy.context.view_layer.update()  # a new or moved empty's matrix_world is stale until then
+    keyed = _play_live.single_key_frame(empty)
+    return empty.mdna_target.joint, tuple(empty.matrix_world.translation), (
+        None if keyed is None else keyed - first_frame)
 
 
 # -- .blend files -------------------------------------------------------------------------
@@ -390,3 +483,53 @@ def original_copy_path(path: PathLike) -> str:
 def _make_parent(path):
     parent = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(parent, exist_ok=True)
+
+
+# -- from text -----------------------------------------------------------------------------
+
+def search(prompt: str, top: int = 10, min_duration: float | None = None, max_duration: float | None = None,
+           rigs: Sequence[str] = (), min_travel: float | None = None, max_travel: float | None = None,
+           files_only: bool = False, library: Sequence[PathLike] = ()) -> list[dict]:
+    """Motion library entries for a text prompt, best first (docs/library.md): dicts with
+    ``description``, ``duration`` (s), ``rig``, ``score``, ``kind`` ("file", "action" in this
+    .blend, or "trial": a CMU trial to fetch, ``fetch`` says where), ``path`` and the motion
+    features (``speed`` m/s, ``travel`` m, ``limbs``). ``library``: saved index files
+    (``library_index``); default the bundled starter library and the CMU trial index.
+
+    >>> api.search("a boxer throws punches", top=3)[0]["description"]   # doctest: +SKIP
+    'Punching'
+    """
+    from ..engine.library.search import Filters
+    filters = Filters(min_duration, max_duration, tuple(rigs), min_travel, max_travel, files_only)
+    return _fromtext.search(prompt, top, filters, [os.fspath(p) for p in library] or None)
+
+
+def library_index(paths: Iterable[PathLike], out: PathLike) -> dict:
+    """Index the motion files under ``paths`` (BVH, gzipped BVH, AMASS .npz; FBX and glTF
+    through Blender's importers) into ``out``
+    (.json and .npy beside it); an existing ``out`` is updated (only changed files are
+    read again). Returns the counts: files, read, reused, embedded, skipped, seconds."""
+    from ..engine.library import index as library
+    out = os.fspath(out)
+    previous = library.Index.load(out) if os.path.isfile(out if out.endswith(".json") else out + ".json") else None
+    from .library import files as library_files
+    idx, stats = library.update_index([os.fspath(p) for p in paths], previous, readers=library_files.READERS)
+    idx.save(out)
+    return dict(stats, skipped_files=[{"path": p, "reason": r} for p, r in idx.skipped])
+
+
+@_needs_enabled
+def generator_from_text(armature: bpy.types.Object, prompt: str, seed: int = 0, mapping: dict | None = None,
+                        entry: dict | None = None, backend=None, library: Sequence[PathLike] = (),
+                        on_progress: Callable[[dict], None] | None = None) -> dict:
+    """Find a motion for ``prompt`` (the best library clip, ``entry`` from ``search``, or
+    ``backend``'s answer: engine/library/backends.py), retarget it onto ``armature`` as a
+    new action ``<description>.fromtext`` (the armature's other actions are untouched) and
+    build its generator. ``mapping``: {armature bone: clip bone}, default from the rig
+    presets and the skeletons. Returns what was used (source, description, action, bones
+    mapped, scale) and the build info.
+
+    >>> report = api.generator_from_text(arm, "jumping jacks")   # doctest: +SKIP
+    """
+    return _fromtext.generator_from_text(armature, prompt, backend=backend, seed=seed, mapping=mapping, entry=entry,
+                                         paths=[os.fspath(p) for p in library] or None, on_progress=on_progress)

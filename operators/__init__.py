@@ -1,4 +1,5 @@
 """MotionDNA operators (``mdna.*``), in registration order."""
-from . import build, files, generate, targets
+from . import build, files, fromtext, generate, play_live, targets
 
-CLASSES = build.CLASSES + targets.CLASSES + generate.CLASSES + files.CLASSES
+CLASSES = (build.CLASSES + targets.CLASSES + generate.CLASSES + play_live.CLASSES + files.CLASSES
+           + fromtext.CLASSES)

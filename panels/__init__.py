@@ -1,4 +1,4 @@
 """MotionDNA UI, in registration order."""
-from . import sidebar
+from . import fromtext, sidebar
 
-CLASSES = sidebar.CLASSES
+CLASSES = sidebar.CLASSES + fromtext.CLASSES  # a sub-panel registers after its parent

@@ -1,8 +1,8 @@
 """The "MotionDNA" tab in the 3D View sidebar (N panel): source, build, generator,
-targets, generate / live, quality report."""
+targets, generate / live, Play Live and Record, variations, quality report."""
 import bpy
 
-from ..blender_motiondna.scene import build, live, report, store
+from ..blender_motiondna.scene import build, live, play_live, report, store
 from ..operators.common import active_armature
 
 
@@ -97,6 +97,26 @@ def _draw_generate(layout, arm):
     row.operator("mdna.import_generator", icon='IMPORT')
 
 
+def _draw_play_live(layout, arm):
+    """Play Live and Record, with what the session is doing."""
+    box = layout.box()
+    box.label(text="Live", icon='PLAY')
+    playing, recording = play_live.is_playing(arm), play_live.is_recording(arm)
+    row = box.row(align=True)
+    row.operator("mdna.play_live", icon='PAUSE' if playing else 'PLAY', depress=playing)
+    row.operator("mdna.record_live", icon='REC', text="Record", depress=recording)
+    box.prop(arm.mdna, "play_seed")
+    session = play_live.session(arm)
+    if session is not None:
+        ms = play_live.last_frame_ms(arm)
+        if ms is not None:
+            box.label(text=f"{ms:.1f} ms per frame")
+        if recording:
+            box.label(text=f"Recording: {len(session.recording)} frames", icon='REC')
+        for name, why in list(session.skipped.items())[:3]:
+            box.label(text=f"{name}: {why}", icon='ERROR')
+
+
 def _draw_variations(layout, arm):
     s = arm.mdna
     box = layout.box()
@@ -139,6 +159,7 @@ class MDNA_PT_main(bpy.types.Panel):
         _draw_targets(layout, context, arm)
         _draw_generate(layout, arm)
         if store.has_generator(arm):
+            _draw_play_live(layout, arm)
             _draw_variations(layout, arm)
             _draw_report(layout, arm)
 

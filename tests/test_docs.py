@@ -84,6 +84,22 @@ def test_readme_examples_make_what_they_say(workspace, ran_examples):
     assert "125 frames" in cli_run and json.JSONDecoder().raw_decode(cli_run[cli_run.index("{"):])[0]["targets"] == 2
     assert "shot_020 jumping_jacks.mdna.001" in script_run
     assert "skipped  " in batch_run and "2 done, 0 skipped, 0 failed of 2" in batch_run
+    stream_run = ran_examples[3]
+    assert "(31, 4) 40 (8, 31, 4)" in stream_run
+
+
+def test_the_play_live_example_of_docs_blender_md_runs(workspace):
+    """docs/blender.md's Play Live script, as a reader saves and runs it."""
+    blocks = [body for lang, body in code_blocks(os.path.join(ROOT, "docs", "blender.md"))
+              if lang == "python" and body.startswith(MARK)]
+    assert len(blocks) == 1
+    script = workspace / "play_live.py"
+    script.write_text(blocks[0])
+    env = dict(os.environ, PYTHONPATH=ROOT, PWD=str(workspace))
+    done = subprocess.run([str(workspace / ".venv" / "bin" / "python"), str(script)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "jumping_jacks.live (1.0, 120.0)" in done.stdout and "\n120\n" in done.stdout
 
 
 def test_cli_reference_lists_every_option():

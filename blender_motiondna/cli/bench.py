@@ -17,7 +17,7 @@ def add_parser(subparsers):
     n = subparsers.add_parser(
         "bench", help="run the benchmark (engine/eval/benchmark.py: docs/evaluation.md edits, long runs, speed)",
         description="The project's benchmark, in the engine interpreter (python -m engine.eval.benchmark, same "
-                    "options). Clips: every BVH under ../shared/motions plus --clips. Writes "
+                    "options). Clips: every BVH under ../shared/motions and ../nonhuman_clips plus --clips. Writes "
                     "OUT/benchmark.json and OUT/benchmark.md.")
     benchmark.add_arguments(n)
     n.add_argument("--python", help="interpreter for the benchmark (default: the engine's: this one)")
@@ -49,6 +49,8 @@ def run(args):
         argv += ["--methods", ",".join(methods)]
     if args.no_shared:
         argv.append("--no-shared")
+    if args.no_nonhuman:
+        argv.append("--no-nonhuman")
     if args.generator_settings:
         argv += ["--generator-settings", args.generator_settings]
     started = time.perf_counter()

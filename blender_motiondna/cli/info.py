@@ -34,6 +34,7 @@ def _info_text(i, joints):
         f"  DNA          speed {fmt(d['speed_mean_m_s'])} m/s (p95 {fmt(d['speed_p95_m_s'])}), "
         f"rhythm {fmt(d['rhythm_period_s'])} s",
         f"  effectors    {', '.join(d['effectors'])}",
+        f"  contacts     {', '.join(d.get('contacts') or ['none (the clip never touches the ground)'])}",
         f"  graph        {g.get('smooth_jumps', '?')} smooth transitions (jumps within "
         f"{fmt(100 * tolerance if tolerance is not None else None)} cm), {g['candidates']} candidates a frame, "
         f"blend half-life {fmt(g.get('half_life_s'))} s, mean stretch {fmt(g.get('mean_stretch_s'))} s",

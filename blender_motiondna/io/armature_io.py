@@ -297,14 +297,12 @@ def read_motion(obj, action=None, frame_range=None, deform_only=False, rig_only=
 # ---------------------------------------------------------------------------------------
 # writing
 
-def _on_armature_rest(motion, skel):
+def _on_armature_rest(motion, skel, mapping=None):
     """Rotations/translations of ``motion`` relative to the armature's own rest frames,
-    in ``skel``'s joint order (converted through world space when the rests differ)."""
+    in ``skel``'s joint order (converted through world space when the rests differ).
+    ``mapping``: ``_rest_mapping``'s answer for these skeletons, when already known."""
     src = motion.skeleton
-    idx = [src.names.index(n) for n in skel.names]
-    same = (np.array_equal(src.parents[idx], np.where(skel.parents >= 0, np.array(idx)[skel.parents], -1))
-            and np.all(np.abs(np.sum(src.rest_rotations[idx] * skel.rest_rotations, -1)) > 1 - 1e-9)
-            and np.allclose(src.rest_translations[idx], skel.rest_translations, atol=1e-6 * max(skel.span(), 1e-6)))
+    idx, same = mapping or _rest_mapping(src, skel)
     if same:
         return motion.rotations[:, idx], motion.translations[:, idx]
     # Same pose, other rest frames: carry each joint's world DELTA from rest over
@@ -314,6 +312,16 @@ def _on_armature_rest(motion, skel):
     w_src, w_dst = _rest_world_rotations(src)[idx], _rest_world_rotations(skel)
     w_rot = quat.mul(quat.mul(w_rot[:, idx], quat.inv(w_src)), w_dst)
     return local_from_world(skel, w_rot, w_pos[:, idx])
+
+
+def _rest_mapping(src, skel):
+    """(indices of ``skel``'s joints in ``src``, whether both share their rest frames)."""
+    idx = [src.names.index(n) for n in skel.names]
+    same = bool(np.array_equal(src.parents[idx], np.where(skel.parents >= 0, np.array(idx)[skel.parents], -1))
+                and np.all(np.abs(np.sum(src.rest_rotations[idx] * skel.rest_rotations, -1)) > 1 - 1e-9)
+                and np.allclose(src.rest_translations[idx], skel.rest_translations,
+                                atol=1e-6 * max(skel.span(), 1e-6)))
+    return idx, same
 
 
 def _rest_world_rotations(skel):
@@ -540,3 +548,79 @@ def write_action(obj, motion, name=None, frame_start=None, as_nla=False, select=
     else:
         compat.assign_action(obj, action)
     return action
+
+
+# ---------------------------------------------------------------------------------------
+# one pose at a time (Play Live)
+
+_CHANNEL_WIDTHS = {"rotation_quaternion": 4, "rotation_euler": 3, "rotation_axis_angle": 4, "location": 3}
+
+
+def _rotation_property(mode):
+    """The pose-bone property a rotation mode reads."""
+    return {"QUATERNION": "rotation_quaternion", "AXIS_ANGLE": "rotation_axis_angle"}.get(mode, "rotation_euler")
+
+
+def _pose_rotation(q, mode):
+    """One frame's channel values (J, K) for rotations q (J, 4) in a rotation mode: any
+    Euler solution poses a bone the same (keys need continuity, a pose does not)."""
+    if mode == "QUATERNION":
+        return q
+    if mode == "AXIS_ANGLE":
+        return _axis_angle_keys(q[None])[0]
+    return quat.to_euler(q, mode[::-1])[..., [mode[::-1].index(a) for a in "XYZ"]]
+
+
+class PoseWriter:
+    """Writes one frame of a motion of ``skeleton`` to ``obj``'s pose bones (their channels,
+    not keys), a few bulk ``foreach_set`` calls per frame. Everything that does not change
+    from frame to frame (bone order, rotation modes, rest frames) is worked out once here.
+
+    Pose bones the skeleton does not drive keep the values they have (what the action
+    posed there this frame); the driven bones' scale is set to 1 once. ``write`` takes the object each time (an
+    undo replaces it with a new one of the same name and bones)."""
+
+    def __init__(self, obj, skeleton):
+        _check_armature(obj)
+        missing = [n for n in skeleton.names if n not in obj.pose.bones]
+        if missing:
+            raise ValueError(f"armature '{obj.name}' has no bone(s) {', '.join(missing[:8])} that the motion animates")
+        self.skeleton = skeleton
+        self.rig = _skeleton(obj, set(skeleton.names))
+        self.mapping = _rest_mapping(skeleton, self.rig)
+        pose_names = [pb.name for pb in obj.pose.bones]
+        self.rows = np.array([pose_names.index(n) for n in self.rig.names])
+        modes = [obj.pose.bones[n].rotation_mode for n in self.rig.names]
+        self.groups = [(mode, np.array([j for j, m in enumerate(modes) if m == mode])) for mode in sorted(set(modes))]
+        self.local_location = np.array([obj.data.bones[n].use_local_location for n in self.rig.names])
+        self.buffers = {}
+        for prop in {_rotation_property(mode) for mode, _ in self.groups} | {"location"}:
+            buf = np.empty(len(pose_names) * _CHANNEL_WIDTHS[prop], dtype=np.float32)
+            obj.pose.bones.foreach_get(prop, buf)
+            self.buffers[prop] = buf.reshape(len(pose_names), -1)
+        scale = np.empty(len(pose_names) * 3, dtype=np.float32)
+        obj.pose.bones.foreach_get("scale", scale)
+        scale.reshape(-1, 3)[self.rows] = 1.0
+        obj.pose.bones.foreach_set("scale", scale)
+
+    def channels(self, rotations, translations):
+        """{pose-bone property: (B, K) values for every pose bone} for one frame's local
+        rotations (J, 4) and translations (J, 3) of ``skeleton``."""
+        # (a one-frame Motion: its frame rate plays no part)
+        motion = Motion(self.skeleton, np.asarray(rotations, float)[None], np.asarray(translations, float)[None], 30.0)
+        rot, trans = _on_armature_rest(motion, self.rig, self.mapping)
+        for mode, js in self.groups:
+            self.buffers[_rotation_property(mode)][self.rows[js]] = _pose_rotation(rot[0, js], mode)
+        delta = trans[0] - self.rig.rest_translations
+        loc = quat.inv_mul_vec(self.rig.rest_rotations, delta)
+        self.buffers["location"][self.rows] = np.where(self.local_location[:, None], loc, delta)
+        return self.buffers
+
+    def write(self, obj, rotations, translations):
+        """Pose ``obj``'s bones for one frame and tag it for re-evaluation."""
+        bones = obj.pose.bones
+        for prop, values in self.buffers.items():   # the bones it does not drive, as they are
+            bones.foreach_get(prop, values.ravel())
+        for prop, values in self.channels(rotations, translations).items():
+            bones.foreach_set(prop, values.ravel())
+        obj.update_tag()

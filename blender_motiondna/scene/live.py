@@ -4,7 +4,10 @@ bpy module where timers never run, an explicit ``flush()``) regenerates and rewr
 The handler only records names — regeneration writes keys, which would re-trigger the
 depsgraph handler, so it happens outside it and a guard stops re-entry. Live updates push
 no undo steps of their own (a drag is one 'Move' step; Apply is one step); after an undo
-or redo every live armature is regenerated so its keys match the restored targets."""
+or redo every live armature is regenerated so its keys match the restored targets.
+
+An armature playing live (play_live.py) is not regenerated while it plays: the stream
+poses it, and a drag then waits (dirty) until Play Live stops."""
 import gc
 import time
 import traceback
@@ -12,7 +15,7 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
-from . import bake
+from . import bake, play_live
 
 _dirty = set()       # armature names waiting for regeneration
 _busy = False        # re-entrancy guard: our own key writes trigger depsgraph updates
@@ -104,6 +107,9 @@ def flush():
         for name in names:
             arm = bpy.data.objects.get(name)
             if arm is None or arm.type != 'ARMATURE' or not arm.mdna.live:
+                continue
+            if play_live.is_playing(arm):
+                _dirty.add(name)  # regenerated once Play Live stops
                 continue
             start = time.perf_counter()
             result = _regenerate(arm)

@@ -70,6 +70,9 @@ class MDNA_PG_armature(bpy.types.PropertyGroup):
                                 description="First seed: each seed gives another variation")
     variation_count: IntProperty(name="Count", default=1, min=1, max=100,
                                  description="How many variations (seeds Seed, Seed + 1, ...), one new action each")
+    play_seed: IntProperty(name="Seed", default=-1, min=-1,
+                           description="What Play Live plays between targets: -1 the clip as it is (then its walk), "
+                                       "0 and up the walk of that seed (a variation)")
     variation_loop: BoolProperty(name="Loop", default=False,
                                  description="The last frame flows into the first (a cycle for games)")
 

@@ -54,9 +54,12 @@ def quality_report(armature):
     source = _read(armature, settings.source_action, first, n, generator.skeleton)
     output = _read(armature, result, first, n, generator.skeleton)
     targets, skipped = target_io.collect_targets(armature, generator.skeleton, first, n)
-    metrics = Reference(source).edit_metrics(output, targets)
+    ref = Reference(source)
+    metrics = ref.edit_metrics(output, targets)
+    names = generator.skeleton.names
     report = {"source": settings.source_action.name, "result": result.name, "frames": n,
               "first_frame": first, "targets": len(targets), "skipped_targets": len(skipped),
+              "effectors": [names[j] for j in ref.effectors.values()], "contacts": [names[j] for j in ref.feet],
               "seconds": round(time.perf_counter() - started, 3)}
     report.update(_json_safe(metrics))
     report["mbench"] = mbench_pairs(output, source)
@@ -108,6 +111,9 @@ def lines(report):
     else:
         out.append("No targets: reconstruction of the source")
     out.append(f"Reconstruction: {_num(report.get('reconstruction_cm'), '.1f')} cm mean joint error")
+    if "effectors" in report:  # what the rig offers: measured on any rig, named or not
+        out.append("Effectors: " + (", ".join(report["effectors"]) or "none"))
+        out.append("Contacts (feet): " + (", ".join(report["contacts"]) or "none: the clip never touches the ground"))
     skate = report.get("foot_skate_delta")
     out.append(f"Foot skate vs source: {_num(None if skate is None else 100 * skate, '+.1f')} % of frames (<= 0 is good)")
     out.append(f"Jitter ratio: {_num(report.get('jitter_ratio'), '.2f')} (about 1, <= 1.2 is good)")

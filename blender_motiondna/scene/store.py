@@ -42,7 +42,10 @@ def dna_summary(generator):
     names = generator.skeleton.names
     slots = [names[j] for j in info.get("effectors", []) if 0 <= j < len(names)]
     if slots:
-        lines.append("effectors: " + ", ".join(slots[:6]))
+        lines.append("effectors: " + ", ".join(slots[:6]) + (f" (+{len(slots) - 6})" if len(slots) > 6 else ""))
+    feet = [names[j] for j in info.get("contacts", []) if 0 <= j < len(names)]
+    if "contacts" in info:
+        lines.append("contacts: " + (", ".join(feet[:6]) + (f" (+{len(feet) - 6})" if len(feet) > 6 else "") or "none"))
     return lines
 
 

@@ -3,16 +3,25 @@ protocols on real clips.
 
     python -m engine.eval.benchmark [--clips PATHS...] [--out DIR] [--edits 24] [--seed 0]
                                [--quick] [--methods replay,ikwarp,refined_source,generator]
+                               [--protocols edits,variations,retiming,far,catch,punch]
                                [--genmm [PATH]]
 
-Clips: every BVH under ../shared/motions (relative to the repository root; skipped with
-a message when absent) plus any ``--clips``. Methods, judged on the same seeded edits in
+Clips: every BVH under ../shared/motions and under ../nonhuman_clips (or
+$MOTIONDNA_NONHUMAN_CLIPS: real animal and creature clips kept out of the repository),
+relative to the repository root and each skipped with a message when absent, plus any
+``--clips``; the summaries report the human and the non-human clips apart. Methods, judged on the same seeded edits in
 the same run: ``replay`` (the source unchanged), ``ikwarp`` (engine/eval/ikwarp.py),
 ``refined_source`` (the exact source through the project's refinement, no generator) and
 ``generator`` (engine.generator.build + runtime). Variations (engine/eval/variations.py):
 the generator, its ablations (hard cuts; no coverage seeking), the looped source and,
 with ``--genmm``, GenMM (engine/eval/genmm.py; skipped with a note when absent). Writes
 DIR/benchmark.json and DIR/benchmark.md.
+
+Protocols (``--protocols``, default all): ``edits`` (the edits, long runs and the
+generator's speed), ``variations``, and the targets-through-generation protocols, each in
+its own module: ``retiming`` (engine/eval/retiming.py, with the time warp of
+engine/eval/timewarp.py), ``far`` (engine/eval/far.py), ``catch`` and ``punch``
+(engine/eval/streaming.py).
 
 Long run (10 x L frames): the baselines loop the source (each copy continues from where
 the previous one ended, turned to its heading); the moving target is a hand following a
@@ -33,16 +42,19 @@ import zlib
 import numpy as np
 
 from ..io.bvh import read_bvh
-from ..motion import metrics, quat
+from ..motion import limbs, metrics, quat
 from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine.refinement import refine_targets
 from ..worker import protocol
+from . import far, ikwarp, mbench, retiming, streaming, variations
 from . import genmm as genmm_mod
-from . import ikwarp, mbench, variations
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_MOTIONS = os.path.join(ROOT, "..", "shared", "motions")
+# Real non-human clips (animals, creatures) whose terms keep them out of the repository:
+# $MOTIONDNA_NONHUMAN_CLIPS, else ../nonhuman_clips beside the repository (docs/benchmark.md).
+NONHUMAN_MOTIONS = os.environ.get("MOTIONDNA_NONHUMAN_CLIPS") or os.path.join(ROOT, "..", "nonhuman_clips")
 OFFSETS_CM = (0, 10, 20, 30)
 EDIT_WINDOW = (0.2, 0.8)
 LONG_RUN_FACTOR = 10
@@ -50,19 +62,26 @@ MOVING_TARGET_CM = 30.0
 TIMING_RUNS = 5
 ALL_METHODS = ("replay", "ikwarp", "refined_source", "generator")
 QUICK_VARIATION = {"factors": (3,), "seeds": (0, 1)}
+ALL_PROTOCOLS = ("edits", "variations", "retiming", "far", "catch", "punch")
 
 
 # ---------------------------------------------------------------------------------------
 # clips and edits
 
-def default_clips():
-    """Every BVH under ../shared/motions (sorted), or [] when it is absent."""
-    if not os.path.isdir(SHARED_MOTIONS):
+def default_clips(folder=SHARED_MOTIONS):
+    """Every BVH under ``folder`` (default ../shared/motions), sorted, or [] when it is absent."""
+    if not os.path.isdir(folder):
         return []
     out = []
-    for d, _, files in os.walk(SHARED_MOTIONS):
+    for d, _, files in os.walk(folder):
         out += [os.path.join(d, f) for f in files if f.lower().endswith(".bvh")]
     return sorted(os.path.abspath(p) for p in out)
+
+
+def clip_group(path):
+    """'non-human' for a clip under NONHUMAN_MOTIONS, else 'human': the summaries report each apart."""
+    folder = os.path.abspath(NONHUMAN_MOTIONS) + os.sep
+    return "non-human" if os.path.abspath(path).startswith(folder) else "human"
 
 
 def load_clip(path):
@@ -72,7 +91,8 @@ def load_clip(path):
 def make_edits(ref, count, seed):
     """docs/evaluation.md edits: one or two end effectors, T uniform in [0.2 L, 0.8 L], target = the
     source position at T + r (cycled through 0/10/20/30 cm so each r gets a quarter of
-    the edits) in a uniformly random direction; a foot target is lifted to no lower than
+    the edits) in a uniformly random direction; a foot target (a joint on a limb that
+    stands on the ground: ``ref.feet``) is lifted to no lower than
     the ground (and not below the lowest height that foot reaches in the source)."""
     rng = np.random.default_rng([int(seed), zlib.crc32(ref.motion.name.encode())])
     L = ref.motion.num_frames
@@ -89,7 +109,7 @@ def make_edits(ref, count, seed):
             direction = rng.normal(size=3)
             direction /= np.linalg.norm(direction)
             goal = positions[frame, j] + direction * r_cm / 100.0
-            if key.endswith("foot"):
+            if key.endswith("foot") or any(limbs.same_limb(ref.skeleton, j, f) for f in ref.feet):
                 floor = max(ref.ground, float(np.percentile(positions[:, j, ref.track.up_axis], 5)))
                 goal[ref.track.up_axis] = max(goal[ref.track.up_axis], min(floor, positions[frame, j, ref.track.up_axis]))
             targets.append((key, j, goal))
@@ -361,7 +381,7 @@ def machine_info():
 
 
 def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_settings, timings,
-             variation=None, genmm=None):
+             variation=None, genmm=None, protocols=ALL_PROTOCOLS, quick=False, picture_dir=None):
     motion = load_clip(path)
     ref = metrics.Reference(motion)
     footing = mbench.footing(motion)
@@ -369,9 +389,10 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
     skel = motion.skeleton
     long_frames = int(long_factor * motion.num_frames)
     hand_key = "right_hand" if "right_hand" in ref.effectors else sorted(ref.effectors)[0]
-    clip = {"name": motion.name, "path": os.path.abspath(path), "frames": motion.num_frames, "fps": motion.fps,
+    clip = {"name": motion.name, "path": os.path.abspath(path), "group": clip_group(path),
+            "frames": motion.num_frames, "fps": motion.fps,
             "joints": skel.num_joints, "up_axis": "XYZ"[skel.up_axis], "metres_per_unit": ref.scale,
-            "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground,
+            "feet": [skel.names[j] for j in ref.feet], "ground_m": ref.ground, "foot_grounds_m": ref.foot_grounds,
             "effectors": {k: skel.names[j] for k, j in ref.effectors.items()},
             "source": {"foot_skate": ref.skate, "jitter_m_s2": ref.jitter,
                        "mbench": mbench.quality_on(motion, footing)},
@@ -387,6 +408,8 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
             clip["notes"].append(f"{name}: could not be built ({type(e).__name__}: {e})")
             continue
         built[name] = method
+        if "edits" not in protocols:
+            continue
         result = run_edits(ref, method, edits, footing)
         result["long_run"] = run_long(ref, method, long_frames, seed)
         if name == "generator":
@@ -395,9 +418,43 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         clip["methods"][name] = result
         if timings is not None:
             timings(f"{motion.name} {name}: {result['seconds']:.1f} s")
-    clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
+    if "variations" in protocols:
+        clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
     clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
+    clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings))
+    if "catch" in clip and picture_dir is not None:
+        os.makedirs(picture_dir, exist_ok=True)
+        clip["catch"]["picture"] = streaming.catch_picture(
+            ref, built, clip["catch"], os.path.join(picture_dir, f"{_slug(motion.name)}.png"), seed,
+            streaming.QUICK_THROWS if quick else streaming.THROWS)
     return clip
+
+
+def run_target_protocols(ref, built, protocols, seed, quick, timings):
+    """{protocol: result} for the retiming, far-target and streaming protocols asked for."""
+    runs = {"retiming": lambda: retiming.run(ref, built, quick),
+            "far": lambda: far.run(ref, built, seed, quick),
+            "catch": lambda: streaming.run(ref, built, "catch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS),
+            "punch": lambda: streaming.run(ref, built, "punch", seed, streaming.QUICK_THROWS if quick else streaming.THROWS)}
+    out = {}
+    for name in (p for p in protocols if p in runs):
+        t0 = time.perf_counter()
+        out[name] = runs[name]()
+        if timings is not None:
+            timings(f"{ref.motion.name} {name}: {time.perf_counter() - t0:.1f} s")
+    return out
+
+
+def summarise_target_protocols(clips):
+    return {"retiming": retiming.summarise(clips), "far": far.summarise(clips),
+            "catch": streaming.summarise(clips, "catch"), "punch": streaming.summarise(clips, "punch")}
+
+
+def target_protocols_markdown(report):
+    s, clips = report.get("target_protocols", {}), report["clips"]
+    return (retiming.to_markdown(s.get("retiming"), clips, _table) + far.to_markdown(s.get("far"), clips, _table)
+            + streaming.to_markdown(s.get("catch"), clips, "catch", _table)
+            + streaming.to_markdown(s.get("punch"), clips, "punch", _table))
 
 
 def variation_makers(ref, path, built, workdir, genmm):
@@ -558,14 +615,22 @@ def to_markdown(report):
         rows = EDIT_ROWS + [(f"long run {p}: {lab}", f"long_{p}_{k if k != 'stable' else 'stable_share'}", f)
                             for p in ("free", "moving_target") for lab, k, f in LONG_ROWS[:5]]
         lines += _table("metric", ms, rows, lambda x, k: report["summary"][x].get(k)) + [""]
+    groups = report.get("summary_by_group", {})
+    if len(groups) > 1:  # human and non-human clips apart (docs/evaluation.md 'Any rig')
+        for group, summary in groups.items():
+            ms = [x for x in methods if x in summary]
+            lines += [f"## Summary, {group} clips", ""]
+            lines += _table("metric", ms, EDIT_ROWS, lambda x, k, s=summary: s[x].get(k)) + [""]
     lines += _variation_summary(report.get("variation_summary", {}))
+    lines += target_protocols_markdown(report)
     for c in report["clips"]:
         ms = [x for x in methods if x in c["methods"]]
         lines += [f"## {c['name']} ({c['frames']} frames, {c['fps']:.0f} fps, {c['metres_per_unit']:.4f} m/unit)", ""]
-        lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k, c=c: c["methods"][x]["summary"].get(k)) + [""]
-        for part in ("free", "moving_target"):
-            lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
-                            lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
+        if ms:
+            lines += _table("edit metric", ms, EDIT_ROWS, lambda x, k, c=c: c["methods"][x]["summary"].get(k)) + [""]
+            for part in ("free", "moving_target"):
+                lines += _table(f"long run, {part.replace('_', ' ')}", ms, LONG_ROWS,
+                                lambda x, k, c=c, part=part: c["methods"][x]["long_run"][part].get(k)) + [""]
         lines += _mbench_table(c)
         for factor in ("3x", "10x"):
             vs = [m for m in c.get("variations", {}) if factor in c["variations"][m]]
@@ -603,6 +668,32 @@ def _mbench_table(c):
     rows = [(f"{k} ({mbench.UNITS[k]})", k, "{:.4g}") for k in mbench.NAMES]
     lookup = dict(cols)
     return _table("MBench", [n for n, _ in cols], rows, lambda x, k: lookup[x].get(k)) + [""]
+
+
+def merge_reports(paths):
+    """One report from runs over different clips (parallel processes, one per core): their
+    clips in path order, as one run orders them, and every summary computed again; the
+    machine, settings and process timings are the first run's."""
+    reports = []
+    for path in paths:
+        with open(path) as f:
+            reports.append(json.load(f))
+    out = dict(reports[0])
+    out["clips"] = sorted((c for r in reports for c in r["clips"]), key=lambda c: c["path"])
+    out["notes"] = list(dict.fromkeys(n for r in reports for n in r["notes"]))
+    out["summary"] = summarise(out["clips"], out["settings"]["methods"])
+    out["variation_summary"] = summarise_variations(out["clips"])
+    out["target_protocols"] = summarise_target_protocols(out["clips"])
+    out["merged_from"] = [os.path.abspath(p) for p in paths]
+    return _json_safe(out)
+
+
+def write_report(report, out_dir):
+    with open(os.path.join(out_dir, "benchmark.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    with open(os.path.join(out_dir, "benchmark.md"), "w") as f:
+        f.write(to_markdown(report))
+    print(f"benchmark: wrote {os.path.join(out_dir, 'benchmark.json')} and benchmark.md")
 
 
 def _mean(values):
@@ -648,10 +739,15 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 4 edits, one clip (the given ones, else the shortest), 2 x L long run, "
-                        "variations at 3 x L with 2 seeds, replay+ikwarp")
+                        "variations at 3 x L with 2 seeds, retiming at one peak per joint and d = +-0.4 s, "
+                        "one far edit per joint and offset, 10 throws; every method unless --methods")
     p.add_argument("--methods", default=None, help=f"comma list of {','.join(ALL_METHODS)}")
+    p.add_argument("--protocols", default=",".join(ALL_PROTOCOLS), help=f"comma list of {','.join(ALL_PROTOCOLS)}")
     p.add_argument("--no-shared", action="store_true", help="ignore ../shared/motions")
+    p.add_argument("--no-nonhuman", action="store_true", help="ignore the non-human clips (../nonhuman_clips)")
     p.add_argument("--generator-settings", default=None, help="JSON settings for build_generator")
+    p.add_argument("--merge", nargs="+", default=None, metavar="REPORT",
+                   help="write one report (to --out) from the benchmark.json of runs over different clips, and run nothing")
     p.add_argument("--genmm", nargs="?", const="", default=None, metavar="PATH",
                    help="also run GenMM's variations (its checkout: PATH or $MOTIONDNA_GENMM; docs/benchmark.md)")
     return p
@@ -664,18 +760,28 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.merge:
+        os.makedirs(args.out, exist_ok=True)
+        write_report(merge_reports(args.merge), args.out)
+        return 0
     notes = []
     shared = [] if args.no_shared else default_clips()
     if not shared and not args.no_shared:
         notes.append(f"no shared clips: {os.path.normpath(SHARED_MOTIONS)} is absent")
+    nonhuman = [] if args.no_nonhuman else default_clips(NONHUMAN_MOTIONS)
+    if not nonhuman and not args.no_nonhuman:
+        notes.append(f"no non-human clips: {os.path.normpath(NONHUMAN_MOTIONS)} is absent (docs/benchmark.md)")
+    shared += [c for c in nonhuman if c not in shared]
     clips = [os.path.abspath(p) for p in args.clips]
     edits, long_factor = args.edits, LONG_RUN_FACTOR
     methods = list(ALL_METHODS) if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
     settings = json.loads(args.generator_settings) if args.generator_settings else None
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    unknown = [p for p in protocols if p not in ALL_PROTOCOLS]
+    if unknown:
+        raise SystemExit(f"unknown protocol(s) {', '.join(unknown)}; choose from {', '.join(ALL_PROTOCOLS)}")
     if args.quick:
         edits, long_factor = min(edits, 4), 2
-        if args.methods is None:
-            methods = ["replay", "ikwarp"]
         if not clips:
             clips = sorted(shared, key=lambda p: os.path.getsize(p))[:1]
     else:
@@ -702,7 +808,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     report = {"machine": machine_info(), "notes": notes,
               "settings": {"edits": edits, "seed": args.seed, "long_factor": long_factor, "methods": methods,
-                           "quick": bool(args.quick), "generator_settings": settings},
+                           "quick": bool(args.quick), "generator_settings": settings, "protocols": protocols},
               "clips": []}
     if "generator" in methods:
         report["process_timings"] = process_timings()
@@ -711,15 +817,14 @@ def main(argv=None):
             print(f"benchmark: {os.path.basename(path)}", flush=True)
             report["clips"].append(run_clip(path, methods, edits, args.seed, long_factor, workdir, settings,
                                             lambda msg: print(f"  {msg}", flush=True),
-                                            QUICK_VARIATION if args.quick else None, genmm))
+                                            QUICK_VARIATION if args.quick else None, genmm, protocols, args.quick,
+                                            os.path.join(args.out, "catch")))
     report["summary"] = summarise(report["clips"], methods)
+    report["summary_by_group"] = {g: summarise([c for c in report["clips"] if c.get("group") == g], methods)
+                                  for g in sorted({c.get("group", "human") for c in report["clips"]})}
     report["variation_summary"] = summarise_variations(report["clips"])
-    report = _json_safe(report)
-    with open(os.path.join(args.out, "benchmark.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    with open(os.path.join(args.out, "benchmark.md"), "w") as f:
-        f.write(to_markdown(report))
-    print(f"benchmark: wrote {os.path.join(args.out, 'benchmark.json')} and benchmark.md")
+    report["target_protocols"] = summarise_target_protocols(report["clips"])
+    write_report(_json_safe(report), args.out)
     return 0
 
 

@@ -26,9 +26,10 @@ mean what they mean in MBench's metres:
 
 Where MBench reads SMPL's 22 joints, this module maps them to roles found on any rig:
 
-- MBench's feet (SMPL joints 10 and 11, the toe bases) are ``metrics.foot_joints`` of
-  the source clip, the lowest foot/toe/ankle joint per side; with one foot found the
-  foot measures use that one, with none they are NaN;
+- MBench's feet (SMPL joints 10 and 11, the toe bases) are ``metrics.contact_feet`` of
+  the source clip: the lowest foot/toe/ankle joint per side, plus the joints of other
+  limbs that stand on the ground in the clip (a quadruped's front feet, a crab's legs);
+  with one foot found the foot measures use that one, with none they are NaN;
 - MBench's floor (height 0, Z up) is ``metrics.ground_height`` of the source clip (its
   5th percentile of foot heights), in the clip's own up axis; horizontal is the plane
   across that axis;
@@ -72,7 +73,7 @@ class Footing:
     """What the measures take from the source clip: its scale, feet and ground."""
     scale: float        # metres per skeleton unit (span 1.70 m)
     num_joints: int
-    feet: tuple         # foot joints, left first (metrics.foot_joints)
+    feet: tuple         # foot joints, named left and right first (metrics.contact_feet)
     ground: float       # m, the source's ground height (metrics.ground_height)
     root: int           # metrics.body_root
     joints: tuple       # metrics.body_joints
@@ -84,7 +85,7 @@ def footing(source):
     skeleton = source.skeleton
     scale = metrics.metres_per_unit(skeleton, source.translations)
     trk = metrics.track(source, scale)
-    feet = tuple(metrics.foot_joints(skeleton, trk.positions))
+    feet = tuple(metrics.contact_feet(skeleton, trk.positions, source.fps))
     return Footing(scale, skeleton.num_joints, feet, metrics.ground_height(trk, list(feet)), trk.root,
                    tuple(metrics.body_joints(skeleton)), skeleton.up_axis)
 

@@ -106,7 +106,8 @@ def build_generator(motion, out_path, settings=None, progress=None, should_stop=
     arrays.update(forward_local=enc.forward_local, jumps=g["jumps"], jump_costs=g["costs"])
     summary = dna.global_features(motion, enc, layout)
     summary.pop("mean_pose"), summary.pop("amplitude")
-    info = dict(summary, effectors=dna.effector_joints(motion.skeleton), moving_joints=list(layout.moving),
+    info = dict(summary, effectors=dna.effector_joints(motion.skeleton, motion.translations),
+                contacts=dna.contact_joints(motion), moving_joints=list(layout.moving),
                 smooth_jumps=int(np.sum(g["costs"] <= g["tolerance"])))
     meta = {
         "skeleton": motion.skeleton.to_dict(), "fps": motion.fps, "num_frames": motion.num_frames,

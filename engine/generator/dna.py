@@ -4,15 +4,17 @@
 - speed: mean / 95th-percentile root ground speed (m/s, span-scaled);
 - rhythm: dominant period (s) of the summed joint speeds (autocorrelation peak), 0 if none;
 - style: mean root-relative pose and per-joint amplitude (m): how far each joint roams;
-- effectors: the main end effectors (hands, feet, head), found by name.
+- effectors: the main end effectors (hands, feet, head by name; the tips of the other long
+  limbs, whatever their names) and the contacts (the joints the clip stands on).
 
 numpy only.
 """
-import re
-
 import numpy as np
 
+from ..motion import metrics
 from ..motion.metrics import metres_per_unit
+
+MAX_EFFECTORS = 12
 
 
 def global_features(motion, enc, layout):
@@ -43,36 +45,16 @@ def rhythm_period(positions, fps):
     return float(peaks[0] / fps) if peaks else 0.0
 
 
-_SIDE_LEFT = re.compile(r"(left|^l[A-Z_]|_l$|_l_|^l_|\.l$|_L$|_L_)")
-_SIDE_RIGHT = re.compile(r"(right|^r[A-Z_]|_r$|_r_|^r_|\.r$|_R$|_R_)")
+def effector_joints(skeleton, translations=None, max_joints=MAX_EFFECTORS):
+    """The joints a target is most often put on (``metrics.edit_effectors``): a human
+    rig's hands, feet and head by name, and the tip of every other long limb (legs, claws,
+    tails), whatever the rig's names; at most ``max_joints``. Any other joint can be a
+    target too."""
+    return [int(j) for j in metrics.edit_effectors(skeleton, translations).values()][:max_joints]
 
 
-def _side(name):
-    if re.search("left", name, re.I) or _SIDE_LEFT.search(name):
-        return "L"
-    if re.search("right", name, re.I) or _SIDE_RIGHT.search(name):
-        return "R"
-    return ""
-
-
-def effector_joints(skeleton, max_joints=5):
-    """The main end effectors (hands, feet, head) by name: per side and part, the matching
-    joint closest to the root (LeftHand, not LeftHandIndex1). Rigs with other names fall
-    back to the leaves farthest from the root."""
-    depth = np.array([len(skeleton.chain(j)) for j in range(skeleton.num_joints)])
-    parts = [("L", r"hand|wrist"), ("R", r"hand|wrist"), ("L", r"foot|ankle"), ("R", r"foot|ankle"), ("", r"head")]
-    out = []
-    for side, pat in parts:
-        hits = [j for j, n in enumerate(skeleton.names)
-                if re.search(pat, n, re.I) and (_side(n) == side or (side == "" and True))
-                and not re.search(r"end|top|site", n, re.I)]
-        if hits:
-            out.append(int(min(hits, key=lambda j: (depth[j], j))))
-    out = list(dict.fromkeys(out))
-    if len(out) < 3:
-        rest = skeleton.rest_positions()
-        root = skeleton.root
-        leaves = [j for j in range(skeleton.num_joints) if not skeleton.children(j) and j != root]
-        leaves.sort(key=lambda j: -np.linalg.norm(rest[j] - rest[root]))
-        out = list(dict.fromkeys(out + leaves))
-    return [j for j in out if j != skeleton.root][:max_joints]
+def contact_joints(motion):
+    """The joints the clip stands on (``metrics.contact_feet``: the named feet and any limb
+    low and slow in the clip); [] for a clip that never touches the ground."""
+    trk = metrics.track(motion)
+    return [int(j) for j in metrics.contact_feet(motion.skeleton, trk.positions, motion.fps)]

@@ -32,7 +32,8 @@ from .playback import Transition
 CHUNK_SECONDS = 0.5         # frames rendered at once while nothing is pending
 DECIDE_SECONDS = 0.2
 WALK_SECONDS = 30.0         # how much walk is drawn at once
-IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this
+IK_RAMP_SECONDS = 0.4       # a held target's IK fades in over this (and a jumping one glides over it)
+FOLLOW_SPEED = 1.5          # body spans per second: a held target moved less per step is followed at once
 REFINE_WINDOW_SECONDS = 0.5  # the look-ahead refinement's window, at most (as offline)
 CARRY_HALF_LIFE_SECONDS = 0.08  # a replaced look-ahead's correction dies out with this half-life
 IK_ITERATIONS = 12
@@ -68,6 +69,7 @@ class _Chunk:
     translations: np.ndarray
     cursor_before: object
     transitions: list
+    rendered: object = None    # the playback's frames before the IK (to reach them again)
 
     @property
     def stop(self):
@@ -107,6 +109,8 @@ class Stream:
         self._plan = None
         self._next_decision = 0
         self._chunk = None         # the _Chunk being stepped through
+        self._glides = {}          # joint -> (position, step): a held target that jumped glides from there
+        self._follow = None        # how far a held target may move in one step and be followed at once
         self._rotations, self._translations = [], []
         self.transitions = []      # every transition played: (frame, position, rate, cost)
 
@@ -118,15 +122,29 @@ class Stream:
         return len(self._rotations)
 
     def set_targets(self, targets):
-        """Replace the targets: StreamTargets whose frames are steps from now on (or None)."""
+        """Replace the targets: StreamTargets whose frames are steps from now on (or None).
+
+        A target on the joint and frame of one set before is that target moved: its IK
+        fade goes on from when it was first set instead of starting again (a target
+        that follows a moving object is given again every frame). A held target moved
+        less than ``FOLLOW_SPEED`` allows in one step is followed at once; a longer jump
+        glides there from where it was over ``IK_RAMP_SECONDS``. When only held targets
+        change, the timeline and the look-ahead stand: only the IK of the frames
+        rendered ahead is solved again."""
         targets = list(targets or ())
         for tg in targets:
             if not 0 <= tg.joint < self.skeleton.num_joints:
                 raise ValueError(f"target joint index {tg.joint} is not in the skeleton")
             if tg.frame is not None and tg.frame < self.frame:
                 raise ValueError(f"a target at step {tg.frame} is in the past (the stream is at step {self.frame})")
+        set_on = {(tg.joint, tg.frame): step for tg, step in self._targets}
+        replanned = _planned(targets) != _planned(tg for tg, _ in self._targets)
+        self._glides = self._glides_after(targets)
+        self._targets = [(tg, set_on.get((tg.joint, tg.frame), self.frame)) for tg in targets]
+        if not replanned and self._chunk is not None and self._chunk.rendered is not None:
+            self._reach_again()
+            return
         self._rewind_to(self.frame)
-        self._targets = [(tg, self.frame) for tg in targets]
         self._plan = None
         self._carry = self._correction_at(self.frame)
         self._layer = None
@@ -229,7 +247,7 @@ class Stream:
         self._transitions = [tr for tr in self._transitions if tr.frame >= stop]
         self.transitions += [(tr.frame, tr.position, tr.rate, tr.cost) for tr in due]
         rotations, translations = self._reach(t, rendered) if self.ik else (rendered.rotations, rendered.translations)
-        self._chunk = _Chunk(t, rotations, translations, before, due)
+        self._chunk = _Chunk(t, rotations, translations, before, due, rendered if self.ik else None)
 
     def _rewind_to(self, frame):
         """Drop what was rendered past ``frame`` (a new target changes it): the cursor goes
@@ -248,6 +266,46 @@ class Stream:
             self.playback.render(self.cursor, frame - first, kept)
 
     # ------------------------------------------------------------ reaching
+
+    def _glides_after(self, targets):
+        """The glides of the held targets in ``targets`` replacing the current ones: a
+        jump starts one from where the joint's goal is now, a small move ends it."""
+        if self._follow is None:
+            self._follow = FOLLOW_SPEED * float(self.skeleton.span(self.generator.source.translations)) / self.fps
+        now = np.array([self.frame])
+        held = {tg.joint: tg for tg, _ in self._targets if tg.frame is None}
+        glides = {}
+        for tg in targets:
+            if tg.frame is not None or tg.joint not in held:
+                continue
+            if tg.joint in self._glides and np.linalg.norm(tg.position - held[tg.joint].position) <= self._follow:
+                glides[tg.joint] = self._glides[tg.joint]   # a small move while gliding: the glide goes on
+                continue
+            goal = self._held_goals(now, held[tg.joint])[0]
+            if np.linalg.norm(tg.position - goal) > self._follow:
+                glides[tg.joint] = (goal, self.frame)
+        return glides
+
+    def _held_goals(self, frames, target):
+        """Where a held target asks its joint to be at each of ``frames`` (F, 3)."""
+        goal = np.broadcast_to(target.position, (len(frames), 3))
+        if target.joint not in self._glides:
+            return goal
+        origin, moved_on = self._glides[target.joint]
+        x = np.clip((frames - moved_on + 1) / max(1.0, IK_RAMP_SECONDS * self.fps), 0.0, 1.0)
+        return origin + (x * x * (3.0 - 2.0 * x))[:, None] * (goal - origin)
+
+    def _reach_again(self):
+        """The frames rendered ahead, from the current one, reached for the targets as
+        they are now (the timeline and the look-ahead stand)."""
+        chunk = self._chunk
+        k = self.frame - chunk.first
+        if k >= len(chunk.rotations):
+            return
+        rest = _Frames(chunk.rendered.rotations[k:], chunk.rendered.translations[k:])
+        rots, trans = self._reach(self.frame, rest)
+        chunk.rotations = np.concatenate([chunk.rotations[:k], rots])
+        chunk.translations = np.concatenate([chunk.translations[:k], trans])
 
     def _hold_weights(self, frames, set_on):
         """IK weight per frame (0-1) of a target held from step ``set_on``: faded in."""
@@ -330,12 +388,12 @@ class Stream:
             on = np.flatnonzero(w > 0)
             if not len(on):
                 continue
-            j = target.joint
+            j, goals = target.joint, self._held_goals(frames[on], target)
             if j == self.skeleton.root or self.skeleton.parents[j] < 0:
                 here = trans[on, j]
-                trans[on, j] = here + w[on, None] * (target.position - here)
+                trans[on, j] = here + w[on, None] * (goals - here)
                 continue
-            rots[on] = self._solve(rots[on], trans[on], j, target.position, w[on])
+            rots[on] = self._solve(rots[on], trans[on], j, goals, w[on])
         return rots, trans
 
     def _solve(self, rots, trans, joint, position, weight):
@@ -371,6 +429,18 @@ class Stream:
 class _Playing:
     """The plan "play on as the clip goes" (no transition), chosen for targets up to ``until``."""
     until: int
+
+
+@dataclass
+class _Frames:
+    """Rotations and translations of some frames (what ``_reach`` reads of a render)."""
+    rotations: np.ndarray
+    translations: np.ndarray
+
+
+def _planned(targets):
+    """What the timeline is planned for: the targets with a frame, as comparable values."""
+    return sorted((tg.joint, tg.frame, tuple(tg.position)) for tg in targets if tg.frame is not None)
 
 
 class BatchStream:

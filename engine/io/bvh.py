@@ -263,12 +263,19 @@ def _parse_motion(name, lines, line, num_channels):
 def guess_up_axis(skeleton, positions=None):
     """Which axis (0 X, 1 Y, 2 Z) points up, sign ignored.
 
-    The axis of the largest extent between the main root and the head: the first joint
-    whose name contains "head" (not an end/top helper), else the joint farthest from the
-    root. Measured on ``positions`` (F, J, 3), averaged over frames, when given — a clip's
-    poses stand upright even where the file's rest pose does not (Bandai Namco's rest
-    offsets all lie along X) — else on the rest pose.
+    From a clip's ``positions`` (F, J, 3), the floor first: the axis along which the clip's
+    lowest joint stays at one height (the ground it stands on) while along every other axis
+    the extreme joint wanders, when that is clear (``floor_axis``): any rig that stands,
+    walks or crawls, whatever its shape or names. Otherwise, the axis of the largest extent
+    between the main root and the head: the first joint whose name contains "head" (not an
+    end/top helper), else the joint farthest from the root, averaged over the frames when
+    ``positions`` are given (a clip's poses stand upright even where the file's rest pose
+    does not: Bandai Namco's rest offsets all lie along X), else in the rest pose.
     """
+    if positions is not None:
+        floor = floor_axis(np.asarray(positions))
+        if floor is not None:
+            return floor
     pos = skeleton.rest_positions()[None] if positions is None else np.asarray(positions)
     root = skeleton.root
     heads = [j for j, n in enumerate(skeleton.names) if "head" in n.lower() and "end" not in n.lower()
@@ -280,6 +287,26 @@ def guess_up_axis(skeleton, positions=None):
         far = int(np.argmax(np.linalg.norm(rel, axis=-1).mean(axis=0)))
         vec = rel[:, far].mean(axis=0)
     return int(np.argmax(np.abs(vec)))
+
+
+FLOOR_CLEAR_RATIO = 0.5  # the floor axis's wander at most this share of the next axis's
+
+
+def floor_axis(positions):
+    """The axis whose per-frame lowest joint (either direction) moves least over the clip,
+    relative to the clip's extent, when it moves less than FLOOR_CLEAR_RATIO of the next
+    axis's best: the ground a body stands on. None when no axis is that clear (a jumping
+    jack's feet leave the floor as often as its hands swing: the head rule decides)."""
+    if len(positions) < 2:
+        return None
+    extent = max(float(np.ptp(positions.reshape(-1, 3), axis=0).max()), 1e-12)
+    wander = []
+    for axis in range(3):
+        values = positions[..., axis]
+        wander.append(min(np.std(values.min(axis=1)), np.std(values.max(axis=1))) / extent)
+    order = np.argsort(wander)
+    best, second = wander[order[0]], wander[order[1]]
+    return int(order[0]) if best <= FLOOR_CLEAR_RATIO * second else None
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import quat
+from . import limbs, quat
 from .filters import uniform_filter1d
 
 SPAN_METRES = 1.70
@@ -95,6 +95,17 @@ def foot_joints(skeleton, positions=None):
     return feet
 
 
+def contact_feet(skeleton, positions, fps):
+    """The feet of docs/evaluation.md on any rig: the named feet (``foot_joints``) plus the
+    joints that stand on the ground in the clip on the other limbs (``limbs.ground_contacts``:
+    low and slow on a fifth of the frames or more), named first. A quadruped's front feet
+    named 'Hand', a crab's eight leg tips and an unnamed rig's legs are feet; a clip that
+    never touches the ground has none. ``positions`` (F, J, 3) in metres (span-scaled)."""
+    named = foot_joints(skeleton, positions)
+    found = limbs.ground_contacts(skeleton, positions, fps)
+    return named + [j for j in found if not any(limbs.same_limb(skeleton, j, f) for f in named)]
+
+
 def _median_heights(skeleton, positions):
     if positions is None:
         return skeleton.rest_positions()[:, skeleton.up_axis]
@@ -109,17 +120,41 @@ def end_effectors(skeleton, positions=None):
     name fall back to leaf joints by position (head: highest; feet: lowest; hands: the
     remaining leaves farthest from the root).
     """
+    found = named_effectors(skeleton)
+    if len(found) < len(_PARTS):
+        _fallback_effectors(skeleton, positions, found)
+    return found
+
+
+_PARTS = [("left_hand", "hand|wrist", "left"), ("right_hand", "hand|wrist", "right"),
+          ("left_foot", "foot|ankle", "left"), ("right_foot", "foot|ankle", "right"),
+          ("head", "head", None)]
+
+
+def named_effectors(skeleton):
+    """The human effectors found by name alone ({'left_hand': joint, ...}, any of the five)."""
     depth = _depths(skeleton)
     found = {}
-    parts = [("left_hand", "hand|wrist", "left"), ("right_hand", "hand|wrist", "right"),
-             ("left_foot", "foot|ankle", "left"), ("right_foot", "foot|ankle", "right"),
-             ("head", "head", None)]
-    for key, pattern, side in parts:
+    for key, pattern, side in _PARTS:
         hits = _named(skeleton, pattern, side)
         if hits:
             found[key] = int(min(hits, key=lambda j: (depth[j], j)))
-    if len(found) < len(parts):
-        _fallback_effectors(skeleton, positions, found)
+    return found
+
+
+def edit_effectors(skeleton, translations=None):
+    """The joints the edit benchmark targets, on any rig: the human effectors its names
+    give (``named_effectors``: hands, feet, head), plus the tip of every other long limb
+    (``limbs.limb_tips``: legs, claws, tails, trunks, tentacles), keyed by joint name. A
+    human rig gets its five (fingers and toes lie on the hands' and feet's limbs); a
+    creature without human names gets its limb tips; a quadruped named like a human gets
+    its four feet and head and its tail and trunk too."""
+    found = named_effectors(skeleton)
+    named = list(found.values())
+    for tip in limbs.limb_tips(skeleton, skeleton.span(translations)):
+        if not any(limbs.same_limb(skeleton, tip, j) for j in named):
+            found[skeleton.names[tip]] = tip
+            named.append(tip)
     return found
 
 
@@ -237,14 +272,24 @@ def ground_height(source, feet):
     return float(np.percentile(source.heights(feet), 5))
 
 
+def foot_grounds(source, feet, ground, named=()):
+    """Per foot, the ground its contact is measured from (m): ``ground`` for the named feet
+    (docs/evaluation.md), and for a foot found by its contacts the higher of ``ground`` and
+    its own 5th-percentile height (an elephant's front foot joint sits above its sole)."""
+    if not feet:
+        return np.zeros(0)
+    own = np.percentile(source.heights(feet), 5, axis=0)
+    return np.array([ground if f in named else max(ground, float(h)) for f, h in zip(feet, own)])
+
+
 def foot_skate(trk, feet, ground):
     """Share of frames where some foot skates (docs/evaluation.md): in contact (height below
     ground + 5 cm in this frame and the next) while its horizontal speed exceeds 0.5 m/s
     both over this frame step and averaged over 0.25 s (the speed of the mean velocity
-    over a centred 0.25 s window)."""
+    over a centred 0.25 s window). ``ground``: one height (m), or one per foot."""
     if not feet or trk.num_frames < 2:
         return 0.0
-    low = trk.heights(feet) < ground + CONTACT_MARGIN
+    low = trk.heights(feet) < np.asarray(ground) + CONTACT_MARGIN
     contact = low[:-1] & low[1:]
     velocity = _horizontal(np.diff(trk.positions[:, feet], axis=0), trk.up_axis) * trk.fps
     speed = np.linalg.norm(velocity, axis=-1)
@@ -373,10 +418,11 @@ class Reference:
         self.skeleton = motion.skeleton
         self.scale = metres_per_unit(self.skeleton, motion.translations) if scale is None else float(scale)
         self.track = self.track_of(motion)
-        self.feet = foot_joints(self.skeleton, self.track.positions)
+        self.feet = contact_feet(self.skeleton, self.track.positions, motion.fps)
         self.ground = ground_height(self.track, self.feet)
-        self.effectors = end_effectors(self.skeleton, self.track.positions)
-        self.skate = foot_skate(self.track, self.feet, self.ground)
+        self.foot_grounds = foot_grounds(self.track, self.feet, self.ground, foot_joints(self.skeleton, self.track.positions))
+        self.effectors = edit_effectors(self.skeleton, motion.translations)
+        self.skate = foot_skate(self.track, self.feet, self.foot_grounds)
         self.jitter = jitter(self.track)
         self.points = style_points(self.track)
         self.style_windows = windows(self.points, STYLE_WINDOW)
@@ -406,7 +452,7 @@ class Reference:
         return float(100.0 * np.linalg.norm(diff, axis=-1).mean())
 
     def skate_delta(self, trk):
-        return foot_skate(trk, self.feet, self.ground) - self.skate
+        return foot_skate(trk, self.feet, self.foot_grounds) - self.skate
 
     def jitter_ratio(self, trk):
         return jitter(trk) / self.jitter if self.jitter > 0 else float("nan")

@@ -15,7 +15,7 @@ solver bends knees and elbows the way they bend instead of twisting them sideway
 """
 import numpy as np
 
-from ..motion import quat
+from ..motion import limbs, quat
 from ..motion.skeleton import forward_kinematics
 
 # Chains longer than the two main limb bones (clavicle, CMU's LHipJoint, spine joints)
@@ -64,10 +64,25 @@ def _first_lever(skeleton, joint):
     return j
 
 
+def two_bone_levers(skeleton, joint, chain):
+    """(mid, top): the two joints of ``chain`` nearest ``joint`` that each turn a bone of
+    length (the knee and the hip of an ankle; zero-length bones such as an end joint on
+    its parent are passed over), or None when the chain has fewer than two."""
+    rest = skeleton.rest_positions()
+    eps = 1e-6 * max(float(np.ptp(rest, axis=0).max()), 1e-9)
+    levers, below = [], int(joint)
+    for j in chain:
+        if np.linalg.norm(rest[j] - rest[below]) >= eps:
+            levers.append(int(j))
+            below = int(j)
+            if len(levers) == 2:
+                return tuple(levers)
+    return None
+
+
 def _is_branching(skeleton, j):
     # A branch is a child subtree of 3+ joints: twist/share/eye/breast bones are not.
-    branches = [c for c in skeleton.children(j) if len(skeleton.descendants(c)) >= 2]
-    return len(branches) > 1
+    return limbs.is_branching(skeleton, j)
 
 
 def default_weights(n):
@@ -105,8 +120,11 @@ def solve_chain(skeleton, rotations, translations, joint, target, chain, iterati
     if move_root:
         dof_w = np.concatenate([dof_w, np.ones(3)])
     best = (rotations.copy(), translations.copy(), np.full(batch + (1,), np.inf))
+    # The path above the chain never moves (unless the root does): its world frames once.
+    top = min(slots)
+    prefix = path_world(skeleton, rotations, translations, path[:top]) if top > 0 and not move_root else None
     for it in range(int(iterations) + 1):
-        wrot, wpos = path_world(skeleton, rotations, translations, path)
+        wrot, wpos = path_world(skeleton, rotations, translations, path, prefix)
         err = target - wpos[..., -1, :]
         dist = np.linalg.norm(err, axis=-1, keepdims=True)
         _keep_best(best, rotations, translations, dist)
@@ -155,14 +173,19 @@ def _limb_length(skeleton, path, slots):
     return max(float(length), 1e-9)
 
 
-def path_world(skeleton, rotations, translations, path):
+def path_world(skeleton, rotations, translations, path, prefix=None):
     """World rotations and positions (..., len(path), 4/3) along a root-to-joint path: bit
     for bit what ``forward_kinematics`` gives those joints (the same operations), for the
-    cost of the path alone."""
+    cost of the path alone. ``prefix``: this function's answer for the first joints of
+    the path, already known (they are not computed again)."""
     shape = rotations.shape[:-2]
     wrot = np.empty(shape + (len(path), 4))
     wpos = np.empty(shape + (len(path), 3))
-    for k, j in enumerate(path):
+    known = 0
+    if prefix is not None:
+        known = prefix[0].shape[-2]
+        wrot[..., :known, :], wpos[..., :known, :] = prefix
+    for k, j in enumerate(path[known:], start=known):
         local = quat.mul(skeleton.rest_rotations[j], rotations[..., j, :])
         if k == 0:
             wrot[..., 0, :] = local

@@ -32,7 +32,8 @@ class FootPlanter:
         self.forward_local = forward_local
         self.positions = source.positions()
         self.up = source.skeleton.up_axis
-        self.contacts = (contacts.contact_mask(source, self.rig.contact_feet, self.rig.span, self.positions)
+        self.contacts = (contacts.contact_mask(source, self.rig.contact_feet, self.rig.span, self.positions,
+                                               self.rig.named_feet)
                          if self.rig.legs else None)
 
     def root_steps(self, motion, states, layout, idx, blended):

@@ -47,6 +47,9 @@ REACH_TOLERANCE = 2e-3       # of the span (~3 mm)
 MIN_SCALE_SHARE = 0.05  # of the body span: the smallest length unit the body solve works in
 ROOT_RISE_MARGIN = 0.05  # of the span: past the clip's own highest and lowest pelvis (a rise on the toes)
 ROOT_SHIFT_SHARE = 0.2   # of the span: how far a lean moves the pelvis along the ground
+STEP_SHARE = 0.5         # of its travel: how high a planted foot carried along the ground steps
+STEP_SMOOTH_S = 0.05     # s: the time smoothing of a step's travel
+STEP_MAX_M = 0.07        # m (span-scaled): the highest such a step rises (it clears the 5 cm contact height)
 
 
 def refine_targets(motion, targets, window_s=0.5, passes=PASSES, progress=None):
@@ -71,7 +74,7 @@ def refine_targets(motion, targets, window_s=0.5, passes=PASSES, progress=None):
     # those frames (a drag then costs the window, not the whole clip).
     part = out.slice(lo, hi)
     shifted = [Target(t.joint, t.frames - lo, t.positions, t.weight) for t in targets]
-    part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint) for leg, (w, p, r, hint) in lock.items()}
+    part_lock = {leg: (w[lo:hi], p[lo:hi], r[lo:hi], hint, c[lo:hi]) for leg, (w, p, r, hint, c) in lock.items()}
     _refine(part, shifted, rig, part_lock, passes, window_s, report)
     out.rotations[lo:hi], out.translations[lo:hi] = part.rotations, part.translations
     return out
@@ -104,7 +107,7 @@ def _refine(out, targets, rig, lock, passes, window_s, report):
     """The passes of the refinement on ``out`` (edited in place); ``report(fraction)``
     after each group: the passes count as ``passes`` steps per group (the early stop skips
     the rest), the polish as one."""
-    rig.start_root = out.translations[:, rig.root].copy()  # the pelvis's bounds hold over all passes
+    rig.start_root = out.translations[:, rig.mover].copy()  # the pelvis's bounds hold over all passes
     groups = _groups(targets)
     steps = (passes + 1) * len(groups)
     for p in range(passes):
@@ -114,6 +117,7 @@ def _refine(out, targets, rig, lock, passes, window_s, report):
             report((p * len(groups) + i + 1) / steps)
         if _worst_error(out, targets) < 1e-3 * rig.span:
             break
+    _step_over(out, rig, lock, targets)
     if rig.floor is not None:  # a reach that lowers the body must not sink a foot below the clip's floor
         floor.lift_above_floor(out, rig.contact_feet, rig.floor, np.ones(out.num_frames, dtype=bool))
     for i, group in enumerate(groups):
@@ -135,18 +139,34 @@ class Rig:
         self.span = sk.span(motion.translations)
         pos = (world or motion.world())[1]
         self.root = metrics.body_root(sk)
-        eff = metrics.end_effectors(sk, pos)
-        self.legs = [eff[k] for k in ("left_foot", "right_foot") if k in eff]
-        self.leg_chains = {f: ik.effector_chain(sk, f) for f in self.legs}
-        self.legs = [f for f in self.legs if len(self.leg_chains[f]) >= 2]
-        self.contact_feet = contacts.contact_joints(sk, pos, self.legs)
+        self.mover = body_mover(motion, self.root)
+        self._set_legs(sk, pos)
         self.floor = floor.lowest_heights(pos, self.contact_feet, sk.up_axis) if self.contact_feet else None
         self.cap = _spine_caps(motion)
-        heights = motion.translations[:, self.root, sk.up_axis]
+        heights = motion.translations[:, self.mover, sk.up_axis]
         margin = ROOT_RISE_MARGIN * self.span
         self.root_height = (float(heights.min()) - margin, float(heights.max()) + margin)
         self._positions = pos
         self._straightest = {}
+
+    def _set_legs(self, sk, pos):
+        """The legs the clip stands on (``contacts.legs_and_contacts``: named feet, and any
+        limb low and slow in the clip), each with its chain and the two joints that bend it
+        (``ik.two_bone_levers``: zero-length bones skipped); legs with fewer are not locked."""
+        legs, feet = contacts.legs_and_contacts(sk, pos, self.fps, self.span)
+        self.legs, self.contact_feet, self.leg_chains, self.leg_levers = [], [], {}, {}
+        named = set(metrics.foot_joints(sk, pos))
+        self.named_feet = []
+        for leg, foot in zip(legs, feet):
+            chain = ik.effector_chain(sk, leg)
+            levers = ik.two_bone_levers(sk, leg, chain)
+            if levers is None or leg in self.leg_chains:
+                continue
+            self.legs.append(leg)
+            self.contact_feet.append(foot)
+            self.leg_chains[leg], self.leg_levers[leg] = chain, levers
+            if foot in named:
+                self.named_feet.append(foot)
 
     def chain(self, joint):
         return ik.effector_chain(self.skeleton, joint)
@@ -184,34 +204,38 @@ class Rig:
         return float(sum(np.linalg.norm(rest[j]) for j in path[:path.index(chain[-1])])) if chain else self.span / 4
 
     def lock_plan(self, motion, targets, window_s, world=None):
-        """Per leg: contact weight (T,) and the input ankle's world position and rotation."""
+        """Per leg: lock weight (T,: the contact weight, 0 around a target on that leg), the
+        input ankle's world position and rotation, the knee's bend hint and the contact weight."""
+        if not self.legs:  # a rig that never touches the ground: nothing to lock
+            return {}
         wrot, wpos = world or motion.world()
-        weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos)
+        weights = contacts.contact_weights(motion, self.contact_feet, self.span, wpos, self.named_feet)
         plan = {}
         for leg, w in zip(self.legs, weights):
             free = np.zeros(motion.num_frames)
             for tg in targets:
                 if tg.joint == leg or tg.joint in self.skeleton.descendants(leg):
                     free = np.maximum(free, _key_weights(tg.frames, motion.num_frames, window_s * self.fps))
-            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(), _hinge_hint(motion, leg, self.leg_chains[leg], wpos, wrot))
+            plan[leg] = (w * (1.0 - free), wpos[:, leg].copy(), wrot[:, leg].copy(),
+                         _hinge_hint(motion, leg, self.leg_levers[leg], wpos, wrot), w)
         return plan
 
     def apply_lock(self, motion, plan):
         """Re-solve contact legs so their ankles (and feet) go back where the input had them."""
         sk = self.skeleton
-        for leg, (w, pos_in, rot_in, hint) in plan.items():
+        for leg, (w, pos_in, rot_in, hint, _) in plan.items():
             on = np.flatnonzero(w > 1e-4)
             if len(on) == 0:
                 continue
-            chain = self.leg_chains[leg]
+            mid, top = self.leg_levers[leg]
             # The root-to-ankle path holds every joint read here (hip, the ankle and its
             # parent): its world pose alone, not the whole skeleton's, at every locked frame.
             path = sk.chain(leg)[::-1]
             r, t = motion.rotations[on], motion.translations[on]
             wrot, wpos = ik.path_world(sk, r, t, path)
-            hint_w = quat.mul_vec(wrot[:, path.index(chain[1])], hint)
+            hint_w = quat.mul_vec(wrot[:, path.index(top)], hint)
             goal = wpos[:, -1] + w[on, None] * (pos_in[on] - wpos[:, -1])
-            r = ik.two_bone(sk, r, t, leg, goal, chain[0], chain[1], hint_axis=hint_w)
+            r = ik.two_bone(sk, r, t, leg, goal, mid, top, hint_axis=hint_w)
             # Restore the foot's world orientation (toes stay planted too).
             wrot2, _ = ik.path_world(sk, r, t, path)
             want = quat.slerp(wrot2[:, -1], _align(rot_in[on], wrot2[:, -1]), w[on])
@@ -220,15 +244,67 @@ class Rig:
             motion.rotations[on] = r
 
 
+def body_mover(motion, body_root):
+    """The joint whose translation carries the body: the body root when the clip moves it
+    (a Hips with position channels), else the skeleton's root (a creature's body hanging at
+    a fixed offset below an animated root: its bone may be connected in Blender and could
+    not move on its own). Above a body root only static single-child joints lie, so moving
+    the skeleton's root moves the body alike."""
+    sk = motion.skeleton
+    t = motion.translations[:, body_root]
+    if sk.parents[body_root] < 0 or float(np.ptp(t, axis=0).max()) > 1e-9 * max(sk.span(motion.translations), 1e-12):
+        return body_root
+    return sk.root
+
+
+def _step_over(motion, rig, lock, targets):
+    """A planted foot that a target carries along the ground steps instead of sliding: while
+    it travels from where the input had it toward its target, it rises (``STEP_SHARE`` of
+    the distance, at most ``STEP_MAX_M``), most at mid-way and not at all at either end,
+    scaled by how planted the input had it; only where that travel is faster than the
+    contact speed (``contacts.LOCK_SPEED``), so slow edits stay as they were. The leg is
+    re-solved per frame with two-bone IK, the foot keeping its orientation."""
+    sk = rig.skeleton
+    up, metres = sk.up_axis, metrics.SPAN_METRES / rig.span
+    for leg in {leg for tg in targets for leg in rig.legs if tg.joint == leg or tg.joint in sk.descendants(leg)}:
+        _, pos_in, _, hint, planted = lock[leg]
+        path = sk.chain(leg)[::-1]
+        wrot, wpos = ik.path_world(sk, motion.rotations, motion.translations, path)
+        travel = wpos[:, -1] - pos_in
+        travel[:, up] = 0.0
+        # Smoothed: the travel's frame-to-frame noise (a lock let go, a polish) must not shake the step.
+        dist = gaussian_filter1d(np.linalg.norm(travel, axis=-1), STEP_SMOOTH_S * rig.fps, axis=0)
+        speed = np.abs(np.gradient(dist)) * rig.fps * metres
+        if len(dist) < 3 or speed.max() <= contacts.LOCK_SPEED:
+            continue
+        far = float(dist.max())
+        progress = dist / max(far, 1e-12)
+        lift = min(STEP_SHARE * far, STEP_MAX_M / metres) * 4.0 * progress * (1.0 - progress) * planted
+        on = np.flatnonzero(lift > 1e-6 * rig.span)
+        if not len(on):
+            continue
+        goal = wpos[on, -1].copy()
+        goal[:, up] += lift[on]
+        mid, top = rig.leg_levers[leg]
+        r = motion.rotations[on]
+        hint_w = quat.mul_vec(wrot[on, path.index(top)], hint)
+        r = ik.two_bone(sk, r, motion.translations[on], leg, goal, mid, top, hint_axis=hint_w)
+        wrot2, _ = ik.path_world(sk, r, motion.translations[on], path)
+        r[:, leg] = quat.mul(quat.inv(sk.rest_rotations[leg]), quat.mul(quat.inv(wrot2[:, -2]), wrot[on, -1]))
+        motion.rotations[on] = r
+
+
 def _align(q, ref):
     return q * np.where(np.sum(q * ref, -1, keepdims=True) < 0, -1.0, 1.0)
 
 
-def _hinge_hint(motion, leg, chain, wpos, wrot):
-    """The knee's typical bend axis in the thigh's frame (for a nearly straight leg)."""
-    h, k, a = wpos[:, chain[1]], wpos[:, chain[0]], wpos[:, leg]
+def _hinge_hint(motion, leg, levers, wpos, wrot):
+    """The knee's typical bend axis in the thigh's frame (for a nearly straight leg);
+    ``levers`` the (knee, hip) pair."""
+    mid, top = levers
+    h, k, a = wpos[:, top], wpos[:, mid], wpos[:, leg]
     axis = np.cross(k - h, a - k)
-    local = quat.inv_mul_vec(wrot[:, chain[1]], axis).sum(axis=0)
+    local = quat.inv_mul_vec(wrot[:, top], axis).sum(axis=0)
     n = np.linalg.norm(local)
     return local / n if n > 1e-12 else np.array([1.0, 0.0, 0.0])
 
@@ -301,7 +377,7 @@ def _body_layer(motion, rig, group, window_s):
                 weights.append(LIMB_WEIGHT if j in chain[:2] else ik.OUTER_WEIGHT)
                 caps.append(np.inf)
                 lock_joints.append(j)
-        hinges.append((chain[0], chain[1]))
+        hinges.append(rig.leg_levers[leg])
     # The solver's length unit: the targeted limbs' length, at least a share of the body
     # (a joint on a zero-length bone, such as CMU's lowerback or hip joints, has no limb).
     scale = max(float(np.mean(lengths)) if lengths else rig.span / 4, MIN_SCALE_SHARE * rig.span)
@@ -309,7 +385,7 @@ def _body_layer(motion, rig, group, window_s):
                     _root_bounds(rig, frames, rig.root in targeted))
     moved = [j for j in joints if j not in lock_joints]  # locked legs are re-solved per frame
     delta_rot = quat.to_scaled_axis(quat.inv_mul(r0[:, moved], r1[:, moved]))       # (K, n, 3)
-    delta_root = t1[:, rig.root] - t0[:, rig.root]                                    # (K, 3)
+    delta_root = t1[:, rig.mover] - t0[:, rig.mover]                                  # (K, 3)
     T = motion.num_frames
     width = window_s * rig.fps
     # The body (pelvis, spine) moves more mass: a longer fade keeps its acceleration low.
@@ -319,7 +395,7 @@ def _body_layer(motion, rig, group, window_s):
     full_rot[:, body] = _spread(delta_rot[:, body], frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     full_root = _spread(delta_root, frames, T, BODY_WINDOW_SCALE * width, rig.fps, BODY_DENSE_SMOOTH_S)
     motion.rotations[:, moved] = quat.mul(motion.rotations[:, moved], quat.from_scaled_axis(full_rot))
-    motion.translations[:, rig.root] += full_root
+    motion.translations[:, rig.mover] += full_root
     # The fade carries a key's rise to frames where the clip already stood higher: bound
     # every frame, not only the keys.
     _bound_root_track(motion.translations, rig, rig.root in targeted)
@@ -355,7 +431,7 @@ def _bound_root_track(translations, rig, root_targeted):
     range of ``_root_bounds`` and, unless the pelvis is a target, a lean's distance along
     the ground from where the motion had it."""
     up = rig.skeleton.up_axis
-    root = translations[:, rig.root]
+    root = translations[:, rig.mover]
     lo, hi = _root_bounds(rig, np.arange(len(root)), True)
     root[:, up] = np.clip(root[:, up], lo[:, up], hi[:, up])
     if not root_targeted:
@@ -381,7 +457,7 @@ def _reach(sk, r0, t0, tasks, joints, weights, rig, caps, hinges, scale, root_bo
         if miss < REACH_TOLERANCE * rig.span and _bent(sk, pos, own, rig):
             return r1, t1
     for widen in CAP_WIDENING:
-        r1, t1 = ik.solve_body(sk, r0, t0, tasks, joints, weights, root=rig.root, root_weight=ROOT_WEIGHT,
+        r1, t1 = ik.solve_body(sk, r0, t0, tasks, joints, weights, root=rig.mover, root_weight=ROOT_WEIGHT,
                                caps=np.minimum(caps * widen, np.maximum(caps, SPINE_CAP_MAX)), hinges=hinges,
                                iterations=BODY_ITERATIONS, scale=scale, root_bounds=root_bounds)
         _, pos = forward_kinematics(sk, r1, t1)

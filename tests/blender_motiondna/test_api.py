@@ -119,6 +119,7 @@ def test_generator_runtime_and_file_info(api, arm, built):
     info = api.generator_file_info(built[3])
     assert info["frames"] == gen.num_frames == 125 and info["skeleton"]["names"] == gen.joints
     assert "RightWrist" in info["dna"]["effectors"] and info["dna"]["speed_mean_m_s"] >= 0
+    assert info["dna"]["contacts"] == ["LeftToe", "RightToe"]  # the joints the clip stands on
     assert info["graph"]["smooth_jumps"] > 0 and info["graph"]["tolerance_m"] > 0 and info["graph"]["half_life_s"] > 0
     assert info["build"]["build_seconds"] > 0 and "network" not in info
 
@@ -293,3 +294,69 @@ def test_an_unreachable_target_is_marked_with_its_miss_and_the_body_stays_down(a
     api.generate(arm, new_action=False)
     assert np.isfinite(far.mdna_target.residual_cm)
     assert far.mdna_target.residual_cm == 0.0
+
+
+def _wrist_world(api, arm, frame):
+    import bpy
+    bpy.context.scene.frame_set(frame)
+    return np.array(arm.matrix_world @ arm.pose.bones["RightWrist"].head)
+
+
+def test_play_live_over_a_schedule_bakes_a_new_action(api, arm):
+    """A schedule as a dict and as pairs: at step 10 a wrist target for step 40 (raised
+    25 cm); at step 60 it is replaced by one held "now and on". The take is a new action
+    from the clip's first frame, the source untouched."""
+    from motiondna.blender_motiondna.io import action_compat
+    source = arm.animation_data.action
+    keys = [tuple(k.co) for fc in action_compat.action_fcurves(source, arm) for k in fc.keyframe_points]
+    u = arm.dimensions.z / 1.7
+    raised = _wrist_world(api, arm, 41) + np.array([0.0, 0.0, 0.25 * u])
+    held = _wrist_world(api, arm, 61) + np.array([0.0, -0.15 * u, 0.0])
+    schedule = {10: [("RightWrist", raised, 40)], 60: [("RightWrist", held, None)]}
+    take = api.play_live(arm, schedule, frames=100)
+    assert take.name == f"{source.name}.live" and tuple(take.frame_range) == (1.0, 100.0)
+    assert arm.animation_data.action == take and bpy_action_count(source.name) == 1
+    assert np.linalg.norm(_wrist_world(api, arm, 41) - raised) < 0.03 * u   # step 40 is scene frame 41
+    assert np.linalg.norm(_wrist_world(api, arm, 100) - held) < 0.03 * u
+    assert [tuple(k.co) for fc in action_compat.action_fcurves(source, arm) for k in fc.keyframe_points] == keys
+    motion = api.play_live(arm, list(schedule.items()), frames=100, record=False)
+    assert motion.num_frames == 100 and len([a for a in _actions() if a.name.startswith(source.name + ".live")]) == 1
+    again = api.play_live(arm, [(0, [api.add_target(arm, "RightWrist", location=held)])], frames=30, start=20)
+    assert again.name == f"{source.name}.live.001" and tuple(again.frame_range) == (21.0, 50.0)
+
+
+def _actions():
+    import bpy
+    return list(bpy.data.actions)
+
+
+def bpy_action_count(name):
+    return sum(a.name == name for a in _actions())
+
+
+@pytest.mark.parametrize("schedule, frames, match", [
+    ({0: [("NoSuchBone", (0, 0, 0), None)]}, 10, "has no joint 'NoSuchBone'"),
+    ({12: [("RightWrist", (0, 0, 0), None)]}, 10, "schedule step 12 is not a step 0..9"),
+    ({5: [("RightWrist", (0, 0, 0), 3)]}, 10, "its frame is a step from 5 on"),
+    ({0: [("RightWrist", (0, float("nan"), 0), None)]}, 10, "NaN or infinite"),
+    ({0: [("RightWrist", (0, 0), None)]}, 10, r"the position is \(x, y, z\)"),
+    ({0: ["RightWrist"]}, 10, "a target is"),
+    ([(0,)], 10, r"a schedule entry is \(step, \[targets\]\)"),
+    ({}, 0, "frames must be a whole number"),
+])
+def test_play_live_refuses_a_bad_schedule(api, arm, schedule, frames, match):
+    actions = len(_actions())
+    with pytest.raises(ValueError, match=match):
+        api.play_live(arm, schedule, frames=frames)
+    assert len(_actions()) == actions
+
+
+def test_play_live_refuses_another_armatures_empty_and_a_rig_without_generator(api, arm):
+    other = api.import_bvh(CLIP)
+    empty = api.add_target(other, "RightWrist")
+    with pytest.raises(ValueError, match=f"target empty '{empty.name}' belongs to armature '{other.name}', not to '{arm.name}'"):
+        api.play_live(arm, {0: [empty]}, frames=10)
+    with pytest.raises(ValueError, match=f"'{other.name}' has no generator yet: build one first"):
+        api.play_live(other, {}, frames=10)
+    with pytest.raises(ValueError, match="start must be a clip frame"):
+        api.play_live(arm, {}, frames=10, start=10_000)

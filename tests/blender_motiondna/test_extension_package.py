@@ -143,6 +143,8 @@ empty.location.x += 0.1 * arm.dimensions.z / 1.7
 bpy.context.view_layer.update()
 report["live_flushed"] = sorted(live.flush())
 report["gap_after_drag"] = wrist_gap()
+report["play_live"] = api.play_live(arm, {0: [("RightWrist", tuple(empty.matrix_world.translation), None)]},
+                                    frames=30).name
 report["report_op"] = sorted(bpy.ops.mdna.quality_report())
 report["quality"] = json.loads(arm.mdna.report)
 shot = os.path.join(work, "shot.blend")
@@ -221,7 +223,7 @@ def test_installed_copy_runs_the_worker(install_report):
 
 def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
     """Enabling, building (in the worker of the default engine interpreter), a target,
-    generate, a live drag, the quality report, a bake and variations, with torch, scipy
+    generate, a live drag, Play Live over a schedule, the quality report, a bake and variations, with torch, scipy
     and matplotlib unimportable here and, in the worker, not imported."""
     r = install_report
     assert r["errors"] == [] and r["blocked_loaded"] == []
@@ -232,6 +234,7 @@ def test_stock_blender_session_without_torch_scipy_matplotlib(install_report):
     assert r["gap_after_generate"] < 0.02                # reached (body-height fractions)
     assert r["live_on"] == ["FINISHED"] and r["live_flushed"]
     assert r["gap_after_drag"] < 0.02                    # the live drag re-baked the keys
+    assert r["play_live"].endswith(".live")              # Play Live as a function: a new action
     assert r["report_op"] == ["FINISHED"] and r["quality"]["targets"] == 1
     (baked,) = r["bake"]["armatures"]
     assert baked["targets"] == 1 and baked["action"].endswith(".mdna") and not baked["unreached"]

@@ -170,7 +170,9 @@ def test_quality_report(with_generator):
                                     "dynamic_degree"]
     assert all(np.isfinite(pair).all() and len(pair) == 2 for pair in data["mbench"].values())
     text = report.lines(data)
-    assert any(line.startswith("Target error: max") for line in text) and len(text) == 6 + 6
+    assert any(line.startswith("Target error: max") for line in text) and len(text) == 6 + 2 + 6
+    assert "Effectors: LeftWrist, RightWrist, LeftAnkle, RightAnkle, Head" in text
+    assert "Contacts (feet): LeftToe, RightToe" in text
     assert any(line.startswith("Jitter degree: ") and "(source " in line for line in text)
 
 

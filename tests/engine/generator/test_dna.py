@@ -35,3 +35,13 @@ def test_effectors_are_hands_feet_head():
     assert [sk.names[j] for j in dna.effector_joints(sk)] == ["LeftHand", "RightHand", "LeftFoot", "RightFoot", "Head"]
     cmu = read_bvh(CLIP).to_motion().skeleton
     assert [cmu.names[j] for j in dna.effector_joints(cmu)] == ["LeftWrist", "RightWrist", "LeftAnkle", "RightAnkle", "Head"]
+
+
+def test_a_creature_summary_lists_its_limb_tips_and_the_legs_it_stands_on():
+    from synthetic import creature_clip
+    clip = creature_clip(legs=6, tail_bones=16)
+    sk = clip.skeleton
+    effectors = [sk.names[j] for j in dna.effector_joints(sk, clip.translations)]
+    assert set(effectors) == {f"limb{k}_tip" for k in range(6)} | {"seg15"}
+    contacts = [sk.names[j] for j in dna.contact_joints(clip)]
+    assert len(contacts) == 6 and all(n.startswith("limb") for n in contacts)

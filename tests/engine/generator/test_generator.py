@@ -461,3 +461,24 @@ def test_a_decompression_bomb_is_refused_before_it_unpacks(built, tmp_path):
     assert bomb.stat().st_size < 20 * 2 ** 20
     with pytest.raises(fileformat.FormatError, match="would unpack to"):
         runtime.Generator.load(str(bomb))
+
+
+def test_a_creature_generator_edits_any_joint_and_plays_variations(tmp_path):
+    from synthetic import creature_clip
+    clip = creature_clip(legs=8, tail_bones=16, frames=150)
+    sk = clip.skeleton
+    path = str(tmp_path / "creature.mdna")
+    build.build_generator(clip, path)
+    g = runtime.Generator.load(path)
+    assert len(g.meta["dna_info"]["contacts"]) == 8
+    pos = clip.positions()
+    targets = [Target(sk.index("seg15"), [52], pos[52, sk.index("seg15")][None] + [0.0, 0.1, 0.05]),
+               Target(sk.index("limb3_tip"), [52], pos[52, sk.index("limb3_tip")][None] + [0.0, 0.06, 0.0])]
+    out = g.generate(targets=targets)
+    got = out.positions()
+    for t in targets:
+        assert np.linalg.norm(got[52, t.joint] - t.positions[0]) < 1e-3
+    np.testing.assert_allclose(out.rotations[:10], clip.rotations[:10], atol=1e-6)  # the clip where nothing is asked
+    for seed in (0, 1):
+        var = g.generate(num_frames=3 * clip.num_frames, seed=seed)
+        assert var.num_frames == 450 and np.isfinite(var.rotations).all() and np.isfinite(var.translations).all()

@@ -153,3 +153,65 @@ def test_a_new_target_moves_no_joint_with_a_jump(gen):
     one, two = (_max_acceleration(p) for p in sessions)
     assert two[57:62].max() < 1.2 * one[35:60].max()
     assert np.linalg.norm(sessions[1][80, hand] - _placed(g, hand, 100, 80)) < 0.03
+
+
+LEFT_HAND = 8  # of the synthetic humanoid
+
+
+def _hand(g, pose):
+    from motiondna.engine.motion.skeleton import forward_kinematics
+    _, pos = forward_kinematics(g.skeleton, pose.rotations[None], pose.translations[None])
+    return pos[0, LEFT_HAND]
+
+
+def test_a_held_target_given_again_every_frame_keeps_its_fade(gen):
+    """A "now and on" target that follows a moving object is set again on every step:
+    it is the same target moved, so the IK fades in once and the hand keeps up with it
+    (a fade started again on each step would leave the hand almost where the clip has it)."""
+    clip, g = gen
+    path = clip.positions()[:, LEFT_HAND]   # without targets the stream plays the clip
+    s = g.stream()
+    s.step()
+    misses = []
+    for k in range(1, 41):
+        goal = path[k] + np.array([-0.1, 0.0, 0.05]) + 0.002 * k * np.array([1.0, 0.0, 0.0])
+        s.set_targets([StreamTarget(LEFT_HAND, goal, None)])
+        misses.append(np.linalg.norm(_hand(g, s.step()) - goal))
+    assert misses[0] > 0.05                  # it fades in: not there at once
+    assert max(misses[-20:]) < 0.01          # then it follows, within 1 cm
+
+
+def test_a_held_target_that_jumps_glides_there(gen):
+    clip, g = gen
+    path = clip.positions()[:, LEFT_HAND]
+    s = g.stream()
+    for k in range(30):
+        s.set_targets([StreamTarget(LEFT_HAND, path[k] + np.array([-0.1, 0.0, 0.05]), None)])
+        s.step()
+    far = path[30] + np.array([-0.1, 0.0, 0.3])     # 25 cm from where it was
+    s.set_targets([StreamTarget(LEFT_HAND, far, None)])
+    moved = [_hand(g, s.step()) for _ in range(20)]
+    assert np.linalg.norm(moved[0] - (path[29] + np.array([-0.1, 0.0, 0.05]))) < 0.03   # no jump at once
+    assert np.linalg.norm(np.diff(moved, axis=0), axis=1).max() < 0.06                  # a glide, not a snap
+    assert np.linalg.norm(moved[-1] - far) < 0.02                                       # there after 0.4 s
+
+
+def test_moving_a_held_target_keeps_the_timeline(gen):
+    """Only held targets changed: nothing is rendered again and the plan stands."""
+    clip, g = gen
+    s = g.stream(seed=2)
+    s.set_targets([StreamTarget(LEFT_HAND, [0.3, 0.5, 1.4], None)])
+    for _ in range(5):
+        s.step()
+    renders = []
+    render = g.playback.render
+    g.playback.render = lambda *a, **k: (renders.append(1), render(*a, **k))[1]
+    try:
+        s.set_targets([StreamTarget(LEFT_HAND, [0.31, 0.5, 1.4], None)])
+        s.step()
+        assert renders == []
+        s.set_targets([StreamTarget(LEFT_HAND, [0.31, 0.5, 1.4], None), StreamTarget(LEFT_HAND, [0.3, 0.6, 1.3], 40)])
+        s.step()
+        assert renders                     # a target with a frame plans again
+    finally:
+        g.playback.render = render
