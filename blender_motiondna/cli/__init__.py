@@ -1,7 +1,7 @@
 """The MotionDNA command line: ``python -m blender_motiondna ...`` with the bpy module, and
 ``blender --command motiondna ...`` in a real Blender 4.2+ (registered on add-on load).
 
-Commands: build, generate, bake, bench, info, demo, search, library, from-text (``--help`` on each; docs/cli.md).
+Commands: build, generate, bake, bench, info, export-onnx, demo, search, library, from-text (``--help`` on each; docs/cli.md).
 Results go to stdout (text, or JSON with ``--json``); progress, warnings and Blender's
 own chatter go to stderr.
 
@@ -18,12 +18,13 @@ import bpy
 from ...engine.io.fileformat import FormatError
 from .. import worker_client
 from ..bootstrap import stdout_to_stderr
-from . import bake, bench, build, demo, fromtext, generate, info, library, search
+from . import bake, bench, build, demo, export_onnx, fromtext, generate, info, library, search
 from .common import EXIT_CANCELLED, EXIT_ENGINE, EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, ensure_registered
 
 # In ``motiondna --help`` order.
 COMMANDS = {"build": build, "generate": generate, "bake": bake, "bench": bench,
-            "info": info, "demo": demo, "search": search, "library": library, "from-text": fromtext}
+            "info": info, "export-onnx": export_onnx, "demo": demo, "search": search, "library": library,
+            "from-text": fromtext}
 
 
 def _parser():

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 
+from ..export import onnx_step
 from ..io import generator_file
 from ..motion import features
 from ..motion.skeleton import Motion, Skeleton
@@ -170,6 +171,11 @@ class Generator:
         if batch is not None:
             return BatchStream(self, batch, seed, start, ik)
         return Stream(self, seed, start, ik)
+
+    def export_onnx(self, path, start=0, dtype=np.float32):
+        """The streaming step and its planner as ONNX models (engine/export/onnx_step.py):
+        ``path`` and ``path`` with .decide.onnx; needs the onnx package."""
+        return onnx_step.export(self, path, start=start, dtype=dtype)
 
     @property
     def playback(self):

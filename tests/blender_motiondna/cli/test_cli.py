@@ -590,3 +590,27 @@ def test_generate_reports_an_unreached_target_with_its_miss(generator_path, tmp_
     assert done.returncode == 0, done.stderr[-1500:]
     (miss,) = json.loads(done.stdout)["unreached"]
     assert miss["joint"] == "RightWrist" and miss["error_cm"] > 100
+
+
+def test_export_onnx_writes_the_step_and_the_planner(generator_path, tmp_path):
+    """``export-onnx``: two models the reference player plays; without onnx (Blender's own
+    Python) one line and exit 1."""
+    import importlib.util
+    out = tmp_path / "jj.onnx"
+    done = run_cli("export-onnx", str(generator_path), "--out", str(out), "--json")
+    if importlib.util.find_spec("onnx") is None:
+        assert done.returncode == 1 and "needs the onnx package" in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["step"] == str(out) and info["decide"] == str(tmp_path / "jj.decide.onnx")
+    assert info["step_bytes"] == os.path.getsize(out) and info["decide_bytes"] == os.path.getsize(info["decide"])
+    assert run_cli("export-onnx", str(generator_path), "--out", str(tmp_path / "jj.bin")).returncode == 2
+    if importlib.util.find_spec("onnxruntime") is not None:
+        session = tmp_path / "session.json"
+        session.write_text(json.dumps({"frames": 40, "targets": [{"reveal": 0, "joint": 5, "frame": 30,
+                                                                  "position": [0.0, 0.0, 0.0]}]}))
+        played = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "onnx_player.py"), str(out),
+                                 str(session), str(tmp_path / "poses.npz")], capture_output=True, text=True, timeout=120)
+        assert played.returncode == 0, played.stderr
+        assert np.load(tmp_path / "poses.npz")["rotations"].shape[:2] == (40, 31)

@@ -1,5 +1,5 @@
-"""The engine builds and generates without torch, scipy or matplotlib (stock Blender has
-none of them, and the worker runs in Blender's own Python)."""
+"""The engine builds and generates without torch, scipy, matplotlib or onnx (stock Blender
+has none of them, and the worker runs in Blender's own Python)."""
 import subprocess
 import sys
 
@@ -10,7 +10,7 @@ def test_build_and_generate_in_a_process_where_torch_cannot_be_imported(tmp_path
     path = str(tmp_path / "g.mdna")
     code = (
         "import sys\n"
-        "for name in ('torch', 'scipy', 'matplotlib'):\n"
+        "for name in ('torch', 'scipy', 'matplotlib', 'onnx', 'onnxruntime'):\n"
         "    sys.modules[name] = None  # any import of them now fails, as in stock Blender\n"
         "sys.path.insert(0, 'tests')\n"
         "from blender_motiondna.bootstrap import load_extension_package\n"
@@ -21,6 +21,7 @@ def test_build_and_generate_in_a_process_where_torch_cannot_be_imported(tmp_path
         "from motiondna.engine.generator.runtime import Generator\n"
         "from motiondna.engine.motion.targets import Target\n"
         "from motiondna.engine.worker import server\n"
+        "from motiondna.engine.export import onnx_step  # imports onnx only when it exports\n"
         f"build.build_generator(synthetic_clip(60), {path!r})\n"
         f"g = Generator.load({path!r})\n"
         "m = g.generate(num_frames=200, seed=1)\n"
