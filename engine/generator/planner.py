@@ -201,7 +201,9 @@ class Planner:
         want = np.empty(3)
         want[a], want[b], want[self.up] = g[0], g[1], offset[self.up] - self._root_height(at)
         rel = self.relative[:, target.joint]
-        moments = np.argsort(np.sum((rel - want) ** 2, axis=1))[:MATCHED_FRAMES]
+        # Stable: among equally near moments the earlier frames, on every CPU (and as the
+        # ONNX planner's TopK takes them).
+        moments = np.argsort(np.sum((rel - want) ** 2, axis=1), kind="stable")[:MATCHED_FRAMES]
         land = moments[None, :] - (target.frame - (t + exits[:, None] + 1))          # (E, M), at rate 1
         x = np.floor(u + r * exits).astype(np.int64)[:, None] + np.zeros_like(land)
         ok = (land >= 1) & (land < len(self.positions) - 1) & (x < len(self.positions) - 1)
