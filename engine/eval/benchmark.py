@@ -47,7 +47,7 @@ from ..motion.skeleton import Motion
 from ..motion.targets import Target
 from ..refine.refinement import refine_targets
 from ..worker import protocol
-from . import far, ikwarp, mbench, retiming, streaming, variations
+from . import far, ikwarp, mbench, preview, retiming, streaming, variations
 from . import genmm as genmm_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -422,7 +422,9 @@ def run_clip(path, methods, edits_count, seed, long_factor, workdir, generator_s
         clip["variations"] = run_variations(ref, path, built, workdir, variation or {}, genmm, footing, clip["notes"], timings)
     clip["variations_goal_replayed_s"] = variations.replayed_goal_s(motion)
     clip.update(run_target_protocols(ref, built, protocols, seed, quick, timings, clip["notes"]))
-    if "catch" in clip and picture_dir is not None:
+    if "catch" in clip and picture_dir is not None and not preview.can_draw():
+        clip["notes"].append("catch picture skipped: matplotlib is not installed")
+    elif "catch" in clip and picture_dir is not None:
         os.makedirs(picture_dir, exist_ok=True)
         clip["catch"]["picture"] = streaming.catch_picture(
             ref, built, clip["catch"], os.path.join(picture_dir, f"{_slug(motion.name)}.png"), seed,

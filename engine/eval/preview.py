@@ -3,6 +3,15 @@ frames, with the targets marked. matplotlib (Agg), no bpy."""
 import numpy as np
 
 
+def can_draw():
+    """True where matplotlib imports (the project's .venv; not Blender's own Python)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _ground_axes(up_axis):
     """Two horizontal axes for a front view: (horizontal, up)."""
     horizontal = [a for a in range(3) if a != up_axis]
