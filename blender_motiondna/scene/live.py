@@ -15,7 +15,7 @@ import traceback
 import bpy
 from bpy.app.handlers import persistent
 
-from . import bake, play_live
+from . import app_handlers, bake, play_live
 
 _dirty = set()       # armature names waiting for regeneration
 _busy = False        # re-entrancy guard: our own key writes trigger depsgraph updates
@@ -146,17 +146,11 @@ _HANDLERS = (("depsgraph_update_post", on_depsgraph_update), ("undo_post", on_un
 
 
 def register():
-    for name, fn in _HANDLERS:
-        handlers = getattr(bpy.app.handlers, name)
-        if fn not in handlers:
-            handlers.append(fn)
+    app_handlers.add(_HANDLERS)
 
 
 def unregister():
-    for name, fn in _HANDLERS:
-        handlers = getattr(bpy.app.handlers, name)
-        if fn in handlers:
-            handlers.remove(fn)
+    app_handlers.remove(_HANDLERS)
     if bpy.app.timers.is_registered(_timer):
         bpy.app.timers.unregister(_timer)
     _dirty.clear()

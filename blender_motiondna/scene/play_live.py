@@ -30,7 +30,7 @@ from ...engine.generator.stream import StreamTarget
 from ...engine.io import generator_file
 from ...engine.motion.skeleton import Motion
 from ..io import action_compat, armature_io
-from . import store
+from . import app_handlers, store
 from . import targets as target_io
 
 MAX_CATCH_UP = 10          # a forward jump of up to this many frames steps through them (dropped frames)
@@ -331,15 +331,9 @@ _HANDLERS = (("frame_change_post", on_frame_change), ("load_pre", on_load))
 
 
 def register():
-    for name, fn in _HANDLERS:
-        handlers = getattr(bpy.app.handlers, name)
-        if fn not in handlers:
-            handlers.append(fn)
+    app_handlers.add(_HANDLERS)
 
 
 def unregister():
-    for name, fn in _HANDLERS:
-        handlers = getattr(bpy.app.handlers, name)
-        if fn in handlers:
-            handlers.remove(fn)
+    app_handlers.remove(_HANDLERS)
     stop_all()

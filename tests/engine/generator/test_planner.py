@@ -1,22 +1,11 @@
 """The planner: which moment of the clip plays when, and how fast, for targets."""
 import numpy as np
 import pytest
-from synthetic import synthetic_clip
 
 from motiondna.engine.generator import stream as stream_module
-from motiondna.engine.generator.build import build_generator
 from motiondna.engine.generator.planner import PlanTarget
-from motiondna.engine.generator.runtime import Generator
 from motiondna.engine.generator.stream import StreamTarget
 from motiondna.engine.motion.targets import Target
-
-
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    clip = synthetic_clip(240, varied=True)
-    path = str(tmp_path_factory.mktemp("plan") / "g.mdna")
-    build_generator(clip, path)
-    return clip, Generator.load(path)
 
 
 def _extreme(clip, joint, lo, hi):
@@ -26,8 +15,8 @@ def _extreme(clip, joint, lo, hi):
 
 
 @pytest.mark.parametrize("shift_s", [-0.4, 0.4])
-def test_a_retimed_extreme_is_met_by_the_timeline_not_by_a_dragged_limb(gen, shift_s):
-    clip, g = gen
+def test_a_retimed_extreme_is_met_by_the_timeline_not_by_a_dragged_limb(varied, shift_s):
+    clip, g = varied
     hand = clip.skeleton.index("RightHand")
     t0 = _extreme(clip, hand, 80, 160)
     t = int(round(t0 + shift_s * clip.fps))
@@ -41,8 +30,8 @@ def test_a_retimed_extreme_is_met_by_the_timeline_not_by_a_dragged_limb(gen, shi
     assert np.linalg.norm(unplanned - goal) == pytest.approx(offset, rel=1e-6)
 
 
-def test_a_far_root_target_is_reached_by_the_clips_own_steps(gen):
-    clip, g = gen
+def test_a_far_root_target_is_reached_by_the_clips_own_steps(varied):
+    clip, g = varied
     root = clip.skeleton.root
     t = 150
     goal = clip.positions()[t, root] + np.array([0.0, 1.0, 0.0])   # 1 m further along the walk
@@ -50,8 +39,8 @@ def test_a_far_root_target_is_reached_by_the_clips_own_steps(gen):
     assert np.linalg.norm((raw - goal)[:2]) < 0.3
 
 
-def test_a_plans_prediction_is_where_the_joint_goes(gen, monkeypatch):
-    clip, g = gen
+def test_a_plans_prediction_is_where_the_joint_goes(varied, monkeypatch):
+    clip, g = varied
     monkeypatch.setattr(stream_module, "DECIDE_SECONDS", 1e9)   # one decision, then play it out
     hand = clip.skeleton.index("LeftHand")
     goal = clip.positions()[60, hand] + np.array([0.2, 0.1, 0.0])
@@ -68,15 +57,15 @@ def test_a_plans_prediction_is_where_the_joint_goes(gen, monkeypatch):
     assert abs(plan.residual_m - reached) < 0.25 * replayed
 
 
-def test_nothing_pending_means_no_plan(gen):
-    _, g = gen
+def test_nothing_pending_means_no_plan(varied):
+    _, g = varied
     cur = g.playback.start(0, 5.0)
     assert g.planner.decide(cur, []) is None
     assert g.planner.decide(cur, [PlanTarget(0, -1, np.zeros(3))]) is None
 
 
-def test_a_target_the_clip_already_meets_changes_nothing(gen):
-    clip, g = gen
+def test_a_target_the_clip_already_meets_changes_nothing(varied):
+    clip, g = varied
     hand = clip.skeleton.index("LeftHand")
     target = Target(hand, [120], clip.positions()[120, hand][None])
     out = g.generate([target], refine=False)

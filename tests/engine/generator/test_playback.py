@@ -1,36 +1,25 @@
 """Playback of segments: exact replay, continuity through transitions, rates, chunking."""
 import numpy as np
 import pytest
-from synthetic import synthetic_clip
 
-from motiondna.engine.generator.build import build_generator
 from motiondna.engine.generator.playback import Transition
-from motiondna.engine.generator.runtime import Generator
 from motiondna.engine.motion.skeleton import forward_kinematics
-
-
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    clip = synthetic_clip(240, varied=True)
-    path = str(tmp_path_factory.mktemp("pb") / "g.mdna")
-    build_generator(clip, path)
-    return clip, Generator.load(path)
 
 
 def _positions(gen, rendered):
     return forward_kinematics(gen.skeleton, rendered.rotations, rendered.translations)[1]
 
 
-def test_no_transition_replays_the_clip(gen):
-    clip, g = gen
+def test_no_transition_replays_the_clip(varied):
+    clip, g = varied
     cur = g.playback.start(0, 5.0)
     out = g.playback.render(cur, clip.num_frames)
     np.testing.assert_allclose(out.rotations, clip.rotations, atol=1e-9)
     np.testing.assert_allclose(_positions(g, out), clip.positions(), atol=1e-6)
 
 
-def test_rendering_in_pieces_is_rendering_at_once(gen):
-    _, g = gen
+def test_rendering_in_pieces_is_rendering_at_once(varied):
+    _, g = varied
     plan = [Transition(40, 150.0, 1.0, 4.0), Transition(70, 20.5, 1.3, 3.0), Transition(71, 90.0, 0.8, 6.0)]
     whole = g.playback.render(g.playback.start(10, 5.0), 120, plan)
     cur = g.playback.start(10, 5.0)
@@ -39,8 +28,8 @@ def test_rendering_in_pieces_is_rendering_at_once(gen):
     np.testing.assert_allclose(np.concatenate([p.translations for p in parts]), whole.translations, atol=1e-12)
 
 
-def test_a_jump_keeps_pose_and_velocity_continuous(gen):
-    clip, g = gen
+def test_a_jump_keeps_pose_and_velocity_continuous(varied):
+    clip, g = varied
     out = g.playback.render(g.playback.start(0, 5.0), 100, [Transition(50, 170.0, 1.0, 5.0)])
     pos = _positions(g, out)
     step = np.linalg.norm(np.diff(pos, axis=0), axis=-1).max(axis=1)           # per frame
@@ -54,8 +43,8 @@ def test_a_jump_keeps_pose_and_velocity_continuous(gen):
     assert accel.max() < 3 * src_accel.max()
 
 
-def test_a_rate_plays_the_clip_faster_over_the_same_ground(gen):
-    clip, g = gen
+def test_a_rate_plays_the_clip_faster_over_the_same_ground(varied):
+    clip, g = varied
     out = g.playback.render(g.playback.start(0, 5.0), 60, [Transition(0, 0.0, 2.0, 5.0)])
     np.testing.assert_allclose(out.positions, 2.0 * np.arange(60))
     root = clip.skeleton.root

@@ -9,16 +9,8 @@ from motiondna.engine.generator.stream import StreamTarget
 from motiondna.engine.motion import features, quat
 
 
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    clip = synthetic_clip(240, varied=True)
-    path = str(tmp_path_factory.mktemp("stream") / "g.mdna")
-    build_generator(clip, path)
-    return clip, Generator.load(path)
-
-
-def test_without_a_seed_the_stream_plays_the_clip(gen):
-    clip, g = gen
+def test_without_a_seed_the_stream_plays_the_clip(varied):
+    clip, g = varied
     s = g.stream()
     out = s.steps(clip.num_frames)
     np.testing.assert_allclose(out.rotations, clip.rotations, atol=1e-9)
@@ -28,15 +20,15 @@ def test_without_a_seed_the_stream_plays_the_clip(gen):
     assert np.all(np.isfinite(longer.rotations))
 
 
-def test_a_seeded_stream_is_reproducible_and_seeds_differ(gen):
-    _, g = gen
+def test_a_seeded_stream_is_reproducible_and_seeds_differ(varied):
+    _, g = varied
     a, b, c = (g.stream(seed=s).steps(600).positions() for s in (3, 3, 4))
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 0.1
 
 
-def test_a_target_never_changes_the_frames_already_stepped(gen):
-    clip, g = gen
+def test_a_target_never_changes_the_frames_already_stepped(varied):
+    clip, g = varied
     hand = clip.skeleton.index("RightHand")
     free = g.stream(seed=1).steps(80)
     s = g.stream(seed=1)
@@ -57,10 +49,10 @@ def _placed(g, joint, moment, frame):
     return root + quat.mul_vec(features.heading_quat(g.enc.headings[frame], g.skeleton.up_axis), rel)
 
 
-def test_a_target_revealed_ahead_is_met(gen):
+def test_a_target_revealed_ahead_is_met(varied):
     """A catch: where the hand is asked to be is where the clip's hand goes at some other
     moment (so the body can reach it), placed around the root where the clip stands."""
-    clip, g = gen
+    clip, g = varied
     hand = clip.skeleton.index("LeftHand")
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -89,8 +81,8 @@ def test_now_and_on_holds_the_joint_there(tmp_path):
     assert np.linalg.norm(pos - goal, axis=1).max() < 0.03
 
 
-def test_a_batch_steps_every_character(gen):
-    clip, g = gen
+def test_a_batch_steps_every_character(varied):
+    clip, g = varied
     b = g.stream(seed=0, batch=3)
     poses = [b.step() for _ in range(200)]
     assert poses[0].rotations.shape == (3, clip.skeleton.num_joints, 4)
@@ -105,16 +97,16 @@ def test_a_batch_steps_every_character(gen):
     (lambda s: StreamTarget(99, np.zeros(3), 50), "not in the skeleton"),
     (lambda s: StreamTarget(3, np.zeros(3), s.frame - 1), "in the past"),
 ])
-def test_bad_stream_targets_say_what_is_wrong(gen, target, message):
-    _, g = gen
+def test_bad_stream_targets_say_what_is_wrong(varied, target, message):
+    _, g = varied
     s = g.stream()
     s.steps(10)
     with pytest.raises(ValueError, match=message):
         s.set_targets([target(s)])
 
 
-def test_bad_stream_requests_say_what_is_wrong(gen):
-    _, g = gen
+def test_bad_stream_requests_say_what_is_wrong(varied):
+    _, g = varied
     with pytest.raises(ValueError, match="NaN"):
         StreamTarget(1, [np.nan, 0, 0], 3)
     with pytest.raises(ValueError, match="whole step"):
@@ -133,12 +125,12 @@ def _max_acceleration(positions):
     return np.linalg.norm(np.diff(positions, 2, axis=0), axis=-1).max(axis=1)
 
 
-def test_a_new_target_moves_no_joint_with_a_jump(gen):
+def test_a_new_target_moves_no_joint_with_a_jump(varied):
     """When a second target replaces a first halfway through its reach, the first one's
     correction dies out from its value and speed: the motion's acceleration there stays
     within what the first reach alone needs (a correction dropped at once makes it 1.6
     times as large)."""
-    clip, g = gen
+    clip, g = varied
     hand = clip.skeleton.index("LeftHand")
     sessions = []
     for second in (False, True):
@@ -164,11 +156,11 @@ def _hand(g, pose):
     return pos[0, LEFT_HAND]
 
 
-def test_a_held_target_given_again_every_frame_keeps_its_fade(gen):
+def test_a_held_target_given_again_every_frame_keeps_its_fade(varied):
     """A "now and on" target that follows a moving object is set again on every step:
     it is the same target moved, so the IK fades in once and the hand keeps up with it
     (a fade started again on each step would leave the hand almost where the clip has it)."""
-    clip, g = gen
+    clip, g = varied
     path = clip.positions()[:, LEFT_HAND]   # without targets the stream plays the clip
     s = g.stream()
     s.step()
@@ -181,8 +173,8 @@ def test_a_held_target_given_again_every_frame_keeps_its_fade(gen):
     assert max(misses[-20:]) < 0.01          # then it follows, within 1 cm
 
 
-def test_a_held_target_that_jumps_glides_there(gen):
-    clip, g = gen
+def test_a_held_target_that_jumps_glides_there(varied):
+    clip, g = varied
     path = clip.positions()[:, LEFT_HAND]
     s = g.stream()
     for k in range(30):
@@ -196,9 +188,9 @@ def test_a_held_target_that_jumps_glides_there(gen):
     assert np.linalg.norm(moved[-1] - far) < 0.02                                       # there after 0.4 s
 
 
-def test_moving_a_held_target_keeps_the_timeline(gen):
+def test_moving_a_held_target_keeps_the_timeline(varied):
     """Only held targets changed: nothing is rendered again and the plan stands."""
-    clip, g = gen
+    clip, g = varied
     s = g.stream(seed=2)
     s.set_targets([StreamTarget(LEFT_HAND, [0.3, 0.5, 1.4], None)])
     for _ in range(5):

@@ -1,21 +1,10 @@
 """Variations: the motion graph, the walk, inertialization and Generator.generate(seed)."""
 import numpy as np
 import pytest
-from synthetic import synthetic_clip
 
 from motiondna.engine.generator import blend, graph
-from motiondna.engine.generator.build import build_generator
-from motiondna.engine.generator.runtime import Generator
 from motiondna.engine.motion import metrics
 from motiondna.engine.motion.targets import Target
-
-
-@pytest.fixture(scope="module")
-def varied(tmp_path_factory):
-    clip = synthetic_clip(240, varied=True)
-    path = str(tmp_path_factory.mktemp("var") / "g.mdna")
-    build_generator(clip, path)
-    return clip, Generator.load(path)
 
 
 def test_graph_jumps_land_inside_the_clip_away_from_the_next_frame(varied):
