@@ -61,7 +61,6 @@ class Plan:
     transition: Transition
     cost: float
     residual_m: float     # the predicted distance left to the targets (sum, m)
-    until: int            # the last target frame it was made for
 
 
 class Planner:
@@ -240,7 +239,6 @@ class Planner:
         targets = [tg for tg in targets if tg.frame >= cursor.frame]
         if not targets:
             return None
-        last = max(tg.frame for tg in targets)
         exit_after, landing, rate, jump_cost = self.candidates(cursor, targets)
         # The incumbent: the pending jump of the plan in force, or playing on as now.
         pending = current is not None and current.transition.frame > cursor.frame
@@ -258,15 +256,15 @@ class Planner:
         if not np.isfinite(cost[best]) or cost[best] > cost[incumbent] - SWITCH_MARGIN_M:
             return None
         return self._plan(cursor, exit_after[best], landing[best], rate[best], jump_cost[best], cost[best],
-                          residual[best], last)
+                          residual[best])
 
-    def _plan(self, cursor, exit_after, landing, rate, jump_cost, cost, residual, last):
+    def _plan(self, cursor, exit_after, landing, rate, jump_cost, cost, residual):
         if exit_after < 0:
             tr = Transition(cursor.frame, float(cursor.position), float(rate), self.half_life, 0.0)
         else:
             life = float(self.jump_half_lives([jump_cost])[0])
             tr = Transition(cursor.frame + int(exit_after) + 1, float(landing), float(rate), life, float(jump_cost))
-        return Plan(tr, float(cost), float(residual), int(last))
+        return Plan(tr, float(cost), float(residual))
 
     def _score(self, cursor, targets, exit_after, landing, rate, jump_cost, residual_weight=RESIDUAL_WEIGHT,
                after_frames=0):

@@ -199,7 +199,7 @@ class Stream:
             # Playing on is the best plan: no jump of the walk may come before the targets.
             self._transitions = []
             self._known_until = until
-            self._plan = _Playing(last)
+            self._plan = _Playing()
             self._layer = None
 
     def _extend(self):
@@ -425,10 +425,9 @@ class Stream:
         return self._lean[joint]
 
 
-@dataclass
 class _Playing:
-    """The plan "play on as the clip goes" (no transition), chosen for targets up to ``until``."""
-    until: int
+    """The plan "play on as the clip goes" (no transition): the walk's jumps are dropped
+    until the targets have passed."""
 
 
 @dataclass

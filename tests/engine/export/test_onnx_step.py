@@ -176,7 +176,7 @@ def random_decisions(generator, count, seed):
         if rng.random() < 0.3 and frame < F - 1 and np.isfinite(generator.jump_costs[frame, 0]):
             jump = Transition(cursor.frame + exit_after + 1, float(generator.jumps[frame, 0]), 1.0, 2.4,
                               float(generator.jump_costs[frame, 0]))
-            current = Plan(jump, 0.0, 0.0, 0)
+            current = Plan(jump, 0.0, 0.0)
         yield cursor, targets, current
 
 
