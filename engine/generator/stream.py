@@ -83,6 +83,9 @@ class Pose:
 
 
 class Stream:
+    """One character stepped frame by frame (the module docstring); ``ik`` False: the
+    timeline only, as offline generation uses it before its refinement."""
+
     def __init__(self, generator, seed=None, start=0, ik=True, decide_seconds=DECIDE_SECONDS):
         self.generator = generator
         self.skeleton = generator.skeleton
@@ -98,7 +101,7 @@ class Stream:
         self._reach_tolerance = IK_TOLERANCE_M / generator.planner.metres
         self._lean = {}
         self._layer = None           # the refinement looked ahead: (first frame, rotations, translations, input)
-        self._carry = None           # (first frame, rotation deltas, translation deltas): a replaced layer fading out
+        self._carry = None           # a replaced layer dying out: (first frame, rotation deltas and speed, translation deltas and speed)
         self._fade_frames = int(np.ceil((REFINE_WINDOW_SECONDS * refinement.BODY_WINDOW_SCALE
                                          + refinement.contacts.RELEASE_S) * self.fps)) + 2
         self.cursor = self.playback.start(start, generator.half_life_s * generator.fps)
