@@ -23,12 +23,7 @@ class MDNA_OT_build_generator(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not poll_armature(cls, context, need_action=True):
-            return False
-        if build.running_job(active_armature(context)) is not None:
-            cls.poll_message_set("A build is already running for this armature")
-            return False
-        return True
+        return poll_armature(cls, context, need_action=True, need_idle=True)
 
     def _start(self, arm):
         self._job = build.start_build(arm)

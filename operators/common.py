@@ -2,6 +2,7 @@
 import traceback
 
 from ..blender_motiondna import worker_client
+from ..blender_motiondna.scene import build
 
 # What an operator reports as a plain one-line error (no traceback in the console).
 USER_ERRORS = (ValueError, KeyError, OSError, TimeoutError, worker_client.WorkerError,
@@ -15,8 +16,9 @@ def active_armature(context):
     return obj if obj is not None and obj.type == 'ARMATURE' else None
 
 
-def poll_armature(cls, context, need_generator=False, need_action=False):
-    """Poll with a reason shown in the tooltip / F3 menu when it fails."""
+def poll_armature(cls, context, need_generator=False, need_action=False, need_idle=False):
+    """Poll with a reason shown in the tooltip / F3 menu when it fails. ``need_idle``: no
+    build may be running for the armature (one build per armature at a time)."""
     arm = active_armature(context)
     if arm is None:
         cls.poll_message_set("Select an armature (or one of its target empties)")
@@ -26,6 +28,9 @@ def poll_armature(cls, context, need_generator=False, need_action=False):
         return False
     if need_generator and not arm.mdna.generator_data:
         cls.poll_message_set(f"'{arm.name}' has no generator yet: build one first")
+        return False
+    if need_idle and build.running_job(arm) is not None:
+        cls.poll_message_set("A build is already running for this armature")
         return False
     return True
 

@@ -79,14 +79,11 @@ class MDNA_OT_text_build(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not poll_armature(cls, context):
+        if not poll_armature(cls, context, need_idle=True):
             return False
         settings = context.scene.mdna_text
         if props.picked_entry(settings) is None and not settings.prompt.strip():
             cls.poll_message_set("Type a prompt (and search to pick a result)")
-            return False
-        if build.running_job(active_armature(context)) is not None:
-            cls.poll_message_set("A build is already running for this armature")
             return False
         return True
 

@@ -8,18 +8,6 @@ import pytest
 from conftest import CLIP
 
 
-@pytest.fixture(scope="module")
-def generator_file(addon, tmp_path_factory):
-    import bpy
-
-    from motiondna.blender_motiondna.io import bvh_io
-    from motiondna.blender_motiondna.scene import build, store
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    arm, _, _ = bvh_io.import_bvh(CLIP)
-    build.build_generator(arm)
-    return store.save_bytes(arm, str(tmp_path_factory.mktemp("gen") / "jacks.mdna"))
-
-
 @pytest.fixture
 def rig(addon, fresh_scene, generator_file):
     """The clip's armature with the module's generator, at frame 1, nothing playing."""
