@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..motion import features, quat
+from ..motion import features
 from . import blend
 
 
@@ -76,6 +76,7 @@ class Playback:
         self.ground = generator.enc.ground
         self.source_rotations = generator.source.rotations
         self.joint_translations = generator.source.translations[0]
+        self.fps = generator.fps
         self.last = len(self.base) - 1
         self._rate_columns = np.zeros(self.layout.size)
         self._rate_columns[self.layout.vel] = 1.0
@@ -183,21 +184,14 @@ class Playback:
         before = np.concatenate([[cursor.theta], theta[:-1]])
         steps = features.rotate_ground(states[:, lay.vel], before)
         ground = cursor.ground + np.cumsum(steps, axis=0)
-        n, J, root = len(states), sk.num_joints, sk.root
+        n, J = len(states), sk.num_joints
         exact = (np.abs(positions - np.round(positions)) < 1e-9) & (rates == 1.0)
-        rots = np.empty((n, J, 4))
         six = states[:, lay.rot].reshape(n, J, 6)
         frames = np.clip(np.round(positions).astype(np.int64), 0, self.last)
         replayed = exact[:, None] & np.all(np.abs(six - self.base[frames, lay.rot].reshape(n, J, 6)) < 1e-12, axis=2)
-        rots[replayed] = self.source_rotations[frames][replayed]
-        rots[~replayed] = quat.from_6d(six[~replayed])
-        rots[:, root] = quat.from_6d(six[:, root])
-        world_root = quat.mul(features.heading_quat(theta, sk.up_axis), rots[:, root])
-        rots[:, root] = quat.inv_mul(sk.rest_rotations[root], world_root)
-        rots = quat.unroll(np.concatenate([cursor.last_rotations[None], rots]))[1:]
-        trans = np.broadcast_to(self.joint_translations, (n, J, 3)).copy()
-        if lay.moving:
-            trans[:, list(lay.moving)] = states[:, lay.trans].reshape(n, len(lay.moving), 3)
-        trans[:, root] = features.root_world(states, lay, theta, ground, sk.up_axis)
+        motion = features.decode_states(states, lay, sk, None, None, self.joint_translations, self.fps,
+                                        known=(self.source_rotations[frames], replayed), root_path=(theta, ground))
+        rots, trans = motion.rotations, motion.translations
+        rots[:, np.sum(rots[0] * cursor.last_rotations, axis=-1) < 0] *= -1.0   # sign continuity with the last frame
         cursor.theta, cursor.ground, cursor.last_rotations = float(theta[-1]), ground[-1].copy(), rots[-1].copy()
         return Rendered(states, positions, rates, theta, ground, rots, trans)

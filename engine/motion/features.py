@@ -176,15 +176,17 @@ def integrate_root(states, layout, theta0, ground0):
 
 
 def decode_states(states, layout, skeleton, theta0, ground0, joint_translations, fps, name="generated",
-                  known=None):
+                  known=None, root_path=None):
     """Motion from states (F, D): integrate the root, convert 6D rotations (vectorised).
 
     ``known``: (rotations (F, J, 4), cells (F, J) bool) pose rotations already known where
     ``cells`` is True (a replayed source joint): taken as they are there, for every joint
-    but the root, instead of converting their 6D rotations back (exact, and most of the cost)."""
+    but the root, instead of converting their 6D rotations back (exact, and most of the cost).
+    ``root_path``: the root's heading (F,) and ground position (F, 2) when the caller has
+    integrated them already (then ``theta0``/``ground0`` are not used)."""
     lay = layout
     F, J, up, root = len(states), skeleton.num_joints, skeleton.up_axis, skeleton.root
-    theta, ground = integrate_root(states, lay, theta0, ground0)
+    theta, ground = root_path if root_path is not None else integrate_root(states, lay, theta0, ground0)
     six = states[:, lay.rot].reshape(F, J, 6)
     if known is None:
         rots = quat.from_6d(six)
